@@ -1,0 +1,56 @@
+// Queue and consumer settings as plain data, shared by the CDK stack and the local stack so the two cannot drift.
+
+export interface PersistSettings {
+  /** Lambda timeout of the persist function. */
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+  /** Records handed to one invocation. */
+  readonly batchSize: number;
+  /** How long the event source waits to fill a batch. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent invocations at most: the ceiling on write pressure against the tables. */
+  readonly maxConcurrency: number;
+}
+
+export interface QueueSettings {
+  /** At least six times the consumer's timeout, as AWS recommends for Lambda event sources. */
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly maxMessageSizeBytes: number;
+  /** Receives before a message moves to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  readonly deadLetterRetentionSeconds: number;
+}
+
+const DAY = 24 * 60 * 60;
+
+export const PERSIST: PersistSettings = {
+  timeoutSeconds: 30,
+  memorySize: 512,
+  batchSize: 25,
+  maxBatchingWindowSeconds: 1,
+  maxConcurrency: 5,
+};
+
+export const EVENTS_QUEUE: QueueSettings = {
+  visibilityTimeoutSeconds: 6 * PERSIST.timeoutSeconds,
+  retentionSeconds: 4 * DAY,
+  // The SQS maximum. A webhook body larger than this cannot be enqueued and is answered 413.
+  maxMessageSizeBytes: 1_048_576,
+  maxReceiveCount: 5,
+  // The SQS maximum, so an operator has two weeks to inspect and redrive.
+  deadLetterRetentionSeconds: 14 * DAY,
+};
+
+/** Message attributes the ingest function sets on every enqueued event. */
+export const MESSAGE_ATTRIBUTES = {
+  account: 'account',
+  receivedAt: 'received_at',
+} as const;
+
+/** Environment variable names the handlers read. */
+export const ENV = {
+  eventsQueueUrl: 'EVENTS_QUEUE_URL',
+  eventRetentionDays: 'EVENT_RETENTION_DAYS',
+  tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
+} as const;
