@@ -61,7 +61,10 @@ const byStartedAt = (
   indexName,
   partitionKey,
   sortKey: { name: 'started_at', type: 'N' },
-  projection: { type: 'INCLUDE', nonKeyAttributes: summary.filter((a) => a !== partitionKey.name && a !== 'started_at') },
+  projection: {
+    type: 'INCLUDE',
+    nonKeyAttributes: summary.filter((a) => a !== partitionKey.name && a !== 'started_at'),
+  },
 });
 
 export const TABLES: Readonly<Record<TableName, TableDefinition>> = {

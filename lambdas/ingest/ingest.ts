@@ -1,0 +1,84 @@
+// The ingest use case: size, then shape, then token, then a durable enqueue. Nothing else.
+
+import { type AircallEnvelope, parseEnvelope } from '../shared/envelope.js';
+import { PayloadTooLargeError, ServiceUnavailableError, UnauthorizedError } from '../shared/errors.js';
+import { digestsMatch, hashToken } from '../shared/token.js';
+import type { Clock, EventQueue, RegisteredWebhook, TokenRegistry } from './ports.js';
+
+export interface IngestDeps {
+  readonly registry: TokenRegistry;
+  readonly queue: EventQueue;
+  readonly clock: Clock;
+  /** Largest body, in bytes, that still fits a queue message with its attributes. */
+  readonly maxBodyBytes: number;
+}
+
+export interface WebhookRequest {
+  readonly body: string | undefined;
+  readonly isBase64Encoded: boolean;
+}
+
+export interface Accepted {
+  readonly account: string;
+  readonly resource: string;
+  readonly event: string;
+  readonly bytes: number;
+}
+
+// SQS refuses characters outside this set; JSON allows some of them (U+FFFE, U+FFFF) inside strings.
+const SQS_UNSAFE = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const SQS_UNSAFE_ALL = new RegExp(SQS_UNSAFE.source, 'gu');
+
+/** Rewrites characters SQS would refuse as JSON escapes, which parse back to the same value. */
+const toQueueSafe = (body: string): string =>
+  SQS_UNSAFE.test(body)
+    ? body.replace(SQS_UNSAFE_ALL, (c) =>
+        Array.from(
+          { length: c.length },
+          (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`,
+        ).join(''),
+      )
+    : body;
+
+const decodeBody = (request: WebhookRequest): { text: string; bytes: number } => {
+  const raw = request.body ?? '';
+  if (!request.isBase64Encoded) return { text: raw, bytes: Buffer.byteLength(raw, 'utf8') };
+  const buffer = Buffer.from(raw, 'base64');
+  return { text: buffer.toString('utf8'), bytes: buffer.length };
+};
+
+const authenticate = async (envelope: AircallEnvelope, registry: TokenRegistry): Promise<string> => {
+  if (typeof envelope.token !== 'string' || envelope.token === '')
+    throw new UnauthorizedError('token missing');
+  const presented = hashToken(envelope.token);
+  let webhook: RegisteredWebhook | undefined;
+  try {
+    webhook = await registry.find(presented);
+  } catch (error) {
+    throw new ServiceUnavailableError('token registry unavailable', { cause: error });
+  }
+  if (webhook === undefined || !digestsMatch(presented, webhook.tokenHash)) {
+    throw new UnauthorizedError('token unknown');
+  }
+  return webhook.account;
+};
+
+export const ingest = async (request: WebhookRequest, deps: IngestDeps): Promise<Accepted> => {
+  const receivedAt = deps.clock.now();
+  const { text, bytes } = decodeBody(request);
+  if (bytes > deps.maxBodyBytes) throw new PayloadTooLargeError(`body of ${bytes} bytes`);
+
+  const envelope = parseEnvelope(text);
+  const account = await authenticate(envelope, deps.registry);
+
+  const body = toQueueSafe(text);
+  if (body !== text && Buffer.byteLength(body, 'utf8') > deps.maxBodyBytes) {
+    throw new PayloadTooLargeError(`body of ${bytes} bytes grows past the limit once made queue-safe`);
+  }
+  try {
+    await deps.queue.send({ body, account, receivedAt });
+  } catch (error) {
+    throw new ServiceUnavailableError('enqueue failed', { cause: error });
+  }
+  return { account, resource: envelope.resource, event: envelope.event, bytes };
+};

@@ -1,0 +1,26 @@
+// Parses an SQS record written by ingest into a typed queued event, at the edge of the persist function.
+
+import type { SQSRecord } from 'aws-lambda';
+import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
+import { parseEnvelope } from '../shared/envelope.js';
+import { MalformedRecordError } from '../shared/errors.js';
+import type { QueuedEvent } from './ports.js';
+
+export const parseQueuedRecord = (
+  record: Pick<SQSRecord, 'body' | 'messageAttributes' | 'attributes'>,
+): QueuedEvent => {
+  const account = record.messageAttributes[MESSAGE_ATTRIBUTES.account]?.stringValue;
+  if (account === undefined || account === '')
+    throw new MalformedRecordError('record has no account attribute');
+  const receivedAt = Number(
+    record.messageAttributes[MESSAGE_ATTRIBUTES.receivedAt]?.stringValue ?? record.attributes.SentTimestamp,
+  );
+  if (!Number.isSafeInteger(receivedAt) || receivedAt <= 0) {
+    throw new MalformedRecordError('record has no usable receive time');
+  }
+  try {
+    return { envelope: parseEnvelope(record.body), account, receivedAt };
+  } catch (error) {
+    throw new MalformedRecordError('record body is not an Aircall envelope', { cause: error });
+  }
+};

@@ -1,0 +1,208 @@
+// Turns one queued event into what is stored: its event-log row and the state writes it implies.
+
+import { type AircallEnvelope, isJsonObject, type JsonObject, type JsonValue } from '../shared/envelope.js';
+import { eventSortKey, stateOrderKey } from './ordering.js';
+import { encodePayload } from './payload.js';
+import type { EventRecord, QueuedEvent, StateTable, StateWrite, StoredValue } from './ports.js';
+
+const DAY_SECONDS = 86_400;
+
+/** A numeric Aircall id, from a number or a string of digits. */
+export const toId = (value: JsonValue | undefined): number | undefined => {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
+  return undefined;
+};
+
+const nestedId = (value: JsonValue | undefined): number | undefined =>
+  isJsonObject(value) ? toId(value.id) : undefined;
+
+export const utcDay = (epochSeconds: number): string =>
+  new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+
+/** The call an event belongs to when it is not a call event itself (transcripts, summaries and the like). */
+const relatedCallId = (data: JsonObject): number | undefined => toId(data.call_id) ?? nestedId(data.call);
+
+/** The partition an event is logged under: the call for call-related events, else its own resource. */
+export const eventPartition = (envelope: AircallEnvelope): { resource: string; id: string } => {
+  const ownId = envelope.data.id;
+  if (envelope.resource === 'call' && toId(ownId) !== undefined)
+    return { resource: 'call', id: String(toId(ownId)) };
+  const callId = relatedCallId(envelope.data);
+  if (callId !== undefined) return { resource: 'call', id: String(callId) };
+  if (typeof ownId === 'number' || (typeof ownId === 'string' && ownId !== '')) {
+    return { resource: envelope.resource, id: String(ownId) };
+  }
+  return { resource: envelope.resource, id: '-' };
+};
+
+/** The timestamp events are ordered by: Aircall's when sent, the receive time when not. */
+export const effectiveTimestamp = (event: QueuedEvent): number =>
+  event.envelope.timestamp ?? Math.floor(event.receivedAt / 1000);
+
+export const toEventRecord = (event: QueuedEvent, digest: string, retentionDays: number): EventRecord => {
+  const { envelope, account, receivedAt } = event;
+  const timestamp = effectiveTimestamp(event);
+  const partition = eventPartition(envelope);
+  const attributes: Record<string, StoredValue> = {
+    resource: envelope.resource,
+    event: envelope.event,
+    account,
+    received_at: receivedAt,
+    received_day: utcDay(Math.floor(receivedAt / 1000)),
+    resource_id: partition.id,
+    digest,
+    ...encodePayload(envelope.data),
+  };
+  if (envelope.timestamp !== undefined) attributes.timestamp = envelope.timestamp;
+  if (retentionDays > 0) attributes.expires_at = Math.floor(receivedAt / 1000) + retentionDays * DAY_SECONDS;
+  return {
+    pk: `${partition.resource}#${partition.id}`,
+    sk: eventSortKey(envelope, timestamp, digest),
+    attributes,
+  };
+};
+
+type Fields = Record<string, StoredValue | undefined>;
+
+const splitFields = (fields: Fields): { set: Record<string, StoredValue>; remove: string[] } => {
+  const set: Record<string, StoredValue> = {};
+  const remove: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined || value === null) remove.push(name);
+    else set[name] = value;
+  }
+  return { set, remove };
+};
+
+const isMissed = (data: JsonObject): boolean =>
+  (typeof data.missed_call_reason === 'string' && data.missed_call_reason !== '') ||
+  (data.direction === 'inbound' && data.status === 'done' && (data.answered_at ?? null) === null);
+
+const callFields = (data: JsonObject): Fields => {
+  const startedAt = typeof data.started_at === 'number' ? data.started_at : undefined;
+  return {
+    direction: data.direction,
+    status: data.status,
+    started_at: startedAt,
+    answered_at: data.answered_at,
+    ended_at: data.ended_at,
+    duration: data.duration,
+    missed_call_reason: data.missed_call_reason,
+    user_id: nestedId(data.user),
+    number_id: nestedId(data.number),
+    contact_id: nestedId(data.contact),
+    raw_digits: data.raw_digits,
+    recording: data.recording,
+    voicemail: data.voicemail,
+    asset: data.asset,
+    tags: data.tags,
+    archived: data.archived,
+    started_day: startedAt === undefined ? undefined : utcDay(startedAt),
+    missed_day: startedAt !== undefined && isMissed(data) ? utcDay(startedAt) : undefined,
+  };
+};
+
+const userFields = (data: JsonObject, deleted: boolean): Fields => ({
+  name: data.name,
+  email: data.email,
+  available: data.available,
+  availability_status: data.availability_status,
+  language: data.language,
+  deleted,
+});
+
+const numberFields = (data: JsonObject, deleted: boolean): Fields => ({
+  name: data.name,
+  digits: data.digits,
+  country: data.country,
+  time_zone: data.time_zone,
+  open: data.open,
+  availability_status: data.availability_status,
+  is_ivr: data.is_ivr,
+  deleted,
+});
+
+const contactFields = (data: JsonObject, deleted: boolean): Fields => ({
+  first_name: data.first_name,
+  last_name: data.last_name,
+  company_name: data.company_name,
+  is_shared: data.is_shared,
+  phone_numbers: data.phone_numbers,
+  emails: data.emails,
+  deleted,
+});
+
+const STATE_TABLES: Readonly<
+  Record<string, { table: StateTable; fields: (d: JsonObject, deleted: boolean) => Fields }>
+> = {
+  call: { table: 'calls', fields: callFields },
+  user: { table: 'users', fields: userFields },
+  number: { table: 'numbers', fields: numberFields },
+  contact: { table: 'contacts', fields: contactFields },
+};
+
+/**
+ * Conversation-intelligence results kept on the call they describe, one attribute per kind.
+ * Streaming utterances are left to the event log: they are fragments, not a result.
+ */
+const INSIGHT_KINDS = new Set([
+  'transcription',
+  'summary',
+  'topics',
+  'sentiment',
+  'action_item',
+  'playbook_result',
+  'custom_summary',
+  'call_evaluation',
+]);
+
+const insightWrite = (event: QueuedEvent, orderKey: string): StateWrite | undefined => {
+  const { envelope } = event;
+  const kind = envelope.event.slice(0, envelope.event.indexOf('.'));
+  const callId = relatedCallId(envelope.data);
+  if (envelope.resource !== 'conversation_intelligence' || !INSIGHT_KINDS.has(kind) || callId === undefined) {
+    return undefined;
+  }
+  const insight: Record<string, StoredValue> = {
+    event: envelope.event,
+    timestamp: effectiveTimestamp(event),
+    order_key: orderKey,
+    ...encodePayload(envelope.data),
+  };
+  return {
+    table: 'calls',
+    id: callId,
+    guard: [kind, 'order_key'],
+    orderKey,
+    set: { account: event.account, [kind]: insight },
+    remove: [],
+  };
+};
+
+/** The state writes an event implies: none for resources that have no table of their own. */
+export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] => {
+  const { envelope } = event;
+  const orderKey = stateOrderKey(envelope, effectiveTimestamp(event), digest);
+  const target = STATE_TABLES[envelope.resource];
+  if (target === undefined) {
+    const insight = insightWrite(event, orderKey);
+    return insight === undefined ? [] : [insight];
+  }
+  const id = toId(envelope.data.id);
+  if (id === undefined) return [];
+
+  const deleted = envelope.event.split('.')[1] === 'deleted';
+  const payload = encodePayload(envelope.data);
+  const { set, remove } = splitFields({
+    ...target.fields(envelope.data, deleted),
+    account: event.account,
+    last_event: envelope.event,
+    last_event_at: effectiveTimestamp(event),
+    updated_at: event.receivedAt,
+    order_key: orderKey,
+    ...payload,
+  });
+  remove.push('data' in payload ? 'data_gz' : 'data');
+  return [{ table: target.table, id, guard: ['order_key'], orderKey, set, remove }];
+};

@@ -1,0 +1,50 @@
+// The Aircall webhook envelope: parsed once at the edge, typed for everything after.
+
+import { InvalidEnvelopeError } from './errors.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+export interface AircallEnvelope {
+  readonly resource: string;
+  readonly event: string;
+  /** UNIX seconds when Aircall built the payload; undefined when absent or not a whole number. */
+  readonly timestamp: number | undefined;
+  /** The webhook's shared secret as sent; never logged, never stored. */
+  readonly token: unknown;
+  readonly data: JsonObject;
+}
+
+export const isJsonObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Parses a webhook body. Only `resource`, `event` and `data` are required: an event or resource this
+ * project does not know is accepted as it is, and the token is checked separately.
+ */
+export const parseEnvelope = (body: string): AircallEnvelope => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidEnvelopeError('body is not JSON', { cause: error });
+  }
+  if (!isJsonObject(parsed)) throw new InvalidEnvelopeError('body is not a JSON object');
+  const { resource, event, timestamp, token, data } = parsed;
+  if (typeof resource !== 'string' || resource === '')
+    throw new InvalidEnvelopeError('"resource" is not a string');
+  if (typeof event !== 'string' || event === '') throw new InvalidEnvelopeError('"event" is not a string');
+  if (!isJsonObject(data)) throw new InvalidEnvelopeError('"data" is not an object');
+  return {
+    resource,
+    event,
+    timestamp:
+      typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0
+        ? timestamp
+        : undefined,
+    token,
+    data,
+  };
+};

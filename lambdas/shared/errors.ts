@@ -1,0 +1,46 @@
+// The named errors of the pipeline. Each carries the status a webhook caller sees; the detail stays in the logs.
+
+export abstract class WebhookError extends Error {
+  abstract readonly statusCode: number;
+  /** What the caller is told: generic on purpose, so no internal detail leaks. */
+  abstract readonly publicMessage: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class PayloadTooLargeError extends WebhookError {
+  readonly statusCode = 413;
+  readonly publicMessage = 'payload too large';
+}
+
+export class InvalidEnvelopeError extends WebhookError {
+  readonly statusCode = 400;
+  readonly publicMessage =
+    'body must be a JSON object with string "resource" and "event" and an object "data"';
+}
+
+export class UnauthorizedError extends WebhookError {
+  readonly statusCode = 401;
+  readonly publicMessage = 'unknown or missing token';
+}
+
+export class MethodNotAllowedError extends WebhookError {
+  readonly statusCode = 405;
+  readonly publicMessage = 'method not allowed';
+}
+
+export class ServiceUnavailableError extends WebhookError {
+  readonly statusCode = 503;
+  readonly publicMessage = 'temporarily unavailable, retry later';
+}
+
+/** A queued record that is not an Aircall envelope: retrying cannot help, so it is left to reach the DLQ. */
+export class MalformedRecordError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MalformedRecordError';
+  }
+}
