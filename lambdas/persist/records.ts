@@ -199,7 +199,6 @@ export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] 
     account: event.account,
     last_event: envelope.event,
     last_event_at: effectiveTimestamp(event),
-    updated_at: event.receivedAt,
     order_key: orderKey,
     ...payload,
   });

@@ -1,0 +1,61 @@
+// In-memory fakes of the persist ports with the same conditional semantics as the DynamoDB adapters.
+
+import type {
+  EventLog,
+  EventRecord,
+  StateStore,
+  StateTable,
+  StateWrite,
+  StoredValue,
+} from '../../lambdas/persist/ports.js';
+
+type Item = Record<string, StoredValue>;
+
+export class MemoryEventLog implements EventLog {
+  readonly rows = new Map<string, Item>();
+
+  async append(record: EventRecord): Promise<boolean> {
+    const key = `${record.pk}|${record.sk}`;
+    if (this.rows.has(key)) return false;
+    this.rows.set(key, { ...record.attributes, pk: record.pk, sk: record.sk });
+    return true;
+  }
+
+  /** Rows of one partition in sort-key order, as a Query would return them. */
+  partition(pk: string): Item[] {
+    return [...this.rows.values()]
+      .filter((row) => row.pk === pk)
+      .sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+  }
+}
+
+const readPath = (item: Item | undefined, path: readonly string[]): StoredValue | undefined => {
+  let value: StoredValue | undefined = item;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+      return undefined;
+    }
+    value = value[segment];
+  }
+  return value;
+};
+
+export class MemoryStateStore implements StateStore {
+  readonly tables: Record<StateTable, Map<number, Item>> = {
+    calls: new Map(),
+    users: new Map(),
+    numbers: new Map(),
+    contacts: new Map(),
+  };
+
+  async apply(write: StateWrite): Promise<boolean> {
+    const table = this.tables[write.table];
+    const current = table.get(write.id);
+    const stored = readPath(current, write.guard);
+    if (stored !== undefined && !(typeof stored === 'string' && stored < write.orderKey)) return false;
+    const next: Item = { ...current, id: write.id, ...structuredClone(write.set) };
+    for (const name of write.remove) delete next[name];
+    table.set(write.id, next);
+    return true;
+  }
+}

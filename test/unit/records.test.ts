@@ -1,0 +1,169 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { eventDigest } from '../../lambdas/persist/digest.js';
+import type { QueuedEvent } from '../../lambdas/persist/ports.js';
+import { eventPartition, toEventRecord, toId, toStateWrites } from '../../lambdas/persist/records.js';
+import { parseEnvelope } from '../../lambdas/shared/envelope.js';
+import { type SampleName, sample } from '../support/fixtures.js';
+
+const RECEIVED = Date.UTC(2022, 2, 4, 10, 30, 0);
+const queued = (name: SampleName): QueuedEvent => ({ envelope: sample(name), account: 'acme', receivedAt: RECEIVED });
+
+describe('eventDigest', () => {
+  it('ignores key order and the token', () => {
+    const a = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"token":"x","data":{"a":1,"b":[1,{"c":2,"d":3}]}}');
+    const b = parseEnvelope('{"data":{"b":[1,{"d":3,"c":2}],"a":1},"token":"y","timestamp":1,"event":"call.ended","resource":"call"}');
+    expect(eventDigest(a)).toBe(eventDigest(b));
+  });
+
+  it('changes with the data and with the timestamp', () => {
+    const a = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"data":{"a":1}}');
+    const b = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"data":{"a":2}}');
+    const c = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":2,"data":{"a":1}}');
+    expect(new Set([a, b, c].map(eventDigest)).size).toBe(3);
+  });
+});
+
+describe('toId', () => {
+  it('takes whole numbers and strings of digits only', () => {
+    expect(toId(780836699)).toBe(780836699);
+    expect(toId('42')).toBe(42);
+    expect([toId(-1), toId(1.5), toId('4a'), toId(null), toId(undefined), toId({})]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+});
+
+describe('eventPartition', () => {
+  it('logs a call event and a transcription of that call under the same call', () => {
+    expect(eventPartition(sample('captured-outbound-call.ended'))).toEqual({ resource: 'call', id: '780836699' });
+    const transcript = parseEnvelope(
+      '{"resource":"conversation_intelligence","event":"transcription.created","data":{"call_id":780836699}}',
+    );
+    expect(eventPartition(transcript)).toEqual({ resource: 'call', id: '780836699' });
+  });
+
+  it('logs an event without an id under its resource', () => {
+    expect(eventPartition(sample('documented-integration.deleted'))).toEqual({ resource: 'integration', id: '-' });
+  });
+});
+
+describe('toEventRecord', () => {
+  it('keeps resource, event, timestamp, received_at and account beside the payload, and no token', () => {
+    const event = queued('captured-outbound-call.hungup');
+    const record = toEventRecord(event, eventDigest(event.envelope), 0);
+    expect(record.pk).toBe('call#780836699');
+    expect(record.sk).toMatch(/^001646389755#07#call\.hungup#[0-9a-f]{16}$/);
+    expect(record.attributes).toMatchObject({
+      resource: 'call',
+      event: 'call.hungup',
+      timestamp: 1646389755,
+      received_at: RECEIVED,
+      received_day: '2022-03-04',
+      account: 'acme',
+      data: event.envelope.data,
+    });
+    expect(JSON.stringify(record)).not.toContain('58ffd2bc5f3113f7bebf210a49299a1b');
+    expect(record.attributes.expires_at).toBeUndefined();
+  });
+
+  it('sets an expiry when the log has a retention', () => {
+    const event = queued('captured-user.created');
+    const record = toEventRecord(event, eventDigest(event.envelope), 30);
+    expect(record.attributes.expires_at).toBe(RECEIVED / 1000 + 30 * 86_400);
+  });
+
+  it('orders an event without a timestamp by its receive time', () => {
+    const event: QueuedEvent = {
+      envelope: parseEnvelope('{"resource":"call","event":"call.created","data":{"id":5}}'),
+      account: 'acme',
+      receivedAt: RECEIVED,
+    };
+    const record = toEventRecord(event, eventDigest(event.envelope), 0);
+    expect(record.sk.startsWith(String(RECEIVED / 1000).padStart(12, '0'))).toBe(true);
+    expect(record.attributes.timestamp).toBeUndefined();
+  });
+
+  it('gzips a payload DynamoDB cannot hold as a map', () => {
+    const deep = JSON.parse(`{"resource":"call","event":"call.tagged","data":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`);
+    const event: QueuedEvent = { envelope: parseEnvelope(JSON.stringify(deep)), account: 'acme', receivedAt: RECEIVED };
+    const record = toEventRecord(event, eventDigest(event.envelope), 0);
+    expect(record.attributes.data).toBeUndefined();
+    const zipped = record.attributes.data_gz;
+    expect(zipped).toBeInstanceOf(Uint8Array);
+    expect(JSON.parse(gunzipSync(zipped as Uint8Array).toString('utf8'))).toEqual(deep.data);
+  });
+});
+
+describe('toStateWrites', () => {
+  it('flattens a call into its summary attributes', () => {
+    const event = queued('captured-outbound-call.ended');
+    const [write] = toStateWrites(event, eventDigest(event.envelope));
+    expect(write).toMatchObject({ table: 'calls', id: 780836699, guard: ['order_key'] });
+    expect(write?.set).toMatchObject({
+      account: 'acme',
+      direction: 'outbound',
+      status: 'done',
+      started_at: 1646389735,
+      answered_at: 1646389740,
+      ended_at: 1646389755,
+      duration: 20,
+      user_id: 736640,
+      number_id: 404821,
+      raw_digits: '+43 720 880079',
+      archived: false,
+      tags: [],
+      started_day: '2022-03-04',
+      last_event: 'call.ended',
+      last_event_at: 1646389786,
+    });
+    expect(write?.remove).toEqual(expect.arrayContaining(['missed_call_reason', 'contact_id', 'missed_day', 'data_gz']));
+  });
+
+  it('marks an unanswered inbound call as missed and leaves out the absent user', () => {
+    const event = queued('captured-inbound-voicemail-call.ended');
+    const [write] = toStateWrites(event, eventDigest(event.envelope));
+    expect(write?.set).toMatchObject({ missed_call_reason: 'agents_did_not_answer', missed_day: '2022-03-04' });
+    expect(write?.set.user_id).toBeUndefined();
+    expect(write?.remove).toContain('user_id');
+  });
+
+  it('maps users, numbers and contacts to their tables, with deletion kept as a flag', () => {
+    const user = queued('captured-user.connected');
+    const number = queued('documented-number.closed');
+    const contact = queued('captured-contact.created');
+    expect(toStateWrites(user, 'd')[0]).toMatchObject({ table: 'users', id: 736640, set: { available: true } });
+    expect(toStateWrites(number, 'd')[0]).toMatchObject({ table: 'numbers', id: 456, set: { open: false } });
+    expect(toStateWrites(contact, 'd')[0]).toMatchObject({ table: 'contacts', id: 76041687, set: { deleted: false } });
+    const deleted: QueuedEvent = { ...contact, envelope: { ...contact.envelope, event: 'contact.deleted' } };
+    expect(toStateWrites(deleted, 'd')[0]?.set.deleted).toBe(true);
+  });
+
+  it('keeps a transcription on its call under its own guard', () => {
+    const event: QueuedEvent = {
+      envelope: parseEnvelope(
+        '{"resource":"conversation_intelligence","event":"transcription.created","timestamp":5,"data":{"call_id":"77"}}',
+      ),
+      account: 'acme',
+      receivedAt: RECEIVED,
+    };
+    const [write] = toStateWrites(event, 'abc');
+    expect(write).toMatchObject({ table: 'calls', id: 77, guard: ['transcription', 'order_key'] });
+    expect(write?.set.transcription).toMatchObject({ event: 'transcription.created', timestamp: 5 });
+  });
+
+  it('writes no state for resources without a table, nor for events without an id', () => {
+    expect(toStateWrites(queued('documented-integration.deleted'), 'd')).toEqual([]);
+    const noId: QueuedEvent = {
+      envelope: parseEnvelope('{"resource":"user","event":"user.created","data":{"id":"abc"}}'),
+      account: 'acme',
+      receivedAt: RECEIVED,
+    };
+    expect(toStateWrites(noId, 'd')).toEqual([]);
+  });
+});
