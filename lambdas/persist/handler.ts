@@ -14,7 +14,11 @@ import { parseQueuedRecord } from './queued-event.js';
 const config = loadPersistConfig();
 const logger = createLogger('persist');
 
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+// A hung connection fails the record after seconds, not at the Lambda timeout; SQS then redelivers it.
+const dynamo = new DynamoDBClient({
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+});
+const client = DynamoDBDocumentClient.from(dynamo, {
   marshallOptions: { removeUndefinedValues: true },
 });
 const deps = {

@@ -3,7 +3,12 @@
 import type { AircallEnvelope, JsonObject } from '../../lambdas/shared/envelope.js';
 import { sample } from './fixtures.js';
 
-const at = (base: AircallEnvelope, event: string, timestamp: number, data: JsonObject = {}): AircallEnvelope => ({
+const at = (
+  base: AircallEnvelope,
+  event: string,
+  timestamp: number,
+  data: JsonObject = {},
+): AircallEnvelope => ({
   ...base,
   event,
   timestamp,

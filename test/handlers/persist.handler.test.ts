@@ -1,0 +1,314 @@
+// The persist handler against the embedded emulators, fed records the real ingest handler put on the queue.
+
+import { createServer } from 'node:net';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
+import type { TableName } from '../../lib/definitions/tables.js';
+import { registerToken } from '../../local/provision.js';
+import { sampleToken, withFields } from '../support/bodies.js';
+import { captureOutput } from '../support/capture.js';
+import { type SampleName, sampleBody } from '../support/fixtures.js';
+import {
+  drainQueue,
+  lambdaContext,
+  receiveRecords,
+  sqsEvent,
+  webhookRequest,
+} from '../support/lambda-events.js';
+import { startStack, type TestStack, withEnv } from '../support/stack.js';
+import { clearTable, getItem, type Item, queryPartition, scanTable } from '../support/tables.js';
+
+type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+const importPersist = async (): Promise<PersistHandler> => {
+  vi.resetModules();
+  return (await import('../../lambdas/persist/handler.js')).handler;
+};
+
+const ACCOUNT = 'acme-eu';
+const CALL_ID = 780836699;
+const LIFECYCLE: readonly SampleName[] = [
+  'captured-outbound-call.created',
+  'captured-outbound-call.hungup',
+  'captured-outbound-call.ended',
+];
+const STATE_AND_EVENTS: readonly TableName[] = ['calls', 'events', 'users', 'numbers', 'contacts'];
+
+/** A port nothing listens on: connections to it are refused at once. */
+const closedPort = async (): Promise<number> => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+};
+
+describe('persist handler', () => {
+  let stack: TestStack;
+  let ingest: IngestHandler;
+  let persist: PersistHandler;
+
+  /** Sends each body through the real ingest handler and receives what it enqueued, as Lambda would. */
+  const deliver = async (bodies: readonly string[]): Promise<SQSRecord[]> => {
+    for (const body of bodies) {
+      const { result } = await captureOutput(() => ingest(webhookRequest(body)));
+      expect(result.statusCode).toBe(200);
+    }
+    const records = await receiveRecords(stack.sqs, stack.queues.queueUrl, stack.queues.queueArn);
+    expect(records).toHaveLength(bodies.length);
+    return records;
+  };
+  const samples = (names: readonly SampleName[]) => deliver(names.map((name) => sampleBody(name)));
+  const run = async (records: readonly SQSRecord[], handler: PersistHandler = persist) =>
+    (await captureOutput(() => handler(sqsEvent(records), lambdaContext('persist')))).result;
+  const byBody = (records: readonly SQSRecord[], name: SampleName): SQSRecord[] =>
+    records.filter((r) => r.body === sampleBody(name));
+  const call = (id: number) => getItem(stack.documents, stack.tables.calls, { id });
+  const callEvents = (id: number) =>
+    queryPartition(stack.documents, stack.tables.events, { name: 'pk', value: `call#${id}` });
+
+  beforeAll(async () => {
+    stack = await startStack();
+    const senders: SampleName[] = ['captured-outbound-call.ended', 'documented-number.closed'];
+    const tokens = new Set(senders.map(sampleToken));
+    for (const token of tokens) await registerToken(stack.dynamo, stack.tables.webhooks, token, ACCOUNT);
+    vi.resetModules();
+    ingest = (await import('../../lambdas/ingest/handler.js')).handler;
+    persist = await importPersist();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  beforeEach(async () => {
+    await drainQueue(stack.sqs, stack.queues.queueUrl);
+    for (const table of STATE_AND_EVENTS) await clearTable(stack.documents, table, stack.tables[table]);
+  });
+
+  it.each([
+    ['in one batch', (records: SQSRecord[]) => [records]],
+    ['one record per batch', (records: SQSRecord[]) => records.map((r) => [r])],
+  ])(
+    'keeps one done call and its three events in order when the lifecycle arrives shuffled and twice, %s',
+    async (_plan, toBatches) => {
+      const records = await samples([...LIFECYCLE, ...LIFECYCLE]);
+      const [created, hungup, ended] = LIFECYCLE.map((name) => byBody(records, name));
+      // Ended first and created last, each copy apart from its twin: the worst order a queue can deliver.
+      const shuffled = [ended?.[0], hungup?.[1], created?.[0], ended?.[1], hungup?.[0], created?.[1]].filter(
+        (r): r is SQSRecord => r !== undefined,
+      );
+      expect(shuffled).toHaveLength(6);
+
+      const failures = [];
+      for (const batch of toBatches(shuffled)) failures.push(...(await run(batch)).batchItemFailures);
+
+      expect(failures).toEqual([]);
+      expect(await scanTable(stack.documents, stack.tables.calls)).toHaveLength(1);
+      expect(await call(CALL_ID)).toMatchObject({
+        id: CALL_ID,
+        account: ACCOUNT,
+        direction: 'outbound',
+        status: 'done',
+        last_event: 'call.ended',
+        last_event_at: 1646389786,
+        duration: 20,
+        started_at: 1646389735,
+        answered_at: 1646389740,
+        ended_at: 1646389755,
+        user_id: 736640,
+        number_id: 404821,
+        raw_digits: '+43 720 880079',
+        started_day: '2022-03-04',
+        data: expect.objectContaining({ id: CALL_ID, status: 'done', duration: 20 }),
+      });
+      expect(await call(CALL_ID)).not.toHaveProperty('missed_day');
+      const events = await callEvents(CALL_ID);
+      expect(events.map((e) => e.event)).toEqual(['call.created', 'call.hungup', 'call.ended']);
+      expect(events.map((e) => e.timestamp)).toEqual([1646389737, 1646389755, 1646389786]);
+    },
+  );
+
+  it('changes nothing when a stored event is delivered again, by SQS or by an Aircall retry', async () => {
+    const [first] = await samples(['captured-outbound-call.ended']);
+    if (first === undefined) throw new Error('nothing delivered');
+    expect((await run([first])).batchItemFailures).toEqual([]);
+    const callBefore = await call(CALL_ID);
+    const eventsBefore = await callEvents(CALL_ID);
+
+    const retried = await samples(['captured-outbound-call.ended']);
+    const response = await run([first, ...retried]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(callBefore).toBeDefined();
+    expect(await call(CALL_ID)).toEqual(callBefore);
+    expect(eventsBefore).toHaveLength(1);
+    expect(await callEvents(CALL_ID)).toEqual(eventsBefore);
+  });
+
+  it.each([
+    ['a body that is not an Aircall envelope', '{"hello":"world"}', true],
+    ['a record without the account attribute', sampleBody('captured-user.created'), false],
+  ])('reports only %s as failed and stores the rest of the batch', async (_case, body, withAccount) => {
+    const valid = await samples(['captured-user.connected', 'captured-contact.created']);
+    const { MessageId: malformedId } = await stack.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queues.queueUrl,
+        MessageBody: body,
+        MessageAttributes: {
+          [MESSAGE_ATTRIBUTES.receivedAt]: { DataType: 'Number', StringValue: String(Date.now()) },
+          ...(withAccount
+            ? { [MESSAGE_ATTRIBUTES.account]: { DataType: 'String', StringValue: ACCOUNT } }
+            : {}),
+        },
+      }),
+    );
+    const [malformed] = await receiveRecords(stack.sqs, stack.queues.queueUrl, stack.queues.queueArn);
+    if (malformed === undefined) throw new Error('malformed record not received');
+    expect(malformed.messageId).toBe(malformedId);
+
+    const response = await run(
+      [valid[0], malformed, valid[1]].filter((r): r is SQSRecord => r !== undefined),
+    );
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: malformedId }]);
+    expect(await getItem(stack.documents, stack.tables.users, { id: 736640 })).toBeDefined();
+    expect(await getItem(stack.documents, stack.tables.contacts, { id: 76041687 })).toBeDefined();
+    expect(await scanTable(stack.documents, stack.tables.users)).toHaveLength(1);
+    expect(await scanTable(stack.documents, stack.tables.events)).toHaveLength(2);
+  });
+
+  it.each<[SampleName, TableName, number, Item]>([
+    [
+      'captured-user.connected',
+      'users',
+      736640,
+      {
+        name: 'Koen Test RrNuYErJ74',
+        email: 'koen.verduijn+v5doewlrdy@aircall.io',
+        available: true,
+        availability_status: 'available',
+        deleted: false,
+        last_event: 'user.connected',
+      },
+    ],
+    [
+      'documented-number.closed',
+      'numbers',
+      456,
+      {
+        name: 'My first Aircall Number',
+        digits: '+33 1 76 36 06 95',
+        open: false,
+        deleted: false,
+        last_event: 'number.closed',
+      },
+    ],
+    [
+      'captured-contact.created',
+      'contacts',
+      76041687,
+      {
+        first_name: 'Koen Test',
+        last_name: 'FuPPaYFelC',
+        company_name: 'SE Global Account',
+        is_shared: true,
+        deleted: false,
+        last_event: 'contact.created',
+      },
+    ],
+  ])('stores %s as the current state in %s', async (name, table, id, expected) => {
+    const response = await run(await samples([name]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    const items = await scanTable(stack.documents, stack.tables[table]);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      id,
+      account: ACCOUNT,
+      ...expected,
+      data: expect.objectContaining({ id }),
+    });
+  });
+
+  it('stores an unanswered inbound voicemail call as missed, with no user', async () => {
+    const id = 780836754;
+
+    const response = await run(await samples(['captured-inbound-voicemail-call.ended']));
+
+    expect(response.batchItemFailures).toEqual([]);
+    const stored = await call(id);
+    expect(stored).toMatchObject({
+      id,
+      direction: 'inbound',
+      status: 'done',
+      missed_call_reason: 'agents_did_not_answer',
+      number_id: 397375,
+      started_day: '2022-03-04',
+      missed_day: '2022-03-04',
+      voicemail: expect.stringContaining('voicemail.mp3'),
+    });
+    expect(stored).not.toHaveProperty('user_id');
+    expect(stored).not.toHaveProperty('answered_at');
+  });
+
+  it.each([
+    ['an integration.deleted event', sampleBody('documented-integration.deleted'), 'integration#-'],
+    [
+      'an event of a resource nobody has heard of',
+      withFields(sampleBody('captured-user.created'), {
+        resource: 'hologram',
+        event: 'hologram.projected',
+        data: { id: 7, colour: 'teal' },
+      }),
+      'hologram#7',
+    ],
+  ])('keeps %s in the event log and fails nothing', async (_case, body, pk) => {
+    const response = await run(await deliver([body]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    const events = await queryPartition(stack.documents, stack.tables.events, { name: 'pk', value: pk });
+    expect(events).toHaveLength(1);
+    const { token: _token, ...sent } = JSON.parse(body) as Record<string, unknown>;
+    expect(events[0]).toMatchObject({ account: ACCOUNT, ...sent });
+    expect(events[0]).not.toHaveProperty('token');
+    for (const table of ['calls', 'users', 'numbers', 'contacts'] as const) {
+      expect(await scanTable(stack.documents, stack.tables[table])).toEqual([]);
+    }
+  });
+
+  it('reports every record failed, quickly, when DynamoDB is unreachable', async () => {
+    const records = await samples([
+      'captured-outbound-call.created',
+      'captured-user.connected',
+      'captured-contact.created',
+    ]);
+    const deadEndpoint = `http://127.0.0.1:${await closedPort()}`;
+
+    const { result, elapsedMs } = await withEnv(
+      // One attempt: the point is what the handler reports, not how long the SDK's backoff takes.
+      { AWS_ENDPOINT_URL_DYNAMODB: deadEndpoint, AWS_MAX_ATTEMPTS: '1' },
+      async () => {
+        const isolated = await importPersist();
+        return captureOutput(() => isolated(sqsEvent(records), lambdaContext('persist')));
+      },
+    );
+
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      records.map((r) => r.messageId).sort(),
+    );
+    expect(elapsedMs).toBeLessThan(2000);
+    expect(await scanTable(stack.documents, stack.tables.events)).toEqual([]);
+  });
+});

@@ -1,0 +1,76 @@
+// Reads and clears the tables the way a test needs: whole scans, single items, one partition in order.
+
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { TABLES, type TableName } from '../../lib/definitions/tables.js';
+
+export type Item = Record<string, unknown>;
+
+export const scanTable = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> => {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
+};
+
+export const getItem = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  key: Item,
+): Promise<Item | undefined> =>
+  (await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+
+/** Every item of one partition, in sort-key order. */
+export const queryPartition = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  partitionKey: { readonly name: string; readonly value: string | number },
+): Promise<Item[]> => {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partitionKey.name },
+        ExpressionAttributeValues: { ':pk': partitionKey.value },
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
+};
+
+/** Deletes every item of a table, so each test starts from empty state. */
+export const clearTable = async (
+  client: DynamoDBDocumentClient,
+  table: TableName,
+  tableName: string,
+): Promise<void> => {
+  const { partitionKey, sortKey } = TABLES[table];
+  const keys = (await scanTable(client, tableName)).map((item) => ({
+    [partitionKey.name]: item[partitionKey.name],
+    ...(sortKey ? { [sortKey.name]: item[sortKey.name] } : {}),
+  }));
+  for (let i = 0; i < keys.length; i += 25) {
+    const requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } }));
+    const { UnprocessedItems } = await client.send(
+      new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+    );
+    // The emulator never throttles; a leftover here would leave a test starting from a dirty table.
+    if (Object.keys(UnprocessedItems ?? {}).length > 0) throw new Error(`could not clear ${tableName}`);
+  }
+};
