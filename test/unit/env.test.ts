@@ -5,9 +5,9 @@ import { readEnv, toWholeNumber } from '../../lambdas/shared/env.js';
 
 describe('readEnv', () => {
   it('names every missing variable in one error', () => {
-    expect(() => readEnv({ a: { name: 'A_VAR' }, b: { name: 'B_VAR' }, c: { name: 'C_VAR' } }, { B_VAR: 'x' })).toThrow(
-      'Missing environment variables: A_VAR, C_VAR',
-    );
+    expect(() =>
+      readEnv({ a: { name: 'A_VAR' }, b: { name: 'B_VAR' }, c: { name: 'C_VAR' } }, { B_VAR: 'x' }),
+    ).toThrow('Missing environment variables: A_VAR, C_VAR');
   });
 
   it('uses defaults and treats an empty value as missing', () => {
@@ -19,7 +19,8 @@ describe('readEnv', () => {
 describe('toWholeNumber', () => {
   it('refuses fractions, negatives and words', () => {
     expect(toWholeNumber('N', '12')).toBe(12);
-    for (const bad of ['1.5', '-1', 'ten']) expect(() => toWholeNumber('N', bad)).toThrow('N must be a whole number');
+    for (const bad of ['1.5', '-1', 'ten'])
+      expect(() => toWholeNumber('N', bad)).toThrow('N must be a whole number');
   });
 });
 

@@ -19,7 +19,9 @@ describe('parseEnvelope', () => {
 
   it('leaves the timestamp undefined when it is not a whole non-negative number', () => {
     for (const timestamp of ['"1646389786"', '1.5', '-3', 'null']) {
-      const envelope = parseEnvelope(`{"resource":"call","event":"call.ended","timestamp":${timestamp},"data":{}}`);
+      const envelope = parseEnvelope(
+        `{"resource":"call","event":"call.ended","timestamp":${timestamp},"data":{}}`,
+      );
       expect(envelope.timestamp).toBeUndefined();
     }
   });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type IngestDeps, ingest } from '../../lambdas/ingest/ingest.js';
-import type { EventQueue, QueuedWebhook, RegisteredWebhook, TokenRegistry } from '../../lambdas/ingest/ports.js';
+import type {
+  EventQueue,
+  QueuedWebhook,
+  RegisteredWebhook,
+  TokenRegistry,
+} from '../../lambdas/ingest/ports.js';
 import {
   InvalidEnvelopeError,
   PayloadTooLargeError,
@@ -59,7 +64,10 @@ describe('ingest', () => {
 
   it('accepts a resource it has never heard of', async () => {
     const { queue, deps } = setup();
-    await ingest(plain(`{"resource":"hologram","event":"hologram.beamed","token":"${SAMPLE_TOKEN}","data":{}}`), deps);
+    await ingest(
+      plain(`{"resource":"hologram","event":"hologram.beamed","token":"${SAMPLE_TOKEN}","data":{}}`),
+      deps,
+    );
     expect(queue.sent).toHaveLength(1);
   });
 

@@ -3,7 +3,11 @@ import { baseEventName, callStage, eventRank, stateOrderKey } from '../../lambda
 import type { AircallEnvelope } from '../../lambdas/shared/envelope.js';
 import { sample } from '../support/fixtures.js';
 
-const withEvent = (base: AircallEnvelope, event: string, data: Record<string, unknown> = {}): AircallEnvelope => ({
+const withEvent = (
+  base: AircallEnvelope,
+  event: string,
+  data: Record<string, unknown> = {},
+): AircallEnvelope => ({
   ...base,
   event,
   data: { ...base.data, ...(data as AircallEnvelope['data']) },
@@ -11,7 +15,14 @@ const withEvent = (base: AircallEnvelope, event: string, data: Record<string, un
 
 describe('eventRank', () => {
   it('follows the call lifecycle', () => {
-    const order = ['call.created', 'call.ringing_on_agent', 'call.answered', 'call.hungup', 'call.ended', 'call.tagged'];
+    const order = [
+      'call.created',
+      'call.ringing_on_agent',
+      'call.answered',
+      'call.hungup',
+      'call.ended',
+      'call.tagged',
+    ];
     const ranks = order.map((event) => eventRank('call', event));
     expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
     expect(new Set(ranks).size).toBe(ranks.length);

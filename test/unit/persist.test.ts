@@ -17,7 +17,9 @@ const setup = () => {
   return { events, state, deps: { events, state, retentionDays: 0 } };
 };
 
-const [created, answered, liveTag, hungup, ended, comment, lateTag, transcript] = outboundLifecycle().map((e) => queue(e));
+const [created, answered, liveTag, hungup, ended, comment, lateTag, transcript] = outboundLifecycle().map(
+  (e) => queue(e),
+);
 
 describe('persistEvent', () => {
   it('stores a duplicate delivery once and changes nothing the second time', async () => {
@@ -37,12 +39,17 @@ describe('persistEvent', () => {
   it('keeps the ended state when hungup arrives late', async () => {
     const { state, deps } = setup();
     for (const event of [created, ended, hungup]) if (event) await persistEvent(event, deps);
-    expect(state.tables.calls.get(780836699)).toMatchObject({ last_event: 'call.ended', status: 'done', duration: 20 });
+    expect(state.tables.calls.get(780836699)).toMatchObject({
+      last_event: 'call.ended',
+      status: 'done',
+      duration: 20,
+    });
   });
 
   it('lets annotations after call.ended update the call, but not a tag from during the call', async () => {
     const { state, deps } = setup();
-    for (const event of [created, ended, lateTag, comment, liveTag, answered]) if (event) await persistEvent(event, deps);
+    for (const event of [created, ended, lateTag, comment, liveTag, answered])
+      if (event) await persistEvent(event, deps);
     const call = state.tables.calls.get(780836699);
     expect(call).toMatchObject({ last_event: 'call.tagged', status: 'done' });
     expect(call?.tags).toEqual([
@@ -57,7 +64,10 @@ describe('persistEvent', () => {
     for (const event of [ended, transcript]) if (event) await persistEvent(event, first.deps);
     for (const event of [transcript, ended]) if (event) await persistEvent(event, second.deps);
     const call = first.state.tables.calls.get(780836699);
-    expect(call).toMatchObject({ last_event: 'call.ended', transcription: { event: 'transcription.created' } });
+    expect(call).toMatchObject({
+      last_event: 'call.ended',
+      transcription: { event: 'transcription.created' },
+    });
     expect(second.state.tables.calls.get(780836699)).toEqual(call);
   });
 
@@ -88,7 +98,11 @@ describe('persistEvent', () => {
     };
     if (ended === undefined) throw new Error('lifecycle too short');
     await expect(persistEvent(ended, { ...deps, state: flaky })).rejects.toThrow('throttled');
-    expect(await persistEvent(ended, { ...deps, state: flaky })).toEqual({ logged: false, applied: 1, skipped: 0 });
+    expect(await persistEvent(ended, { ...deps, state: flaky })).toEqual({
+      logged: false,
+      applied: 1,
+      skipped: 0,
+    });
     expect(events.rows.size).toBe(1);
     expect(state.tables.calls.get(780836699)?.last_event).toBe('call.ended');
   });

@@ -7,12 +7,20 @@ import { parseEnvelope } from '../../lambdas/shared/envelope.js';
 import { type SampleName, sample } from '../support/fixtures.js';
 
 const RECEIVED = Date.UTC(2022, 2, 4, 10, 30, 0);
-const queued = (name: SampleName): QueuedEvent => ({ envelope: sample(name), account: 'acme', receivedAt: RECEIVED });
+const queued = (name: SampleName): QueuedEvent => ({
+  envelope: sample(name),
+  account: 'acme',
+  receivedAt: RECEIVED,
+});
 
 describe('eventDigest', () => {
   it('ignores key order and the token', () => {
-    const a = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"token":"x","data":{"a":1,"b":[1,{"c":2,"d":3}]}}');
-    const b = parseEnvelope('{"data":{"b":[1,{"d":3,"c":2}],"a":1},"token":"y","timestamp":1,"event":"call.ended","resource":"call"}');
+    const a = parseEnvelope(
+      '{"resource":"call","event":"call.ended","timestamp":1,"token":"x","data":{"a":1,"b":[1,{"c":2,"d":3}]}}',
+    );
+    const b = parseEnvelope(
+      '{"data":{"b":[1,{"d":3,"c":2}],"a":1},"token":"y","timestamp":1,"event":"call.ended","resource":"call"}',
+    );
     expect(eventDigest(a)).toBe(eventDigest(b));
   });
 
@@ -41,7 +49,10 @@ describe('toId', () => {
 
 describe('eventPartition', () => {
   it('logs a call event and a transcription of that call under the same call', () => {
-    expect(eventPartition(sample('captured-outbound-call.ended'))).toEqual({ resource: 'call', id: '780836699' });
+    expect(eventPartition(sample('captured-outbound-call.ended'))).toEqual({
+      resource: 'call',
+      id: '780836699',
+    });
     const transcript = parseEnvelope(
       '{"resource":"conversation_intelligence","event":"transcription.created","data":{"call_id":780836699}}',
     );
@@ -49,7 +60,10 @@ describe('eventPartition', () => {
   });
 
   it('logs an event without an id under its resource', () => {
-    expect(eventPartition(sample('documented-integration.deleted'))).toEqual({ resource: 'integration', id: '-' });
+    expect(eventPartition(sample('documented-integration.deleted'))).toEqual({
+      resource: 'integration',
+      id: '-',
+    });
   });
 });
 
@@ -90,8 +104,14 @@ describe('toEventRecord', () => {
   });
 
   it('gzips a payload DynamoDB cannot hold as a map', () => {
-    const deep = JSON.parse(`{"resource":"call","event":"call.tagged","data":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`);
-    const event: QueuedEvent = { envelope: parseEnvelope(JSON.stringify(deep)), account: 'acme', receivedAt: RECEIVED };
+    const deep = JSON.parse(
+      `{"resource":"call","event":"call.tagged","data":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`,
+    );
+    const event: QueuedEvent = {
+      envelope: parseEnvelope(JSON.stringify(deep)),
+      account: 'acme',
+      receivedAt: RECEIVED,
+    };
     const record = toEventRecord(event, eventDigest(event.envelope), 0);
     expect(record.attributes.data).toBeUndefined();
     const zipped = record.attributes.data_gz;
@@ -122,13 +142,18 @@ describe('toStateWrites', () => {
       last_event: 'call.ended',
       last_event_at: 1646389786,
     });
-    expect(write?.remove).toEqual(expect.arrayContaining(['missed_call_reason', 'contact_id', 'missed_day', 'data_gz']));
+    expect(write?.remove).toEqual(
+      expect.arrayContaining(['missed_call_reason', 'contact_id', 'missed_day', 'data_gz']),
+    );
   });
 
   it('marks an unanswered inbound call as missed and leaves out the absent user', () => {
     const event = queued('captured-inbound-voicemail-call.ended');
     const [write] = toStateWrites(event, eventDigest(event.envelope));
-    expect(write?.set).toMatchObject({ missed_call_reason: 'agents_did_not_answer', missed_day: '2022-03-04' });
+    expect(write?.set).toMatchObject({
+      missed_call_reason: 'agents_did_not_answer',
+      missed_day: '2022-03-04',
+    });
     expect(write?.set.user_id).toBeUndefined();
     expect(write?.remove).toContain('user_id');
   });
@@ -137,9 +162,17 @@ describe('toStateWrites', () => {
     const user = queued('captured-user.connected');
     const number = queued('documented-number.closed');
     const contact = queued('captured-contact.created');
-    expect(toStateWrites(user, 'd')[0]).toMatchObject({ table: 'users', id: 736640, set: { available: true } });
+    expect(toStateWrites(user, 'd')[0]).toMatchObject({
+      table: 'users',
+      id: 736640,
+      set: { available: true },
+    });
     expect(toStateWrites(number, 'd')[0]).toMatchObject({ table: 'numbers', id: 456, set: { open: false } });
-    expect(toStateWrites(contact, 'd')[0]).toMatchObject({ table: 'contacts', id: 76041687, set: { deleted: false } });
+    expect(toStateWrites(contact, 'd')[0]).toMatchObject({
+      table: 'contacts',
+      id: 76041687,
+      set: { deleted: false },
+    });
     const deleted: QueuedEvent = { ...contact, envelope: { ...contact.envelope, event: 'contact.deleted' } };
     expect(toStateWrites(deleted, 'd')[0]?.set.deleted).toBe(true);
   });
