@@ -1,0 +1,83 @@
+// AircallWebhookStack: composes tables, queue, ingress and persistence from one validated configuration.
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { StackConfig } from './config.js';
+import { EventQueue } from './constructs/event-queue.js';
+import { Ingress } from './constructs/ingress.js';
+import { Persistence } from './constructs/persistence.js';
+import { pascalCase, WebhookTables } from './constructs/tables.js';
+import { TABLE_NAMES } from './definitions/tables.js';
+
+export interface AircallWebhookStackProps extends StackProps {
+  readonly config: StackConfig;
+}
+
+/** The validated number of days as the CloudWatch Logs enum (config accepts only values the enum holds). */
+const toRetentionDays = (days: number): logs.RetentionDays => {
+  const match = Object.values(logs.RetentionDays).find((value) => value === days);
+  if (typeof match !== 'number') throw new Error(`${days} is not a CloudWatch Logs retention value`);
+  return match;
+};
+
+export class AircallWebhookStack extends Stack {
+  public readonly tables: WebhookTables;
+  public readonly events: EventQueue;
+  public readonly ingress: Ingress;
+  public readonly persistence: Persistence;
+
+  constructor(scope: Construct, id: string, props: AircallWebhookStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logRetention = toRetentionDays(config.logRetentionDays);
+
+    this.tables = new WebhookTables(this, 'Tables', { removalPolicy });
+    this.events = new EventQueue(this, 'Events');
+    const { tables } = this.tables;
+
+    this.ingress = new Ingress(this, 'Ingress', {
+      queue: this.events.queue,
+      webhooksTable: tables.webhooks,
+      webhookPath: config.webhookPath,
+      throttlingRateLimit: config.throttlingRateLimit,
+      throttlingBurstLimit: config.throttlingBurstLimit,
+      tokenCacheSeconds: config.tokenCacheSeconds,
+      logRetention,
+      removalPolicy,
+    });
+
+    this.persistence = new Persistence(this, 'Persistence', {
+      queue: this.events.queue,
+      tables: {
+        calls: tables.calls,
+        events: tables.events,
+        users: tables.users,
+        numbers: tables.numbers,
+        contacts: tables.contacts,
+      },
+      eventRetentionDays: config.eventRetentionDays,
+      logRetention,
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'WebhookUrl', {
+      value: this.ingress.webhookUrl,
+      description: 'URL to register as the Aircall webhook',
+    });
+    for (const name of TABLE_NAMES) {
+      new CfnOutput(this, `${pascalCase(name)}TableName`, {
+        value: tables[name].tableName,
+        description: `DynamoDB table: ${name}`,
+      });
+    }
+    new CfnOutput(this, 'EventsQueueUrl', {
+      value: this.events.queue.queueUrl,
+      description: 'SQS events queue',
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.events.deadLetterQueue.queueUrl,
+      description: 'SQS dead-letter queue of the events queue',
+    });
+  }
+}

@@ -1,0 +1,207 @@
+// Typed stack configuration, read once from CDK context and an optional JSON file and validated in one place.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { IConstruct } from 'constructs';
+
+export type RemovalPolicyName = 'retain' | 'destroy';
+
+export interface StackConfig {
+  /** CloudFormation stack name. */
+  readonly stackName: string;
+  /** Path of the webhook route, e.g. `/aircall/webhook`. */
+  readonly webhookPath: string;
+  /** Steady-state requests per second the HTTP API accepts. */
+  readonly throttlingRateLimit: number;
+  /** Requests the HTTP API accepts in a burst. */
+  readonly throttlingBurstLimit: number;
+  /** Days an event stays in the event log; 0 keeps events forever. */
+  readonly eventRetentionDays: number;
+  /** Where alarms are sent, when set. */
+  readonly alarmEmail?: string;
+  /** Whether tables and log groups outlive the stack. */
+  readonly removalPolicy: RemovalPolicyName;
+  /** Secrets Manager secret holding Aircall credentials per account, when set. */
+  readonly aircallSecretName?: string;
+  /** EventBridge schedule expression of the guardian. */
+  readonly guardianSchedule: string;
+  /** Retention of every log group, in days (a CloudWatch Logs retention value). */
+  readonly logRetentionDays: number;
+  /** How long ingest caches a token lookup. */
+  readonly tokenCacheSeconds: number;
+}
+
+type RequiredKey = Exclude<keyof StackConfig, 'alarmEmail' | 'aircallSecretName'>;
+
+export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
+  stackName: 'AircallWebhookStack',
+  webhookPath: '/aircall/webhook',
+  throttlingRateLimit: 50,
+  throttlingBurstLimit: 100,
+  eventRetentionDays: 365,
+  removalPolicy: 'retain',
+  guardianSchedule: 'rate(5 minutes)',
+  logRetentionDays: 30,
+  tokenCacheSeconds: 60,
+};
+
+export const CONFIG_KEYS: readonly (keyof StackConfig)[] = [
+  ...(Object.keys(DEFAULT_CONFIG) as RequiredKey[]),
+  'alarmEmail',
+  'aircallSecretName',
+];
+
+/** The values CloudWatch Logs accepts as a retention in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** The context key naming a JSON config file, and the file read when that key is absent. */
+export const CONFIG_FILE_CONTEXT_KEY = 'configFile';
+export const DEFAULT_CONFIG_FILE = 'aircall.config.json';
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+// Plain path segments only: no trailing slash, no `{param}` or greedy variables, so the route is exact.
+const WEBHOOK_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\((\S+ ){5}\S+\)$/;
+const NUMERIC = /^-?\d+(\.\d+)?$/;
+
+const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+/** Numbers may come as strings, because `cdk -c key=value` passes every value as a string. */
+const toNumber = (value: unknown): number | undefined => {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && NUMERIC.test(value.trim())) return Number(value);
+  return undefined;
+};
+
+const isValidSchedule = (value: string): boolean => {
+  const rate = RATE.exec(value);
+  if (rate) {
+    const amount = Number(rate[1]);
+    const unit = rate[2] ?? '';
+    // EventBridge wants the singular unit for 1 and the plural otherwise.
+    return amount >= 1 && (amount === 1) === !unit.endsWith('s');
+  }
+  return CRON.test(value);
+};
+
+/** Validates raw configuration values (defaults fill what is absent) and names every bad value at once. */
+export function parseConfig(raw: Record<string, unknown>): StackConfig {
+  const problems: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key))
+      problems.push(`${key} is not a configuration key (known: ${CONFIG_KEYS.join(', ')})`);
+  }
+
+  // Each reader returns the valid value, or undefined when the key is absent or bad (and records why).
+  const read = <T>(key: keyof StackConfig, rule: string, accept: (value: unknown) => T | undefined) => {
+    const value = raw[key];
+    if (value === undefined || value === null) return undefined;
+    const accepted = accept(value);
+    if (accepted === undefined) problems.push(`${key} must be ${rule} (got ${show(value)})`);
+    return accepted;
+  };
+  const text = (key: keyof StackConfig, rule: string, valid: (value: string) => boolean) =>
+    read(key, rule, (v) => (typeof v === 'string' && valid(v) ? v : undefined));
+  const number = (key: keyof StackConfig, rule: string, valid: (value: number) => boolean) =>
+    read(key, rule, (v) => {
+      const n = toNumber(v);
+      return n !== undefined && valid(n) ? n : undefined;
+    });
+  const wholeNumber = (min: number) => (v: number) => Number.isInteger(v) && v >= min;
+
+  const alarmEmail = text('alarmEmail', 'an e-mail address', (v) => EMAIL.test(v));
+  const aircallSecretName = text(
+    'aircallSecretName',
+    'a Secrets Manager secret name (1-512 of letters, digits, / _ + = . @ -)',
+    (v) => SECRET_NAME.test(v),
+  );
+  const d = DEFAULT_CONFIG;
+  const config: StackConfig = {
+    stackName: text('stackName', 'a CloudFormation stack name', (v) => STACK_NAME.test(v)) ?? d.stackName,
+    webhookPath:
+      text(
+        'webhookPath',
+        'a path like /aircall/webhook (segments of letters, digits, . _ ~ -; no trailing slash)',
+        (v) => WEBHOOK_PATH.test(v),
+      ) ?? d.webhookPath,
+    throttlingRateLimit:
+      number('throttlingRateLimit', 'a positive number', (v) => v > 0) ?? d.throttlingRateLimit,
+    throttlingBurstLimit:
+      number('throttlingBurstLimit', 'a positive integer', wholeNumber(1)) ?? d.throttlingBurstLimit,
+    eventRetentionDays:
+      number('eventRetentionDays', 'a whole number of days, 0 to keep events forever', wholeNumber(0)) ??
+      d.eventRetentionDays,
+    removalPolicy:
+      read('removalPolicy', "'retain' or 'destroy'", (v) =>
+        v === 'retain' || v === 'destroy' ? v : undefined,
+      ) ?? d.removalPolicy,
+    guardianSchedule:
+      text(
+        'guardianSchedule',
+        'an EventBridge schedule expression such as rate(5 minutes) or cron(0/5 * * * ? *)',
+        isValidSchedule,
+      ) ?? d.guardianSchedule,
+    logRetentionDays:
+      number('logRetentionDays', `one of ${LOG_RETENTION_DAYS.join(', ')}`, (v) =>
+        (LOG_RETENTION_DAYS as readonly number[]).includes(v),
+      ) ?? d.logRetentionDays,
+    tokenCacheSeconds:
+      number('tokenCacheSeconds', 'a whole number of seconds (0 disables the cache)', wholeNumber(0)) ??
+      d.tokenCacheSeconds,
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(aircallSecretName === undefined ? {} : { aircallSecretName }),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+const readConfigFile = (path: string): Record<string, unknown> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`config file ${path} cannot be read as JSON (${(error as Error).message})`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`config file ${path} must hold a JSON object`]);
+  }
+  return { ...parsed };
+};
+
+/**
+ * Loads the configuration of an app: the JSON file named by context `configFile` (or `aircall.config.json`
+ * in the working directory, when present), overridden key by key by CDK context.
+ */
+export function loadConfig(scope: IConstruct, cwd: string = process.cwd()): StackConfig {
+  const named = scope.node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
+  if (named !== undefined && (typeof named !== 'string' || named === '')) {
+    throw new ConfigError([`${CONFIG_FILE_CONTEXT_KEY} must be a file path (got ${show(named)})`]);
+  }
+  const path = resolve(cwd, named ?? DEFAULT_CONFIG_FILE);
+  if (named !== undefined && !existsSync(path)) {
+    throw new ConfigError([`${CONFIG_FILE_CONTEXT_KEY} ${path} does not exist`]);
+  }
+  const fromFile = existsSync(path) ? readConfigFile(path) : {};
+  // Only the known keys are taken from context: it also carries feature flags and CDK's own settings.
+  const fromContext: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const value: unknown = scope.node.tryGetContext(key);
+    if (value !== undefined) fromContext[key] = value;
+  }
+  return parseConfig({ ...fromFile, ...fromContext });
+}

@@ -1,0 +1,112 @@
+// Persistence: the persist Lambda fed in batches from the events queue, writing the event log and current state.
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../config.js';
+import { ENV, PERSIST, type PersistSettings } from '../definitions/pipeline.js';
+import { type TableName, tableEnvName } from '../definitions/tables.js';
+import { createHandlerFunction, handlerEntry } from './function-defaults.js';
+
+/** The tables persist writes: every table but the token registry, which only ingest and guardian touch. */
+export type DataTableName = Exclude<TableName, 'webhooks'>;
+export const DATA_TABLE_NAMES: readonly DataTableName[] = ['calls', 'events', 'users', 'numbers', 'contacts'];
+
+/**
+ * What persist calls: a conditional PutItem per event (idempotent insert) and a guarded UpdateItem per state
+ * change. No reads, no Scan, no Delete, no index Query.
+ */
+export const PERSIST_TABLE_ACTIONS: readonly string[] = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+
+export interface PersistenceProps {
+  /** The queue persist consumes. */
+  readonly queue: sqs.IQueue;
+  /** The tables persist writes, by name. */
+  readonly tables: Readonly<Record<DataTableName, dynamodb.ITable>>;
+  /**
+   * Days an event stays in the event log; 0 keeps events forever.
+   * @default 365
+   */
+  readonly eventRetentionDays?: number;
+  /**
+   * Function and event source settings.
+   * @default PERSIST from lib/definitions/pipeline.ts
+   */
+  readonly settings?: PersistSettings;
+  /**
+   * Retention of the function's log.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the log group.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class Persistence extends Construct {
+  public readonly persistFunction: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: PersistenceProps) {
+    super(scope, id);
+    const settings = props.settings ?? PERSIST;
+
+    const tableEnvironment: Record<string, string> = {};
+    for (const name of DATA_TABLE_NAMES) tableEnvironment[tableEnvName(name)] = props.tables[name].tableName;
+
+    this.persistFunction = createHandlerFunction(this, 'PersistFunction', {
+      entry: handlerEntry('persist'),
+      description: 'Writes each queued Aircall event to the event log and the current-state tables',
+      memorySize: settings.memorySize,
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      environment: {
+        ...tableEnvironment,
+        [ENV.eventRetentionDays]: String(props.eventRetentionDays ?? DEFAULT_CONFIG.eventRetentionDays),
+      },
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // One statement on the table ARNs alone: `table.grant` would add `<table>/index/*`, which item writes never need.
+    this.persistFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...PERSIST_TABLE_ACTIONS],
+        resources: DATA_TABLE_NAMES.map((name) => props.tables[name].tableArn),
+      }),
+    );
+
+    const eventSource = new SqsEventSource(props.queue, {
+      batchSize: settings.batchSize,
+      maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+      maxConcurrency: settings.maxConcurrency,
+      // Only the records that failed go back to the queue; the rest of the batch is deleted.
+      reportBatchItemFailures: true,
+    });
+    this.persistFunction.addEventSource(eventSource);
+
+    Validations.of(this.persistFunction).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'The SQS event source invokes persist synchronously; a record that keeps failing moves to the queue ' +
+          "dead-letter queue through the queue's redrive policy, not to a function DLQ.",
+      },
+      {
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          'SQS event sources take no on-failure destination; failed records reach the dead-letter queue through ' +
+          'the redrive policy after maxReceiveCount receives.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Active tracing needs xray:Put* on Resource "*"; queue depth, the dead-letter queue, function metrics and ' +
+          'structured logs with the failed message ids are the signals for this consumer.',
+      },
+    );
+  }
+}

@@ -1,0 +1,171 @@
+// Stack configuration: defaults, coercion of CLI strings, one error naming every bad value, file plus context.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from '../../lib/config.js';
+
+const problemsOf = (raw: Record<string, unknown>): readonly string[] => {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('parseConfig accepted the configuration');
+};
+
+describe('parseConfig', () => {
+  it('fills every absent key with its default and leaves the optional ones unset', () => {
+    expect(parseConfig({})).toEqual({
+      stackName: 'AircallWebhookStack',
+      webhookPath: '/aircall/webhook',
+      throttlingRateLimit: 50,
+      throttlingBurstLimit: 100,
+      eventRetentionDays: 365,
+      removalPolicy: 'retain',
+      guardianSchedule: 'rate(5 minutes)',
+      logRetentionDays: 30,
+      tokenCacheSeconds: 60,
+    });
+    expect(parseConfig({})).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('reads numbers given as strings, the way `cdk -c key=value` passes them', () => {
+    const config = parseConfig({
+      throttlingRateLimit: '12.5',
+      throttlingBurstLimit: '30',
+      eventRetentionDays: '0',
+    });
+    expect(config).toMatchObject({
+      throttlingRateLimit: 12.5,
+      throttlingBurstLimit: 30,
+      eventRetentionDays: 0,
+    });
+  });
+
+  it('accepts every optional key when valid', () => {
+    const config = parseConfig({
+      alarmEmail: 'ops@example.com',
+      aircallSecretName: 'aircall/credentials',
+      removalPolicy: 'destroy',
+      guardianSchedule: 'cron(0/10 * * * ? *)',
+      logRetentionDays: 365,
+      webhookPath: '/hooks/aircall_v2',
+    });
+    expect(config).toMatchObject({
+      alarmEmail: 'ops@example.com',
+      aircallSecretName: 'aircall/credentials',
+      removalPolicy: 'destroy',
+      guardianSchedule: 'cron(0/10 * * * ? *)',
+      logRetentionDays: 365,
+      webhookPath: '/hooks/aircall_v2',
+    });
+  });
+
+  it('throws one error naming every bad value at once', () => {
+    const problems = problemsOf({
+      webhookPath: 'aircall/webhook/',
+      throttlingRateLimit: 'fast',
+      throttlingBurstLimit: 2.5,
+      eventRetentionDays: -1,
+      alarmEmail: 'not-an-email',
+      removalPolicy: 'snapshot',
+      aircallSecretName: 'has spaces',
+      guardianSchedule: 'every 5 minutes',
+      logRetentionDays: 31,
+      tokenCacheSeconds: -5,
+      stackName: '1-bad',
+    });
+    const keys = problems.map((p) => p.split(' ')[0]);
+    expect(keys.sort()).toEqual(
+      [
+        'webhookPath',
+        'throttlingRateLimit',
+        'throttlingBurstLimit',
+        'eventRetentionDays',
+        'alarmEmail',
+        'removalPolicy',
+        'aircallSecretName',
+        'guardianSchedule',
+        'logRetentionDays',
+        'tokenCacheSeconds',
+        'stackName',
+      ].sort(),
+    );
+    const message = (() => {
+      try {
+        parseConfig({ throttlingRateLimit: 'fast', removalPolicy: 'snapshot' });
+      } catch (error) {
+        return error instanceof Error ? error.message : '';
+      }
+      return '';
+    })();
+    expect(message).toMatch(/^Invalid configuration:\n/);
+    expect(message).toMatch(/\n {2}- throttlingRateLimit must be a positive number \(got "fast"\)/);
+    expect(message).toMatch(/\n {2}- removalPolicy must be 'retain' or 'destroy' \(got "snapshot"\)/);
+  });
+
+  it('rejects a key it does not know, so a typo is not silently ignored', () => {
+    expect(problemsOf({ webhookPth: '/x' })).toEqual([
+      expect.stringMatching(/^webhookPth is not a configuration key/),
+    ]);
+  });
+
+  it.each(['rate(1 minutes)', 'rate(5 minute)', 'rate(0 minutes)', 'cron(* * * *)', 'rate(5 weeks)'])(
+    'rejects the schedule %s',
+    (schedule) => {
+      expect(problemsOf({ guardianSchedule: schedule })).toHaveLength(1);
+    },
+  );
+
+  it.each(['rate(1 minute)', 'rate(2 hours)', 'rate(1 day)', 'cron(0 12 * * ? *)'])(
+    'accepts the schedule %s',
+    (schedule) => {
+      expect(parseConfig({ guardianSchedule: schedule }).guardianSchedule).toBe(schedule);
+    },
+  );
+});
+
+describe('loadConfig', () => {
+  const dirWith = (files: Record<string, string>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'aircall-config-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+
+  it('uses the defaults when there is neither a config file nor context', () => {
+    expect(loadConfig(new App(), dirWith({}))).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('reads aircall.config.json when present, and lets context override it key by key', () => {
+    const cwd = dirWith({
+      'aircall.config.json': JSON.stringify({ webhookPath: '/from/file', tokenCacheSeconds: 5 }),
+    });
+    const app = new App({ context: { tokenCacheSeconds: '10', someFeatureFlag: true } });
+    expect(loadConfig(app, cwd)).toMatchObject({ webhookPath: '/from/file', tokenCacheSeconds: 10 });
+  });
+
+  it('reads the file named by context configFile', () => {
+    const cwd = dirWith({ 'prod.json': JSON.stringify({ removalPolicy: 'destroy' }) });
+    expect(loadConfig(new App({ context: { configFile: 'prod.json' } }), cwd).removalPolicy).toBe('destroy');
+  });
+
+  it('fails when the named config file does not exist or is not a JSON object', () => {
+    const cwd = dirWith({ 'list.json': '[1, 2]', 'broken.json': '{ nope' });
+    expect(() => loadConfig(new App({ context: { configFile: 'missing.json' } }), cwd)).toThrow(
+      /does not exist/,
+    );
+    expect(() => loadConfig(new App({ context: { configFile: 'list.json' } }), cwd)).toThrow(/JSON object/);
+    expect(() => loadConfig(new App({ context: { configFile: 'broken.json' } }), cwd)).toThrow(/as JSON/);
+  });
+
+  it('reports unknown keys of the file together with bad values of the context', () => {
+    const cwd = dirWith({ 'aircall.config.json': JSON.stringify({ colour: 'blue' }) });
+    const app = new App({ context: { throttlingBurstLimit: 'many' } });
+    expect(() => loadConfig(app, cwd)).toThrow(
+      /colour is not a configuration key[\s\S]*throttlingBurstLimit/,
+    );
+  });
+});

@@ -1,0 +1,54 @@
+// A stack built from non-default configuration: every key that shapes the template takes effect.
+import { describe, expect, it } from 'vitest';
+import { logicalId, synthesize } from './support.js';
+
+const { stack, template } = synthesize({
+  webhookPath: '/hooks/aircall-v2',
+  throttlingRateLimit: '20',
+  throttlingBurstLimit: 40,
+  tokenCacheSeconds: 0,
+  eventRetentionDays: 0,
+  logRetentionDays: 7,
+  removalPolicy: 'destroy',
+});
+const resources = template.toJSON().Resources;
+const propertiesOf = (construct: Parameters<typeof logicalId>[0]) =>
+  resources[logicalId(construct)].Properties;
+
+describe('the configured stack', () => {
+  it('routes the configured path and gives it in the webhook URL', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties);
+    expect(routes.map((r) => r.RouteKey)).toEqual(['POST /hooks/aircall-v2']);
+    expect(JSON.stringify(template.toJSON().Outputs.WebhookUrl.Value)).toContain('"/hooks/aircall-v2"');
+  });
+
+  it('throttles at the configured rate and burst', () => {
+    expect(propertiesOf(stack.ingress.stage).DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 20,
+      ThrottlingBurstLimit: 40,
+    });
+  });
+
+  it('passes the token cache lifetime to ingest and the event retention to persist', () => {
+    expect(propertiesOf(stack.ingress.ingestFunction).Environment.Variables.TOKEN_CACHE_SECONDS).toBe('0');
+    expect(propertiesOf(stack.persistence.persistFunction).Environment.Variables.EVENT_RETENTION_DAYS).toBe(
+      '0',
+    );
+  });
+
+  it("deletes every table with the stack when removalPolicy is 'destroy'", () => {
+    const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(6);
+    for (const table of tables)
+      expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
+  });
+
+  it('keeps every log group for the configured days, and deletes them with the stack', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.map((g) => [g.Properties.RetentionInDays, g.DeletionPolicy])).toEqual([
+      [7, 'Delete'],
+      [7, 'Delete'],
+      [7, 'Delete'],
+    ]);
+  });
+});

@@ -1,0 +1,92 @@
+// What each function's role may do: ingest sends to one queue and reads one table; persist writes the data tables.
+import { describe, expect, it } from 'vitest';
+import { DATA_TABLE_NAMES } from '../../lib/constructs/persistence.js';
+import { arnOf, logicalId, normalize, policyStatements, type Statement, synthesize } from './support.js';
+
+const { stack, template } = synthesize();
+const { ingestFunction } = stack.ingress;
+const { persistFunction } = stack.persistence;
+const { tables } = stack.tables;
+
+const roleOf = (fn: typeof ingestFunction): string => {
+  if (!fn.role) throw new Error(`${fn.node.path} has no role`);
+  return logicalId(fn.role);
+};
+const logGroupOf = (fn: typeof ingestFunction) => arnOf(fn.logGroup);
+const sorted = (statements: ReturnType<typeof normalize>[]) =>
+  [...statements].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+const allow = (actions: string[], resources: unknown[]) => ({
+  effect: 'Allow',
+  actions: [...actions].sort(),
+  resources: resources.map((r) => JSON.stringify(r)).sort(),
+});
+const touches = (statement: Statement, resource: unknown): boolean =>
+  JSON.stringify(statement.Resource).includes(JSON.stringify(resource));
+
+describe('the ingest role', () => {
+  const statements = policyStatements(template, roleOf(ingestFunction));
+
+  it('may only send to the events queue, read the webhooks table and write its own log group', () => {
+    expect(sorted(statements.map(normalize))).toEqual(
+      sorted([
+        allow(['sqs:SendMessage'], [arnOf(stack.events.queue)]),
+        allow(['dynamodb:GetItem'], [arnOf(tables.webhooks)]),
+        allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroupOf(ingestFunction)]),
+      ]),
+    );
+  });
+
+  it('has no managed policy, so nothing beyond those statements', () => {
+    const role = template.toJSON().Resources[roleOf(ingestFunction)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('the persist role', () => {
+  const statements = policyStatements(template, roleOf(persistFunction));
+  const dynamo = statements.filter((s) => normalize(s).actions.some((a) => a.startsWith('dynamodb:')));
+
+  it('may only put and update items, on exactly the five data tables', () => {
+    expect(dynamo.map(normalize)).toEqual([
+      allow(
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        DATA_TABLE_NAMES.map((name) => arnOf(tables[name])),
+      ),
+    ]);
+  });
+
+  it('never touches the webhooks table', () => {
+    expect(statements.filter((s) => touches(s, arnOf(tables.webhooks)))).toEqual([]);
+  });
+
+  it('consumes the events queue and writes its own log group, nothing else', () => {
+    const others = statements.filter((s) => !dynamo.includes(s)).map(normalize);
+    expect(sorted(others)).toEqual(
+      sorted([
+        allow(
+          [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+          ],
+          [arnOf(stack.events.queue)],
+        ),
+        allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroupOf(persistFunction)]),
+      ]),
+    );
+  });
+
+  it('has no managed policy', () => {
+    const role = template.toJSON().Resources[roleOf(persistFunction)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('the stack', () => {
+  it('grants nothing on a wildcard resource', () => {
+    const wildcards = policyStatements(template).filter((s) => JSON.stringify(s.Resource).includes('*'));
+    expect(wildcards).toEqual([]);
+  });
+});

@@ -1,0 +1,157 @@
+// The queue between ingest and persist, the event source that drains it, and the two functions' settings.
+import { describe, expect, it } from 'vitest';
+import { EVENTS_QUEUE, PERSIST } from '../../lib/definitions/pipeline.js';
+import { arnOf, logicalId, synthesize } from './support.js';
+
+const { stack, template } = synthesize();
+const resources = template.toJSON().Resources;
+const propertiesOf = (id: string) => {
+  const resource = resources[id];
+  if (!resource) throw new Error(`no resource ${id}`);
+  return resource.Properties;
+};
+const queue = propertiesOf(logicalId(stack.events.queue));
+const deadLetterQueue = propertiesOf(logicalId(stack.events.deadLetterQueue));
+const ingest = propertiesOf(logicalId(stack.ingress.ingestFunction));
+const persist = propertiesOf(logicalId(stack.persistence.persistFunction));
+
+describe('EventQueue', () => {
+  it('moves a message to the dead-letter queue after maxReceiveCount receives', () => {
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: arnOf(stack.events.deadLetterQueue),
+      maxReceiveCount: EVENTS_QUEUE.maxReceiveCount,
+    });
+  });
+
+  it.each([
+    ['events queue', queue],
+    ['dead-letter queue', deadLetterQueue],
+  ])('encrypts the %s with SQS-managed keys and accepts 1 MiB messages', (_, properties) => {
+    expect(properties.SqsManagedSseEnabled).toBe(true);
+    expect(properties.KmsMasterKeyId).toBeUndefined();
+    expect(properties.MaximumMessageSize).toBe(1_048_576);
+  });
+
+  it('hides a received message for at least six times the persist timeout', () => {
+    expect(queue.VisibilityTimeout).toBe(EVENTS_QUEUE.visibilityTimeoutSeconds);
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * persist.Timeout);
+  });
+
+  it('keeps messages for the configured retention, and dead letters for 14 days', () => {
+    expect(queue.MessageRetentionPeriod).toBe(EVENTS_QUEUE.retentionSeconds);
+    expect(deadLetterQueue.MessageRetentionPeriod).toBe(14 * 24 * 60 * 60);
+  });
+
+  it.each([
+    ['events queue', () => stack.events.queue],
+    ['dead-letter queue', () => stack.events.deadLetterQueue],
+  ])('denies every request to the %s that does not use TLS', (_, target) => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(target()) }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: arnOf(target()),
+          },
+        ],
+      },
+    });
+  });
+
+  it('gets no hard-coded queue names', () => {
+    expect(queue.QueueName).toBeUndefined();
+    expect(deadLetterQueue.QueueName).toBeUndefined();
+  });
+});
+
+describe('the persist event source', () => {
+  const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+
+  it('is the only event source mapping, from the events queue to persist', () => {
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties.EventSourceArn).toEqual(arnOf(stack.events.queue));
+    expect(mappings[0]?.Properties.FunctionName).toEqual({
+      Ref: logicalId(stack.persistence.persistFunction),
+    });
+  });
+
+  it('reports failed records one by one, so only they are retried', () => {
+    expect(mappings[0]?.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  });
+
+  it('batches, waits and scales as PERSIST says', () => {
+    expect(mappings[0]?.Properties).toMatchObject({
+      BatchSize: PERSIST.batchSize,
+      MaximumBatchingWindowInSeconds: PERSIST.maxBatchingWindowSeconds,
+      ScalingConfig: { MaximumConcurrency: PERSIST.maxConcurrency },
+    });
+  });
+});
+
+describe.each([
+  ['ingest', ingest],
+  ['persist', persist],
+])('the %s function', (_, properties) => {
+  it('runs Node.js 22 or newer on arm64', () => {
+    const version = /^nodejs(\d+)\.x$/.exec(properties.Runtime)?.[1];
+    expect(Number(version)).toBeGreaterThanOrEqual(22);
+    expect(properties.Architectures).toEqual(['arm64']);
+  });
+
+  it('loads an ES module bundle and logs as JSON to its own log group', () => {
+    expect(properties.Handler).toBe('index.handler');
+    expect(properties.LoggingConfig).toEqual({
+      LogFormat: 'JSON',
+      LogGroup: expect.objectContaining({ Ref: expect.any(String) }),
+    });
+  });
+});
+
+describe('the ingest function', () => {
+  it('answers well inside the 5 s Aircall waits', () => {
+    expect(ingest.Timeout).toBeLessThanOrEqual(4);
+    expect(ingest.MemorySize).toBe(512);
+  });
+
+  it('learns the queue, the token registry and the cache lifetime from its environment', () => {
+    expect(ingest.Environment.Variables).toEqual({
+      EVENTS_QUEUE_URL: { Ref: logicalId(stack.events.queue) },
+      WEBHOOKS_TABLE: { Ref: logicalId(stack.tables.tables.webhooks) },
+      TOKEN_CACHE_SECONDS: '60',
+    });
+  });
+});
+
+describe('the persist function', () => {
+  it('has the memory and timeout of PERSIST', () => {
+    expect(persist.Timeout).toBe(PERSIST.timeoutSeconds);
+    expect(persist.MemorySize).toBe(PERSIST.memorySize);
+  });
+
+  it('learns the five data tables and the event retention from its environment', () => {
+    const { tables } = stack.tables;
+    expect(persist.Environment.Variables).toEqual({
+      CALLS_TABLE: { Ref: logicalId(tables.calls) },
+      EVENTS_TABLE: { Ref: logicalId(tables.events) },
+      USERS_TABLE: { Ref: logicalId(tables.users) },
+      NUMBERS_TABLE: { Ref: logicalId(tables.numbers) },
+      CONTACTS_TABLE: { Ref: logicalId(tables.contacts) },
+      EVENT_RETENTION_DAYS: '365',
+    });
+  });
+});
+
+describe('the log groups', () => {
+  it('keep 30 days of logs by default and outlive the stack', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(3);
+    for (const group of groups) {
+      expect(group.Properties.RetentionInDays).toBe(30);
+      expect(group.DeletionPolicy).toBe('Retain');
+    }
+  });
+});
