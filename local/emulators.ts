@@ -62,9 +62,32 @@ export const startDynamo = async ({ port, path }: DynamoOptions): Promise<Runnin
   return { endpoint: `http://127.0.0.1:${actualPort}`, stop: () => close(server) };
 };
 
-export const startSqs = async ({ port }: SqsOptions): Promise<RunningEmulator> => {
+/** A message as the embedded SQS holds it, whether ready, delayed or in flight. */
+export interface HeldMessage {
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, { readonly DataType: string; readonly StringValue?: string }>>;
+}
+
+export interface RunningSqs extends RunningEmulator {
+  /** Every message a queue holds, in flight included, without changing anything; undefined if no such queue. */
+  held(queueName: string): HeldMessage[] | undefined;
+}
+
+export const startSqs = async ({ port }: SqsOptions): Promise<RunningSqs> => {
   // The host is fixed so that FAUXQS_HOST in the environment cannot change the queue URLs.
   // fauxqs always listens on all interfaces; it has no option to bind to loopback only.
   const server = await startFauxqs({ port, logger: false, host: 'localhost', defaultRegion: LOCAL_REGION });
-  return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
+  return {
+    endpoint: `http://127.0.0.1:${server.port}`,
+    stop: () => server.stop(),
+    held: (queueName) => {
+      const queue = server.inspectQueue(queueName);
+      if (queue === undefined) return undefined;
+      const { ready, delayed, inflight } = queue.messages;
+      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => ({
+        body: message.body,
+        attributes: message.messageAttributes,
+      }));
+    },
+  };
 };

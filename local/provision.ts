@@ -192,9 +192,13 @@ const createQueue = async (
 };
 
 /** Creates the dead-letter queue, then the events queue that redrives to it. */
-export const createQueues = async (client: SQSClient, names: QueueNames): Promise<ProvisionedQueues> => {
-  const deadLetter = await createQueue(client, names.deadLetterQueue, toDeadLetterQueueAttributes());
-  const events = await createQueue(client, names.queue, toEventsQueueAttributes(deadLetter.arn));
+export const createQueues = async (
+  client: SQSClient,
+  names: QueueNames,
+  settings: QueueSettings = EVENTS_QUEUE,
+): Promise<ProvisionedQueues> => {
+  const deadLetter = await createQueue(client, names.deadLetterQueue, toDeadLetterQueueAttributes(settings));
+  const events = await createQueue(client, names.queue, toEventsQueueAttributes(deadLetter.arn, settings));
   return {
     queueUrl: events.url,
     queueArn: events.arn,

@@ -1,0 +1,73 @@
+// The local stack's settings, from the environment: one reading shared by `npm start`, the CLI and the tests.
+
+import { resolve } from 'node:path';
+import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
+
+export interface LocalSettings {
+  /** HTTP port of the webhook endpoint (`PORT`). */
+  readonly port: number;
+  /** Port of the embedded DynamoDB (`DYNAMODB_PORT`). */
+  readonly dynamoPort: number;
+  /** Port of the embedded SQS (`SQS_PORT`). */
+  readonly sqsPort: number;
+  /** Where data survives restarts (`DATA_DIR`). */
+  readonly dataDir: string;
+  /** The development token registered at start (`LOCAL_WEBHOOK_TOKEN`). */
+  readonly token: string;
+  /** The account the development token belongs to (`LOCAL_ACCOUNT`). */
+  readonly account: string;
+  /** Path of the webhook route (`WEBHOOK_PATH`), as in the deployed stack. */
+  readonly webhookPath: string;
+  /** Physical table names: locally, the logical names themselves. */
+  readonly tables: Readonly<Record<TableName, string>>;
+  readonly queues: { readonly queue: string; readonly deadLetterQueue: string };
+}
+
+export const LOCAL_DEFAULTS = {
+  PORT: '3000',
+  DYNAMODB_PORT: '8000',
+  SQS_PORT: '9324',
+  DATA_DIR: '.data',
+  LOCAL_WEBHOOK_TOKEN: 'local-dev-token',
+  LOCAL_ACCOUNT: 'local',
+  WEBHOOK_PATH: '/aircall/webhook',
+} as const;
+
+const port = (name: string, value: string, problems: string[]): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+    problems.push(`${name} must be a port, got "${value}"`);
+  return parsed;
+};
+
+export const readLocalSettings = (
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LocalSettings => {
+  const value = (name: keyof typeof LOCAL_DEFAULTS): string => {
+    const given = env[name];
+    return given === undefined || given === '' ? LOCAL_DEFAULTS[name] : given;
+  };
+  const problems: string[] = [];
+  const settings: LocalSettings = {
+    port: port('PORT', value('PORT'), problems),
+    dynamoPort: port('DYNAMODB_PORT', value('DYNAMODB_PORT'), problems),
+    sqsPort: port('SQS_PORT', value('SQS_PORT'), problems),
+    dataDir: resolve(value('DATA_DIR')),
+    token: value('LOCAL_WEBHOOK_TOKEN'),
+    account: value('LOCAL_ACCOUNT'),
+    webhookPath: value('WEBHOOK_PATH'),
+    tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, name])) as Record<TableName, string>,
+    queues: { queue: 'events', deadLetterQueue: 'events-dlq' },
+  };
+  if (!settings.webhookPath.startsWith('/'))
+    problems.push(`WEBHOOK_PATH must start with "/", got "${settings.webhookPath}"`);
+  if (problems.length > 0) throw new Error(`Invalid local settings: ${problems.join('; ')}`);
+  return settings;
+};
+
+/** Endpoints the local clients use; 127.0.0.1 rather than localhost, which may resolve to ::1 first. */
+export const localEndpoints = (settings: LocalSettings) => ({
+  webhookUrl: `http://127.0.0.1:${settings.port}${settings.webhookPath}`,
+  dynamodb: `http://127.0.0.1:${settings.dynamoPort}`,
+  sqs: `http://127.0.0.1:${settings.sqsPort}`,
+});
