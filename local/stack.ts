@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_CONFIG } from '../lib/config.js';
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig, startDynamo, startSqs } from './emulators.js';
@@ -66,7 +67,7 @@ const setHandlerEnvironment = (
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     [ENV.eventsQueueUrl]: queueUrl,
-    [ENV.eventRetentionDays]: process.env[ENV.eventRetentionDays] ?? '365',
+    [ENV.eventRetentionDays]: process.env[ENV.eventRetentionDays] ?? String(DEFAULT_CONFIG.eventRetentionDays),
     ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
   });
 };
