@@ -67,7 +67,8 @@ const setHandlerEnvironment = (
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     [ENV.eventsQueueUrl]: queueUrl,
-    [ENV.eventRetentionDays]: process.env[ENV.eventRetentionDays] ?? String(DEFAULT_CONFIG.eventRetentionDays),
+    [ENV.eventRetentionDays]:
+      process.env[ENV.eventRetentionDays] ?? String(DEFAULT_CONFIG.eventRetentionDays),
     ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
   });
 };
