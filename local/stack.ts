@@ -143,7 +143,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     [settings.queues.queue]: sqsEmulator.held(settings.queues.queue) ?? [],
     [settings.queues.deadLetterQueue]: sqsEmulator.held(settings.queues.deadLetterQueue) ?? [],
   });
-  const snapshot = () => saveSnapshot(snapshotPath, held());
+  // Saves run one after another and read the queues when they start, so the last save is always the newest.
+  let saving: Promise<void> = Promise.resolve();
+  const snapshot = (): Promise<void> => {
+    // A failed save is reported to its caller and does not block the next one.
+    saving = saving.catch(() => undefined).then(() => saveSnapshot(snapshotPath, held()));
+    return saving;
+  };
   await snapshot();
   const timer = setInterval(() => {
     snapshot().catch((error: unknown) => options.onError?.(error));

@@ -1,0 +1,179 @@
+// Turns query results into text: aligned tables, key/value blocks, JSON for scripts, and the progress bar.
+
+import { isoSeconds } from './time.js';
+
+export interface Column<T> {
+  readonly header: string;
+  readonly value: (row: T) => string;
+  /** Numbers read best right-aligned. */
+  readonly align?: 'left' | 'right';
+}
+
+/** What an empty cell shows, so that columns never collapse and a missing value is visible. */
+export const EMPTY = '-';
+
+/** One cell's text: scalars as they are, absent values as a dash, anything else as compact JSON. */
+export const cell = (value: unknown): string => {
+  if (value === undefined || value === null || value === '') return EMPTY;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return JSON.stringify(value, jsonReplacer);
+};
+
+/** An epoch-seconds attribute as ISO 8601, or a dash. */
+export const timeCell = (value: unknown): string => (typeof value === 'number' ? isoSeconds(value) : EMPTY);
+
+/** An epoch-milliseconds attribute (`received_at`) as ISO 8601 with its milliseconds, or a dash. */
+export const millisCell = (value: unknown): string =>
+  typeof value === 'number' ? new Date(value).toISOString() : EMPTY;
+
+// Terminal columns a string takes; code points rather than UTF-16 units so accented names align.
+const width = (text: string): number => [...text].length;
+
+const pad = (text: string, size: number, align: 'left' | 'right'): string => {
+  const fill = ' '.repeat(Math.max(0, size - width(text)));
+  return align === 'right' ? fill + text : text + fill;
+};
+
+/** Rows under a header, each column as wide as its widest cell, two spaces apart, no trailing blanks. */
+export const formatTable = <T>(columns: readonly Column<T>[], rows: readonly T[]): string => {
+  const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s+/g, ' ')));
+  const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((r) => width(r[i] ?? ''))));
+  const line = (texts: readonly string[]): string =>
+    texts
+      .map((text, i) => pad(text, widths[i] ?? 0, columns[i]?.align ?? 'left'))
+      .join('  ')
+      .trimEnd();
+  return `${[line(columns.map((c) => c.header)), ...cells.map(line)].join('\n')}\n`;
+};
+
+/** Label/value lines with the values aligned: one record read top to bottom. */
+export const formatFields = (fields: ReadonlyArray<readonly [string, string]>): string => {
+  const labelWidth = Math.max(0, ...fields.map(([label]) => width(label)));
+  return `${fields.map(([label, value]) => `${pad(label, labelWidth, 'left')}  ${value}`.trimEnd()).join('\n')}\n`;
+};
+
+/** JSON.stringify cannot show sets or bytes; DynamoDB returns both. */
+export const jsonReplacer = (_key: string, value: unknown): unknown => {
+  if (value instanceof Set) return [...value];
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return value;
+};
+
+/** The whole stdout of a `--json` run: one JSON document and a newline. */
+export const formatJson = (value: unknown): string => `${JSON.stringify(value, jsonReplacer, 2)}\n`;
+
+/** `[#########-----------]  45/100` */
+export const progressBar = (done: number, total: number, barWidth = 30): string => {
+  const ratio = total <= 0 ? 1 : Math.min(1, done / total);
+  const filled = Math.round(ratio * barWidth);
+  const count = String(total).length;
+  return `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${String(done).padStart(count)}/${total}`;
+};
+
+type Row = Record<string, unknown>;
+
+/** A nested attribute, e.g. the user's name inside the call's `data`. */
+const at = (item: unknown, ...path: string[]): unknown => {
+  let value = item;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Row)[key];
+  }
+  return value;
+};
+
+const present = (value: unknown): string =>
+  value === undefined || value === null || value === '' ? EMPTY : 'yes';
+
+const tagNames = (tags: unknown): string =>
+  Array.isArray(tags) && tags.length > 0 ? tags.map((t) => cell(at(t, 'name') ?? t)).join(', ') : EMPTY;
+
+const withName = (id: unknown, name: unknown): string =>
+  id === undefined ? EMPTY : name === undefined ? cell(id) : `${cell(id)} (${cell(name)})`;
+
+const CALL_COLUMNS: readonly Column<Row>[] = [
+  { header: 'id', value: (c) => cell(c.id), align: 'right' },
+  { header: 'started_at', value: (c) => timeCell(c.started_at) },
+  { header: 'direction', value: (c) => cell(c.direction) },
+  { header: 'status', value: (c) => cell(c.status) },
+  { header: 'duration', value: (c) => cell(c.duration), align: 'right' },
+  { header: 'user_id', value: (c) => cell(c.user_id), align: 'right' },
+  { header: 'number_id', value: (c) => cell(c.number_id), align: 'right' },
+  { header: 'raw_digits', value: (c) => cell(c.raw_digits) },
+  { header: 'missed_call_reason', value: (c) => cell(c.missed_call_reason) },
+  { header: 'last_event', value: (c) => cell(c.last_event) },
+];
+
+export const formatCallList = (calls: readonly Row[]): string => formatTable(CALL_COLUMNS, calls);
+
+/** One call read top to bottom; the URLs and the full payload are left to --json. */
+export const formatCall = (call: Row): string =>
+  formatFields([
+    ['id', cell(call.id)],
+    ['account', cell(call.account)],
+    ['direction', cell(call.direction)],
+    ['status', cell(call.status)],
+    ['started_at', timeCell(call.started_at)],
+    ['answered_at', timeCell(call.answered_at)],
+    ['ended_at', timeCell(call.ended_at)],
+    ['duration', call.duration === undefined ? EMPTY : `${cell(call.duration)} s`],
+    ['missed_call_reason', cell(call.missed_call_reason)],
+    ['user', withName(call.user_id, at(call, 'data', 'user', 'name'))],
+    ['number', withName(call.number_id, at(call, 'data', 'number', 'name'))],
+    ['contact_id', cell(call.contact_id)],
+    ['raw_digits', cell(call.raw_digits)],
+    ['tags', tagNames(call.tags)],
+    ['recording', present(call.recording)],
+    ['voicemail', present(call.voicemail)],
+    ['archived', cell(call.archived)],
+    ['last_event', cell(call.last_event)],
+    ['last_event_at', timeCell(call.last_event_at)],
+  ]);
+
+const HISTORY_COLUMNS: readonly Column<Row>[] = [
+  { header: 'time', value: (e) => timeCell(e.timestamp) },
+  { header: 'event', value: (e) => cell(e.event) },
+  { header: 'received_at', value: (e) => millisCell(e.received_at) },
+  { header: 'resource', value: (e) => cell(e.resource) },
+];
+
+export const formatHistory = (events: readonly Row[]): string => formatTable(HISTORY_COLUMNS, events);
+
+const USER_COLUMNS: readonly Column<Row>[] = [
+  { header: 'id', value: (u) => cell(u.id), align: 'right' },
+  { header: 'name', value: (u) => cell(u.name) },
+  { header: 'email', value: (u) => cell(u.email) },
+  { header: 'available', value: (u) => cell(u.available) },
+  { header: 'availability_status', value: (u) => cell(u.availability_status) },
+  { header: 'last_event', value: (u) => cell(u.last_event) },
+  { header: 'last_event_at', value: (u) => timeCell(u.last_event_at) },
+];
+
+export const formatUsers = (users: readonly Row[]): string => formatTable(USER_COLUMNS, users);
+
+const NUMBER_COLUMNS: readonly Column<Row>[] = [
+  { header: 'id', value: (n) => cell(n.id), align: 'right' },
+  { header: 'name', value: (n) => cell(n.name) },
+  { header: 'digits', value: (n) => cell(n.digits) },
+  { header: 'country', value: (n) => cell(n.country) },
+  { header: 'open', value: (n) => cell(n.open) },
+  { header: 'availability_status', value: (n) => cell(n.availability_status) },
+];
+
+export const formatNumbers = (numbers: readonly Row[]): string => formatTable(NUMBER_COLUMNS, numbers);
+
+/** `200: 10` per status, lowest first, then each kind of failed request. */
+export const formatSendSummary = (summary: {
+  readonly statuses: Readonly<Record<string, number>>;
+  readonly errors: Readonly<Record<string, number>>;
+}): string => {
+  const lines = [
+    ...Object.entries(summary.statuses)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([status, count]) => `${status}: ${count}`),
+    ...Object.entries(summary.errors).map(([message, count]) => `error: ${message}: ${count}`),
+  ];
+  return `${lines.join('\n')}\n`;
+};

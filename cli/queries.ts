@@ -1,0 +1,263 @@
+// Reads calls, call histories, users and numbers from the tables: plain functions over a document client, no printing.
+
+import { gunzipSync } from 'node:zlib';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { type TimeRange, utcDays } from './time.js';
+
+export type Item = Record<string, unknown>;
+
+/** Which calls a listing covers; `missed` narrows any of them to missed calls. */
+export type CallSelection =
+  | { readonly by: 'user'; readonly id: number }
+  | { readonly by: 'number'; readonly id: number }
+  | { readonly by: 'all' };
+
+export interface CallQuery {
+  readonly selection: CallSelection;
+  readonly range: TimeRange;
+  readonly missed: boolean;
+  /** At most this many calls; undefined for all of them. */
+  readonly limit: number | undefined;
+  readonly newestFirst: boolean;
+}
+
+// Day partitions queried at once: enough to hide round trips, few enough to stay far from throttling.
+const DAY_WINDOW = 8;
+
+const isPlainObject = (value: unknown): value is Item =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Persist stores a payload too large or too deep for a DynamoDB map as gzipped JSON (`data_gz`), on
+ * items and inside call insights alike; readers get it back as `data`, the shape every other item has.
+ */
+export const decodeItem = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(decodeItem);
+  if (!isPlainObject(value)) return value;
+  const decoded: Item = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'data_gz' && inner instanceof Uint8Array)
+      decoded.data = JSON.parse(gunzipSync(inner).toString('utf8'));
+    else decoded[key] = decodeItem(inner);
+  }
+  return decoded;
+};
+
+const decoded = (item: Item): Item => decodeItem(item) as Item;
+
+export const getCall = async (
+  client: DynamoDBDocumentClient,
+  callsTable: string,
+  id: number,
+): Promise<Item | undefined> => {
+  const { Item: item } = await client.send(new GetCommand({ TableName: callsTable, Key: { id } }));
+  return item === undefined ? undefined : decoded(item);
+};
+
+interface IndexQuery {
+  readonly table: string;
+  readonly index: string;
+  readonly partition: { readonly name: string; readonly value: string | number };
+  readonly range: TimeRange;
+  readonly newestFirst: boolean;
+  readonly limit: number | undefined;
+  /** Kept items only; a filter makes DynamoDB's own Limit unusable, as it counts items before filtering. */
+  readonly keep?: (item: Item) => boolean;
+}
+
+/** One index partition between two `started_at` values, every page of it, up to the limit. */
+const queryStartedBetween = async (client: DynamoDBDocumentClient, query: IndexQuery): Promise<Item[]> => {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const remaining = query.limit === undefined ? undefined : query.limit - items.length;
+    const input: QueryCommandInput = {
+      TableName: query.table,
+      IndexName: query.index,
+      KeyConditionExpression: '#pk = :pk AND #started BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#pk': query.partition.name, '#started': 'started_at' },
+      ExpressionAttributeValues: {
+        ':pk': query.partition.value,
+        ':from': query.range.from,
+        ':to': query.range.to,
+      },
+      ScanIndexForward: !query.newestFirst,
+      ExclusiveStartKey: startKey,
+      ...(remaining === undefined || query.keep !== undefined ? {} : { Limit: remaining }),
+    };
+    const page = await client.send(new QueryCommand(input));
+    const keep = query.keep;
+    items.push(...(keep === undefined ? (page.Items ?? []) : (page.Items ?? []).filter(keep)));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined && (query.limit === undefined || items.length < query.limit));
+  return query.limit === undefined ? items : items.slice(0, query.limit);
+};
+
+/** One Query per UTC day, a window of days at a time; days are disjoint in time, so concatenating them keeps the order. */
+const queryByDay = async (
+  client: DynamoDBDocumentClient,
+  base: Omit<IndexQuery, 'partition'> & { readonly partitionName: string },
+): Promise<Item[]> => {
+  const days = utcDays(base.range);
+  if (base.newestFirst) days.reverse();
+  const items: Item[] = [];
+  for (let i = 0; i < days.length; i += DAY_WINDOW) {
+    const remaining = base.limit === undefined ? undefined : base.limit - items.length;
+    const pages = await Promise.all(
+      days.slice(i, i + DAY_WINDOW).map((day) =>
+        queryStartedBetween(client, {
+          ...base,
+          limit: remaining,
+          partition: { name: base.partitionName, value: day },
+        }),
+      ),
+    );
+    items.push(...pages.flat());
+    if (base.limit !== undefined && items.length >= base.limit) return items.slice(0, base.limit);
+  }
+  return items;
+};
+
+/**
+ * Calls started within the range, oldest first unless asked otherwise. Missed calls of one user or
+ * number are read from the sparse missed index and filtered by owner here: that index alone knows
+ * which calls persist counted as missed.
+ */
+export const listCalls = (
+  client: DynamoDBDocumentClient,
+  callsTable: string,
+  query: CallQuery,
+): Promise<Item[]> => {
+  const { selection, range, limit, newestFirst } = query;
+  const common = { table: callsTable, range, limit, newestFirst };
+  if (query.missed) {
+    const owner = selection.by === 'all' ? undefined : { name: `${selection.by}_id`, id: selection.id };
+    return queryByDay(client, {
+      ...common,
+      index: 'missed_by_day',
+      partitionName: 'missed_day',
+      ...(owner === undefined ? {} : { keep: (item: Item) => item[owner.name] === owner.id }),
+    });
+  }
+  if (selection.by === 'all') {
+    return queryByDay(client, { ...common, index: 'by_day', partitionName: 'started_day' });
+  }
+  const name = `${selection.by}_id`;
+  return queryStartedBetween(client, {
+    ...common,
+    index: `by_${selection.by}`,
+    partition: { name, value: selection.id },
+  });
+};
+
+/** Every item of one events partition in sort-key order: timestamp, then lifecycle, then content. */
+const queryEvents = async (
+  client: DynamoDBDocumentClient,
+  eventsTable: string,
+  pk: string,
+): Promise<Item[]> => {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: eventsTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []).map(decoded));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
+};
+
+/** A call's events in order; undefined when neither events nor the call are stored. */
+export const callHistory = async (
+  client: DynamoDBDocumentClient,
+  tables: { readonly calls: string; readonly events: string },
+  id: number,
+): Promise<Item[] | undefined> => {
+  const events = await queryEvents(client, tables.events, `call#${id}`);
+  if (events.length > 0) return events;
+  // A call whose events have all expired is known but has no history left to show.
+  return (await getCall(client, tables.calls, id)) === undefined ? undefined : [];
+};
+
+const byNameThenId = (a: Item, b: Item): number => {
+  const nameA = typeof a.name === 'string' ? a.name : undefined;
+  const nameB = typeof b.name === 'string' ? b.name : undefined;
+  if (nameA !== nameB) {
+    if (nameA === undefined) return 1;
+    if (nameB === undefined) return -1;
+    return nameA.localeCompare(nameB);
+  }
+  return Number(a.id) - Number(b.id);
+};
+
+/** Every item of a small state table, only the named attributes, and without deleted ones unless asked. */
+const scanAttributes = async (
+  client: DynamoDBDocumentClient,
+  table: string,
+  attributes: readonly string[],
+  includeDeleted: boolean,
+): Promise<Item[]> => {
+  // Placeholders for every name: `name` is a reserved word, and others may become one.
+  const names = Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a]));
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: table,
+        ProjectionExpression: Object.keys(names).join(', '),
+        ExpressionAttributeNames: names,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  const listed = includeDeleted ? items : items.filter((item) => item.deleted !== true);
+  return listed.sort(byNameThenId);
+};
+
+export const USER_ATTRIBUTES = [
+  'id',
+  'name',
+  'email',
+  'available',
+  'availability_status',
+  'last_event',
+  'last_event_at',
+  'deleted',
+  'account',
+] as const;
+
+export const NUMBER_ATTRIBUTES = [
+  'id',
+  'name',
+  'digits',
+  'country',
+  'open',
+  'availability_status',
+  'last_event',
+  'last_event_at',
+  'deleted',
+  'account',
+] as const;
+
+/** Agents with their current availability, by name. */
+export const listUsers = (client: DynamoDBDocumentClient, usersTable: string, includeDeleted = false) =>
+  scanAttributes(client, usersTable, USER_ATTRIBUTES, includeDeleted);
+
+/** Numbers, open or closed, by name. */
+export const listNumbers = (client: DynamoDBDocumentClient, numbersTable: string, includeDeleted = false) =>
+  scanAttributes(client, numbersTable, NUMBER_ATTRIBUTES, includeDeleted);

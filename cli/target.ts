@@ -1,0 +1,159 @@
+// Finds the stack a command works on: the local one by default, a deployed one by its CloudFormation outputs, or tables named by hand.
+
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators.js';
+import { localEndpoints, readLocalSettings } from '../local/settings.js';
+import { TargetError, UsageError } from './errors.js';
+
+export type TableNames = Readonly<Partial<Record<TableName, string>>>;
+
+export interface Target {
+  /** Where the data lives, for messages; it never holds a secret. */
+  readonly label: string;
+  readonly documents: DynamoDBDocumentClient;
+  /** Physical names; a deployed target named only by --table may lack some. */
+  readonly tables: TableNames;
+  readonly webhookUrl: string | undefined;
+  /** The local development token; a deployed stack's tokens are Aircall's and never known here. */
+  readonly webhookToken: string | undefined;
+  /** The local DynamoDB endpoint, named in the message when nothing answers there. */
+  readonly localEndpoint: string | undefined;
+  /** Releases the client's sockets so the process can end. */
+  close(): void;
+}
+
+/** What the user asked for on the command line. */
+export interface TargetOptions {
+  readonly stack?: string;
+  readonly region?: string;
+  /** `--table calls=<name>` overrides. */
+  readonly tables: TableNames;
+}
+
+export type ResolveTarget = (options: TargetOptions) => Promise<Target>;
+
+/** The CloudFormation output that carries each table's name, as the stack declares it. */
+export const tableOutputName = (table: TableName): string =>
+  `${table.charAt(0).toUpperCase()}${table.slice(1)}TableName`;
+
+/** Parses repeated `--table <logical>=<physical>` values. */
+export const parseTableOverrides = (values: readonly string[]): TableNames => {
+  const tables: Partial<Record<TableName, string>> = {};
+  for (const value of values) {
+    const [name, physical, ...rest] = value.split('=');
+    const known = TABLE_NAMES.find((t) => t === name);
+    if (known === undefined || physical === undefined || physical === '' || rest.length > 0) {
+      throw new UsageError(`--table takes <table>=<name> with <table> one of ${TABLE_NAMES.join(', ')}`);
+    }
+    tables[known] = physical;
+  }
+  return tables;
+};
+
+const documentClient = (config: DynamoDBClientConfig): DynamoDBDocumentClient =>
+  // Attributes the summaries leave out are simply absent; undefined values never reach a request.
+  DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+
+export interface LocalTargetOptions {
+  readonly dynamoEndpoint: string;
+  readonly tables: TableNames;
+  readonly webhookUrl?: string;
+  readonly webhookToken?: string;
+}
+
+/** A target on the embedded emulators at a known endpoint. */
+export const localTarget = (options: LocalTargetOptions): Target => {
+  const documents = documentClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: options.dynamoEndpoint,
+    // A refused connection will not heal within a retry's backoff; say so at once.
+    maxAttempts: 1,
+  });
+  return {
+    label: `local stack at ${options.dynamoEndpoint}`,
+    documents,
+    tables: options.tables,
+    webhookUrl: options.webhookUrl,
+    webhookToken: options.webhookToken,
+    localEndpoint: options.dynamoEndpoint,
+    close: () => documents.destroy(),
+  };
+};
+
+/** The tables and URL a deployed stack publishes as outputs, --table overrides taking precedence. */
+export const fromStackOutputs = (
+  outputs: readonly Output[],
+  overrides: TableNames,
+): { tables: TableNames; webhookUrl: string | undefined } => {
+  const value = (key: string): string | undefined => outputs.find((o) => o.OutputKey === key)?.OutputValue;
+  const tables: Partial<Record<TableName, string>> = {};
+  for (const table of TABLE_NAMES) {
+    const name = overrides[table] ?? value(tableOutputName(table));
+    if (name !== undefined) tables[table] = name;
+  }
+  return { tables, webhookUrl: value('WebhookUrl') };
+};
+
+const describeOutputs = async (stack: string, region: string | undefined): Promise<Output[]> => {
+  const client = new CloudFormationClient(region === undefined ? {} : { region });
+  try {
+    const { Stacks = [] } = await client.send(new DescribeStacksCommand({ StackName: stack }));
+    const [found] = Stacks;
+    if (found === undefined) throw new TargetError(`Stack ${stack} not found`);
+    return found.Outputs ?? [];
+  } catch (error) {
+    if (error instanceof TargetError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TargetError(`Cannot describe stack ${stack}: ${reason}`, { cause: error });
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * Resolves the command line's target. A deployed stack is meant when --stack or --region is given;
+ * credentials and, without --region, the region come from the AWS SDK's usual chain.
+ */
+export const resolveTarget =
+  (env: Readonly<Record<string, string | undefined>>): ResolveTarget =>
+  async (options) => {
+    if (options.stack === undefined && options.region === undefined) {
+      const settings = readLocalSettings(env);
+      const endpoints = localEndpoints(settings);
+      return localTarget({
+        dynamoEndpoint: endpoints.dynamodb,
+        tables: { ...settings.tables, ...options.tables },
+        webhookUrl: endpoints.webhookUrl,
+        webhookToken: settings.token,
+      });
+    }
+    const { tables, webhookUrl } =
+      options.stack === undefined
+        ? { tables: options.tables, webhookUrl: undefined }
+        : fromStackOutputs(await describeOutputs(options.stack, options.region), options.tables);
+    const documents = documentClient(options.region === undefined ? {} : { region: options.region });
+    return {
+      label: options.stack === undefined ? `region ${options.region}` : `stack ${options.stack}`,
+      documents,
+      tables,
+      webhookUrl,
+      webhookToken: undefined,
+      localEndpoint: undefined,
+      close: () => documents.destroy(),
+    };
+  };
+
+/** The physical name of a table the command needs, or an error telling how to name it. */
+export const requireTable = (target: Target, table: TableName): string => {
+  const name = target.tables[table];
+  if (name === undefined) {
+    throw new TargetError(`No ${table} table known for ${target.label}: pass --table ${table}=<name>`);
+  }
+  return name;
+};

@@ -1,0 +1,42 @@
+// An in-memory CliIo for tests: collects what a run writes, with a fixed clock and a target of the test's choosing.
+
+import type { CliIo } from '../../cli/run.js';
+import type { ResolveTarget } from '../../cli/target.js';
+
+export interface RecordingIo extends CliIo {
+  out(): string;
+  err(): string;
+  /** How many times the run asked for its target. */
+  resolutions(): number;
+}
+
+/** Fails the test's expectations rather than reaching anything real. */
+export const noTarget: ResolveTarget = () => Promise.reject(new Error('no target in this test'));
+
+export const recordingIo = (
+  options: {
+    readonly resolveTarget?: ResolveTarget;
+    readonly env?: Readonly<Record<string, string | undefined>>;
+    readonly tty?: boolean;
+    readonly now?: Date;
+  } = {},
+): RecordingIo => {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let resolutions = 0;
+  const resolve = options.resolveTarget ?? noTarget;
+  return {
+    stdout: (text) => stdout.push(text),
+    stderr: (text) => stderr.push(text),
+    stderrIsTty: options.tty ?? false,
+    env: options.env ?? {},
+    now: () => options.now ?? new Date('2022-03-05T12:00:00Z'),
+    resolveTarget: (targetOptions) => {
+      resolutions += 1;
+      return resolve(targetOptions);
+    },
+    out: () => stdout.join(''),
+    err: () => stderr.join(''),
+    resolutions: () => resolutions,
+  };
+};

@@ -1,0 +1,49 @@
+// Loads webhook bodies into a test stack the way production does: through the real ingest and persist handlers.
+
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { vi } from 'vitest';
+import { registerToken } from '../../local/provision.js';
+import { captureOutput } from '../support/capture.js';
+import { lambdaContext, receiveRecords, sqsEvent, webhookRequest } from '../support/lambda-events.js';
+import type { TestStack } from '../support/stack.js';
+
+type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** Delivers bodies through ingest, then hands everything it enqueued to persist in one batch. */
+export type Deliver = (bodies: readonly string[]) => Promise<void>;
+
+/**
+ * Registers the bodies' tokens and imports both handlers against the stack's environment, which
+ * startStack has just set; resetting the module cache makes them build their clients from it.
+ */
+export const pipelineFor = async (
+  stack: TestStack,
+  account: string,
+  bodies: readonly string[],
+): Promise<Deliver> => {
+  const tokens = new Set(bodies.map((body) => String((JSON.parse(body) as { token?: unknown }).token)));
+  for (const token of tokens) await registerToken(stack.dynamo, stack.tables.webhooks, token, account);
+  vi.resetModules();
+  const ingest: IngestHandler = (await import('../../lambdas/ingest/handler.js')).handler;
+  const persist: PersistHandler = (await import('../../lambdas/persist/handler.js')).handler;
+
+  return async (toDeliver) => {
+    for (const body of toDeliver) {
+      const { result } = await captureOutput(() => ingest(webhookRequest(body)));
+      if (result.statusCode !== 200) throw new Error(`ingest answered ${result.statusCode}`);
+    }
+    const records = await receiveRecords(stack.sqs, stack.queues.queueUrl, stack.queues.queueArn);
+    if (records.length !== toDeliver.length)
+      throw new Error(`enqueued ${records.length} of ${toDeliver.length}`);
+    const { result } = await captureOutput(() => persist(sqsEvent(records), lambdaContext('persist')));
+    if (result.batchItemFailures.length > 0)
+      throw new Error(`persist failed ${result.batchItemFailures.length}`);
+  };
+};

@@ -1,0 +1,63 @@
+// How a target is named on the command line and read from a deployed stack's outputs.
+
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../cli/errors.js';
+import { fromStackOutputs, parseTableOverrides, resolveTarget, tableOutputName } from '../../cli/target.js';
+import { TABLE_NAMES } from '../../lib/definitions/tables.js';
+
+describe('parseTableOverrides', () => {
+  it('maps each logical table to the physical name given', () => {
+    expect(parseTableOverrides(['calls=prod-calls', 'events=prod-events'])).toEqual({
+      calls: 'prod-calls',
+      events: 'prod-events',
+    });
+  });
+
+  it.each([['calls'], ['calls='], ['agents=x'], ['calls=a=b']])('refuses %s', (value) => {
+    expect(() => parseTableOverrides([value])).toThrow(UsageError);
+  });
+});
+
+describe('fromStackOutputs', () => {
+  const outputs = [
+    ...TABLE_NAMES.map((t) => ({ OutputKey: tableOutputName(t), OutputValue: `Stack-${t}-ABC` })),
+    {
+      OutputKey: 'WebhookUrl',
+      OutputValue: 'https://abc.execute-api.eu-west-1.amazonaws.com/aircall/webhook',
+    },
+    { OutputKey: 'EventsQueueUrl', OutputValue: 'https://sqs/events' },
+  ];
+
+  it('reads every table name and the webhook URL from the outputs the stack declares', () => {
+    const { tables, webhookUrl } = fromStackOutputs(outputs, {});
+
+    expect(tables.calls).toBe('Stack-calls-ABC');
+    expect(tables.webhooks).toBe('Stack-webhooks-ABC');
+    expect(Object.keys(tables).sort()).toEqual([...TABLE_NAMES].sort());
+    expect(webhookUrl).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/aircall/webhook');
+    expect(tableOutputName('calls')).toBe('CallsTableName');
+  });
+
+  it('lets a --table override win over the output', () => {
+    expect(fromStackOutputs(outputs, { calls: 'copy-of-calls' }).tables.calls).toBe('copy-of-calls');
+  });
+
+  it('leaves out tables the stack does not publish', () => {
+    expect(fromStackOutputs([], {})).toEqual({ tables: {}, webhookUrl: undefined });
+  });
+});
+
+describe('resolveTarget: local', () => {
+  it('finds the local stack through the same variables as npm start, tables by their logical names', async () => {
+    const target = await resolveTarget({ DYNAMODB_PORT: '8123', PORT: '3100', WEBHOOK_PATH: '/hooks' })({
+      tables: { calls: 'other-calls' },
+    });
+    target.close();
+
+    expect(target.localEndpoint).toBe('http://127.0.0.1:8123');
+    expect(target.webhookUrl).toBe('http://127.0.0.1:3100/hooks');
+    expect(target.webhookToken).toBe('local-dev-token');
+    expect(target.tables).toMatchObject({ calls: 'other-calls', events: 'events', users: 'users' });
+    expect(target.label).not.toContain('local-dev-token');
+  });
+});

@@ -1,0 +1,95 @@
+// Starts the local stack for an integration test: free ports, a temporary data directory, a reader client.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.js';
+import { type LocalSettings, readLocalSettings } from '../../local/settings.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
+
+export const TOKEN = 'integration-token';
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+
+export const waitFor = async <T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+/** The body with its token replaced by the test's registered one. */
+export const withToken = (body: string): string => JSON.stringify({ ...JSON.parse(body), token: TOKEN });
+
+export const post = async (url: string, body: string): Promise<number> => {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+};
+
+export interface TestLocalStack {
+  readonly settings: LocalSettings;
+  readonly documents: DynamoDBDocumentClient;
+  stack: LocalStack;
+  /** Starts the stack again on the same ports and data, as `npm start` after Ctrl-C would. */
+  restart(): Promise<void>;
+  /** Stops the stack and removes its data. */
+  dispose(): Promise<void>;
+}
+
+export const startTestLocalStack = async (
+  options: Omit<LocalStackOptions, 'settings'> = {},
+): Promise<TestLocalStack> => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'aircall-local-'));
+  const settings = readLocalSettings({
+    PORT: String(await freePort()),
+    DYNAMODB_PORT: String(await freePort()),
+    SQS_PORT: String(await freePort()),
+    DATA_DIR: dataDir,
+    LOCAL_WEBHOOK_TOKEN: TOKEN,
+  });
+  const start = () => startLocalStack({ snapshotIntervalMs: 200, ...options, settings });
+  const handle: TestLocalStack = {
+    settings,
+    stack: await start(),
+    documents: DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        endpoint: `http://127.0.0.1:${settings.dynamoPort}`,
+      }),
+    ),
+    restart: async () => {
+      handle.stack = await start();
+    },
+    dispose: async () => {
+      await handle.stack.stop();
+      handle.documents.destroy();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+};
