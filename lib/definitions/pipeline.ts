@@ -53,4 +53,22 @@ export const ENV = {
   eventsQueueUrl: 'EVENTS_QUEUE_URL',
   eventRetentionDays: 'EVENT_RETENTION_DAYS',
   tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
+  /** Name or ARN of the Secrets Manager secret holding the Aircall credentials; never the credentials. */
+  aircallSecretId: 'AIRCALL_SECRET_ID',
+  /** This stack's webhook URL, as registered at Aircall. */
+  webhookUrl: 'WEBHOOK_URL',
+  aircallApiUrl: 'AIRCALL_API_URL',
+} as const;
+
+/** The Aircall Public API, unless told otherwise (the simulator, in development and tests). */
+export const AIRCALL_API_URL = 'https://api.aircall.io/v1';
+
+/** The guardian's settings. */
+export const GUARDIAN = {
+  timeoutSeconds: 120,
+  memorySize: 256,
+  /** Spacing of Aircall API calls: 120 a minute is the documented limit per company. */
+  minRequestIntervalMs: 500,
+  /** How long a read of the credentials secret is reused. */
+  secretCacheSeconds: 300,
 } as const;

@@ -1,0 +1,66 @@
+// The Aircall Public API as the guardian and the CLI see it: webhooks, credentials, and the errors it answers.
+
+export interface AircallWebhook {
+  /** UUID (a legacy numeric id is still accepted in paths). */
+  readonly webhookId: string;
+  readonly url: string;
+  readonly customName: string;
+  /** Read from `active`, or from the older `is_active` when that is what the API returns. */
+  readonly active: boolean;
+  readonly events: readonly string[];
+  /** The shared secret Aircall sends in every delivery: never logged. */
+  readonly token: string;
+  readonly createdAt?: string;
+}
+
+export interface NewWebhook {
+  readonly url: string;
+  readonly customName?: string;
+  /** Absent: Aircall subscribes the webhook to all events. */
+  readonly events?: readonly string[];
+}
+
+export interface WebhookChanges {
+  readonly url?: string;
+  readonly customName?: string;
+  readonly events?: readonly string[];
+  readonly active?: boolean;
+}
+
+export interface AircallApi {
+  /** Every webhook of the company, all pages followed. */
+  listWebhooks(): Promise<AircallWebhook[]>;
+  getWebhook(webhookId: string): Promise<AircallWebhook>;
+  createWebhook(webhook: NewWebhook): Promise<AircallWebhook>;
+  updateWebhook(webhookId: string, changes: WebhookChanges): Promise<AircallWebhook>;
+  deleteWebhook(webhookId: string): Promise<void>;
+}
+
+/** One Aircall company's credentials: Basic `api_id`/`api_token`, or an OAuth access token. */
+export type AircallCredentials =
+  | { readonly account: string; readonly apiId: string; readonly apiToken: string }
+  | { readonly account: string; readonly accessToken: string };
+
+/** Base of every error the client raises; `status` is the HTTP status when there was one. */
+export class AircallApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: a bad body, more than 100 webhooks, or an unknown event name. */
+export class AircallBadRequestError extends AircallApiError {}
+/** 401 or 403: the credentials are wrong or may not do this. */
+export class AircallAuthError extends AircallApiError {}
+export class AircallNotFoundError extends AircallApiError {}
+/** 429 still, after waiting as long as the client allows. */
+export class AircallRateLimitError extends AircallApiError {}
+/** 5xx. */
+export class AircallServerError extends AircallApiError {}
+/** No answer within the request timeout, or no connection at all. */
+export class AircallUnavailableError extends AircallApiError {}
