@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StackConfig } from './config.js';
 import { EventQueue } from './constructs/event-queue.js';
+import { Guardian } from './constructs/guardian.js';
 import { Ingress } from './constructs/ingress.js';
 import { Persistence } from './constructs/persistence.js';
 import { pascalCase, WebhookTables } from './constructs/tables.js';
@@ -25,6 +26,8 @@ export class AircallWebhookStack extends Stack {
   public readonly events: EventQueue;
   public readonly ingress: Ingress;
   public readonly persistence: Persistence;
+  /** Present when `aircallSecretName` is configured: without credentials there is nothing to guard. */
+  public readonly guardian?: Guardian;
 
   constructor(scope: Construct, id: string, props: AircallWebhookStackProps) {
     super(scope, id, props);
@@ -60,6 +63,17 @@ export class AircallWebhookStack extends Stack {
       logRetention,
       removalPolicy,
     });
+
+    if (config.aircallSecretName !== undefined) {
+      this.guardian = new Guardian(this, 'Guardian', {
+        webhooksTable: tables.webhooks,
+        secretName: config.aircallSecretName,
+        webhookUrl: this.ingress.webhookUrl,
+        schedule: config.guardianSchedule,
+        logRetention,
+        removalPolicy,
+      });
+    }
 
     new CfnOutput(this, 'WebhookUrl', {
       value: this.ingress.webhookUrl,

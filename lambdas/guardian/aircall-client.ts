@@ -1,0 +1,331 @@
+// AircallApi over fetch: auth, pagination, rate-limit waits and retries against Aircall's Public API.
+
+import {
+  type AircallApi,
+  AircallApiError,
+  AircallAuthError,
+  AircallBadRequestError,
+  type AircallCredentials,
+  AircallNotFoundError,
+  AircallRateLimitError,
+  AircallServerError,
+  AircallUnavailableError,
+  type AircallWebhook,
+  type NewWebhook,
+  type WebhookChanges,
+} from './aircall.js';
+import {
+  errorDetail,
+  parseJson,
+  parseWebhookAnswer,
+  parseWebhookPage,
+  toCreateBody,
+  toUpdateBody,
+} from './aircall-wire.js';
+
+export interface AircallClientOptions {
+  readonly credentials: AircallCredentials;
+  /** Paths such as `/webhooks` are appended to it. @default 'https://api.aircall.io/v1' */
+  readonly baseUrl?: string;
+  /** Per request, answer body included. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Total time one method call may spend waiting on 429s (a list counts all its pages). @default 60000 */
+  readonly maxRateLimitWaitMs?: number;
+  /** Spacing between request starts; 500 keeps under 120 a minute. @default 0 */
+  readonly minIntervalMs?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** @default a setTimeout promise */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** What one method call may still spend waiting on the rate limit. */
+interface WaitBudget {
+  remainingMs: number;
+}
+
+const DEFAULT_BASE_URL = 'https://api.aircall.io/v1';
+const PAGE_SIZE = 50;
+// 100 webhooks at most, 50 a page: a list still going after this many pages is looping.
+const MAX_PAGES = 20;
+// A reset that is due (or nearly) still gets a short pause, so a 429 is never answered with a burst.
+const MIN_RATE_LIMIT_WAIT_MS = 250;
+const FIRST_RATE_LIMIT_BACKOFF_MS = 1000;
+const MAX_RATE_LIMIT_BACKOFF_MS = 30_000;
+// 5xx and lost connections: two more tries, soon, and only where repeating the request is harmless.
+const FAILURE_RETRIES = 2;
+const FIRST_FAILURE_BACKOFF_MS = 200;
+// Reset values above this are epoch milliseconds; epoch seconds stay below it until the year 33658.
+const MILLISECONDS_THRESHOLD = 1e12;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Exponential from `firstMs`, with jitter over its upper half so that clients do not retry in step. */
+const backoff = (firstMs: number, attempt: number, capMs = Number.POSITIVE_INFINITY): number => {
+  const ceiling = Math.min(firstMs * 2 ** attempt, capMs);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+};
+
+/** `X-AircallApi-Reset` as epoch milliseconds; Aircall has been seen sending seconds and milliseconds. */
+const parseReset = (value: string | null): number | undefined => {
+  if (value === null || value.trim() === '') return undefined;
+  const reset = Number(value);
+  if (!Number.isFinite(reset) || reset <= 0) return undefined;
+  return reset > MILLISECONDS_THRESHOLD ? reset : reset * 1000;
+};
+
+const parseRemaining = (value: string | null): number | undefined => {
+  if (value === null || value.trim() === '') return undefined;
+  const remaining = Number(value);
+  return Number.isInteger(remaining) && remaining >= 0 ? remaining : undefined;
+};
+
+const isTimeout = (error: unknown): boolean => error instanceof Error && error.name === 'TimeoutError';
+
+/** The system error code under a fetch failure (ECONNREFUSED, ...), never its message. */
+const networkCode = (error: unknown): string => {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
+  return typeof code === 'string' ? code : 'network error';
+};
+
+export class AircallClient implements AircallApi {
+  private readonly base: URL;
+  private readonly basePath: string;
+  private readonly authorization: string;
+  private readonly secrets: readonly string[];
+  private readonly account: string;
+  private readonly timeoutMs: number;
+  private readonly maxRateLimitWaitMs: number;
+  private readonly minIntervalMs: number;
+  private readonly fetch: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  /** When the next request may start, reserved synchronously so concurrent calls keep the spacing too. */
+  private nextSlotAt = 0;
+  /** Set when an answer said `X-AircallApi-Remaining: 0`: the window's reset, as epoch milliseconds. */
+  private pausedUntil = 0;
+
+  constructor(options: AircallClientOptions) {
+    this.base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
+    this.basePath = this.base.href.replace(/\/+$/, '');
+    const { credentials } = options;
+    this.account = credentials.account;
+    if ('accessToken' in credentials) {
+      this.authorization = `Bearer ${credentials.accessToken}`;
+      this.secrets = [credentials.accessToken];
+    } else {
+      const pair = `${credentials.apiId}:${credentials.apiToken}`;
+      this.authorization = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+      this.secrets = [credentials.apiToken];
+    }
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
+    this.minIntervalMs = options.minIntervalMs ?? 0;
+    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.sleep = options.sleep ?? defaultSleep;
+    this.now = options.now ?? Date.now;
+  }
+
+  async listWebhooks(): Promise<AircallWebhook[]> {
+    const budget = this.budget();
+    const webhooks: AircallWebhook[] = [];
+    const visited = new Set<string>();
+    let url: URL | undefined = this.url('/webhooks');
+    url.searchParams.set('per_page', String(PAGE_SIZE));
+    while (url !== undefined) {
+      if (visited.has(url.href) || visited.size >= MAX_PAGES)
+        throw new AircallApiError(
+          `Aircall's webhook list did not end after ${visited.size} pages`,
+          undefined,
+        );
+      visited.add(url.href);
+      const label = `GET ${url.pathname}`;
+      const answer = await this.send('GET', url, budget);
+      const page = parseWebhookPage(parseJson(answer.text, label, answer.status), label, answer.status);
+      webhooks.push(...page.webhooks);
+      url = page.nextPageLink === undefined ? undefined : this.followable(page.nextPageLink);
+    }
+    return webhooks;
+  }
+
+  async getWebhook(webhookId: string): Promise<AircallWebhook> {
+    return this.webhookCall('GET', this.webhookUrl(webhookId));
+  }
+
+  async createWebhook(webhook: NewWebhook): Promise<AircallWebhook> {
+    return this.webhookCall('POST', this.url('/webhooks'), toCreateBody(webhook));
+  }
+
+  async updateWebhook(webhookId: string, changes: WebhookChanges): Promise<AircallWebhook> {
+    return this.webhookCall('PUT', this.webhookUrl(webhookId), toUpdateBody(changes));
+  }
+
+  async deleteWebhook(webhookId: string): Promise<void> {
+    // 204 and no body; any other 2xx is taken as done too.
+    await this.send('DELETE', this.webhookUrl(webhookId), this.budget());
+  }
+
+  private async webhookCall(method: Method, url: URL, body?: unknown): Promise<AircallWebhook> {
+    const label = `${method} ${url.pathname}`;
+    const answer = await this.send(method, url, this.budget(), body);
+    return parseWebhookAnswer(parseJson(answer.text, label, answer.status), label, answer.status);
+  }
+
+  private budget(): WaitBudget {
+    return { remainingMs: this.maxRateLimitWaitMs };
+  }
+
+  private url(path: string): URL {
+    return new URL(`${this.basePath}${path}`);
+  }
+
+  private webhookUrl(webhookId: string): URL {
+    return this.url(`/webhooks/${encodeURIComponent(webhookId)}`);
+  }
+
+  /** A next_page_link, refused unless it points at the configured origin: credentials go nowhere else. */
+  private followable(link: string): URL {
+    let url: URL;
+    try {
+      url = new URL(link, this.base);
+    } catch {
+      throw new AircallApiError('Aircall answered a next_page_link that is not a URL', undefined);
+    }
+    if (url.origin !== this.base.origin)
+      throw new AircallApiError(
+        `Refused to follow next_page_link to ${url.origin}: credentials are sent only to ${this.base.origin}`,
+        undefined,
+      );
+    return url;
+  }
+
+  /** One request with its waits and retries; resolves with any 2xx, throws a named error otherwise. */
+  private async send(method: Method, url: URL, budget: WaitBudget, body?: unknown): Promise<Answer> {
+    const label = `${method} ${url.pathname}`;
+    // POST creates: a retry after a lost answer could make a second webhook with a second token.
+    const retriable = method !== 'POST';
+    let failures = 0;
+    let blindWaits = 0;
+    for (;;) {
+      await this.awaitTurn(budget);
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.fetch(url, {
+          method,
+          headers: {
+            authorization: this.authorization,
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          // A redirect would carry the credentials to wherever it points; Aircall's API does not redirect.
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        text = await response.text();
+      } catch (error) {
+        if (!retriable || failures >= FAILURE_RETRIES) throw this.unavailable(label, error, retriable);
+        await this.sleep(backoff(FIRST_FAILURE_BACKOFF_MS, failures++));
+        continue;
+      }
+      const { status } = response;
+      if (status === 429) {
+        const wait = this.rateLimitWait(response.headers, budget, blindWaits);
+        if (wait === undefined)
+          throw new AircallRateLimitError(
+            `Aircall still answered 429 to ${label} after waiting ${this.maxRateLimitWaitMs} ms`,
+            status,
+          );
+        if (wait.blind) blindWaits++;
+        await this.sleep(wait.ms);
+        continue;
+      }
+      this.notePacing(response.headers);
+      if (status >= 500 && retriable && failures < FAILURE_RETRIES) {
+        await this.sleep(backoff(FIRST_FAILURE_BACKOFF_MS, failures++));
+        continue;
+      }
+      if (status >= 200 && status < 300) return { status, text };
+      throw this.failure(label, status, text);
+    }
+  }
+
+  /** Waits for the spacing slot and for a window that an earlier answer said is used up. */
+  private async awaitTurn(budget: WaitBudget): Promise<void> {
+    const now = this.now();
+    // The proactive pause is a rate-limit wait, so it draws on the same budget as a 429.
+    const pause = Math.max(0, Math.min(this.pausedUntil - now, budget.remainingMs));
+    budget.remainingMs -= pause;
+    this.pausedUntil = 0;
+    const slot = Math.max(now + pause, this.nextSlotAt);
+    this.nextSlotAt = slot + this.minIntervalMs;
+    if (slot > now) await this.sleep(slot - now);
+  }
+
+  private notePacing(headers: Headers): void {
+    const remaining = parseRemaining(headers.get('x-aircallapi-remaining'));
+    const reset = parseReset(headers.get('x-aircallapi-reset'));
+    if (remaining === 0 && reset !== undefined) this.pausedUntil = reset;
+    else if (remaining !== undefined && remaining > 0) this.pausedUntil = 0;
+  }
+
+  /** How long to wait after a 429, or undefined once the budget is spent. `blind`: no usable reset. */
+  private rateLimitWait(
+    headers: Headers,
+    budget: WaitBudget,
+    blindWaits: number,
+  ): { ms: number; blind: boolean } | undefined {
+    if (budget.remainingMs <= 0) return undefined;
+    const reset = parseReset(headers.get('x-aircallapi-reset'));
+    const untilReset = reset === undefined ? undefined : reset - this.now();
+    // A reset already past means our clock and Aircall's disagree; it says nothing about when to retry.
+    const blind = untilReset === undefined || untilReset <= 0;
+    const wanted = blind
+      ? backoff(FIRST_RATE_LIMIT_BACKOFF_MS, blindWaits, MAX_RATE_LIMIT_BACKOFF_MS)
+      : Math.max(untilReset, MIN_RATE_LIMIT_WAIT_MS);
+    const ms = Math.min(wanted, budget.remainingMs);
+    budget.remainingMs -= ms;
+    return { ms, blind };
+  }
+
+  private unavailable(label: string, error: unknown, retried: boolean): AircallUnavailableError {
+    const tries = retried ? ` (${FAILURE_RETRIES + 1} tries)` : '';
+    const what = isTimeout(error)
+      ? `no answer from Aircall to ${label} within ${this.timeoutMs} ms${tries}`
+      : `could not reach Aircall for ${label}: ${networkCode(error)}${tries}`;
+    // The request may have reached Aircall: say so where repeating it is not harmless.
+    const warning = retried ? '' : '; the webhook may have been created, list before creating again';
+    return new AircallUnavailableError(this.redact(`${what}${warning}`), undefined, { cause: error });
+  }
+
+  private failure(label: string, status: number, text: string): AircallApiError {
+    const detail = errorDetail(text);
+    const suffix = detail === undefined ? '' : `: ${detail}`;
+    const message = (what: string): string => this.redact(`Aircall ${what} (${status})${suffix}`);
+    if (status === 400)
+      return new AircallBadRequestError(message(`refused ${label} as a bad request`), status);
+    if (status === 401 || status === 403)
+      return new AircallAuthError(message(`refused the credentials of ${this.account} for ${label}`), status);
+    if (status === 404) return new AircallNotFoundError(message(`found nothing at ${label}`), status);
+    if (status >= 500) return new AircallServerError(message(`failed on ${label}`), status);
+    if (status >= 300 && status < 400)
+      return new AircallApiError(message(`redirected ${label}, which is not followed`), status);
+    return new AircallApiError(message(`answered ${label} unexpectedly`), status);
+  }
+
+  /** Belt and braces: should Aircall echo a credential in an error text, it does not reach a message. */
+  private redact(message: string): string {
+    return this.secrets.reduce((text, secret) => text.split(secret).join('[redacted]'), message);
+  }
+}

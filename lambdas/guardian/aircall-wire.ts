@@ -1,0 +1,133 @@
+// Aircall's webhook JSON on the wire: answers parsed defensively into typed values, and the request bodies it expects.
+
+import { AircallApiError, type AircallWebhook, type NewWebhook, type WebhookChanges } from './aircall.js';
+
+type JsonObject = Record<string, unknown>;
+
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+// Messages name the field only, never its value: the object holds the webhook's token.
+const unexpected = (label: string, status: number, what: string): AircallApiError =>
+  new AircallApiError(`Aircall answered ${label} with an unexpected shape: ${what}`, status);
+
+/** JSON.parse without its own error as cause: a SyntaxError quotes the body, and the body may hold tokens. */
+export const parseJson = (text: string, label: string, status: number): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AircallApiError(`Aircall answered ${label} with a body that is not JSON`, status);
+  }
+};
+
+const toWebhookId = (value: unknown): string | undefined => {
+  if (typeof value === 'string' && value !== '') return value;
+  // Legacy ids are numbers; beyond 2^53 the number is already wrong, so refuse it rather than guess.
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return undefined;
+};
+
+const toActive = (value: JsonObject): boolean | undefined => {
+  // The current API writes `active`; the older tutorial `is_active`. Only fall back when `active` is absent.
+  if (value.active !== undefined && value.active !== null)
+    return typeof value.active === 'boolean' ? value.active : undefined;
+  return typeof value.is_active === 'boolean' ? value.is_active : undefined;
+};
+
+const toEvents = (value: unknown): string[] | undefined =>
+  Array.isArray(value) && value.every((event): event is string => typeof event === 'string')
+    ? [...value]
+    : undefined;
+
+/** One webhook object; `where` names it in messages (`webhook`, `webhooks[3]`). */
+export const parseWebhook = (
+  value: unknown,
+  label: string,
+  status: number,
+  where: string,
+): AircallWebhook => {
+  if (!isObject(value)) throw unexpected(label, status, `${where} is not an object`);
+  const webhookId = toWebhookId(value.webhook_id);
+  if (webhookId === undefined) throw unexpected(label, status, `${where}.webhook_id is missing or invalid`);
+  if (typeof value.url !== 'string' || value.url === '')
+    throw unexpected(label, status, `${where}.url is not a string`);
+  const active = toActive(value);
+  if (active === undefined) throw unexpected(label, status, `${where}.active is not a boolean`);
+  // Guessing the subscription would let a re-enable overwrite it, so an unreadable list is an error.
+  const events = toEvents(value.events);
+  if (events === undefined) throw unexpected(label, status, `${where}.events is not a list of names`);
+  if (typeof value.token !== 'string' || value.token === '')
+    throw unexpected(label, status, `${where}.token is not a string`);
+  return {
+    webhookId,
+    url: value.url,
+    // The name is cosmetic: Aircall's own default stands in for a missing or odd one.
+    customName: typeof value.custom_name === 'string' ? value.custom_name : 'Webhook',
+    active,
+    events,
+    token: value.token,
+    ...(typeof value.created_at === 'string' ? { createdAt: value.created_at } : {}),
+  };
+};
+
+/** `{"webhook": {...}}`, the answer of get, create and update. */
+export const parseWebhookAnswer = (body: unknown, label: string, status: number): AircallWebhook => {
+  if (!isObject(body)) throw unexpected(label, status, 'the body is not an object');
+  return parseWebhook(body.webhook, label, status, 'webhook');
+};
+
+export interface WebhookPage {
+  readonly webhooks: AircallWebhook[];
+  /** Absent on the last page. */
+  readonly nextPageLink?: string;
+}
+
+/** `{"webhooks": [...], "meta": {"next_page_link": ...}}`, one page of the list. */
+export const parseWebhookPage = (body: unknown, label: string, status: number): WebhookPage => {
+  if (!isObject(body)) throw unexpected(label, status, 'the body is not an object');
+  if (!Array.isArray(body.webhooks)) throw unexpected(label, status, 'webhooks is not a list');
+  const webhooks = body.webhooks.map((item, index) =>
+    parseWebhook(item, label, status, `webhooks[${index}]`),
+  );
+  // No meta at all reads as a single page; a link of the wrong type could hide webhooks, so it is an error.
+  if (body.meta === undefined || body.meta === null) return { webhooks };
+  if (!isObject(body.meta)) throw unexpected(label, status, 'meta is not an object');
+  const link = body.meta.next_page_link;
+  if (link === undefined || link === null || link === '') return { webhooks };
+  if (typeof link !== 'string') throw unexpected(label, status, 'meta.next_page_link is not a string');
+  return { webhooks, nextPageLink: link };
+};
+
+const MAX_DETAIL_CHARS = 200;
+
+const clip = (text: string): string =>
+  text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}...` : text;
+
+/** The `error` and `troubleshoot` texts of an error answer, or undefined when it has neither. */
+export const errorDetail = (text: string): string | undefined => {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(body)) return undefined;
+  const parts = [body.error, body.troubleshoot].filter(
+    (part): part is string => typeof part === 'string' && part !== '',
+  );
+  return parts.length === 0 ? undefined : parts.map(clip).join(': ');
+};
+
+export const toCreateBody = (webhook: NewWebhook): JsonObject => ({
+  url: webhook.url,
+  ...(webhook.customName === undefined ? {} : { custom_name: webhook.customName }),
+  ...(webhook.events === undefined ? {} : { events: [...webhook.events] }),
+});
+
+/** Only the fields given; the flag goes out as `active`, the current name, never `is_active`. */
+export const toUpdateBody = (changes: WebhookChanges): JsonObject => ({
+  ...(changes.url === undefined ? {} : { url: changes.url }),
+  ...(changes.customName === undefined ? {} : { custom_name: changes.customName }),
+  ...(changes.events === undefined ? {} : { events: [...changes.events] }),
+  ...(changes.active === undefined ? {} : { active: changes.active }),
+});

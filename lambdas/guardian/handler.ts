@@ -1,0 +1,63 @@
+// Lambda entry run on a schedule: one guardian pass over every account in the credentials secret.
+
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GUARDIAN } from '../../lib/definitions/pipeline.js';
+import { createLogger } from '../shared/logger.js';
+import { AircallClient } from './aircall-client.js';
+import { loadGuardianConfig } from './config.js';
+import { parseCredentials } from './credentials.js';
+import { DynamoWebhookRegistry } from './dynamo-registry.js';
+import { type AccountReport, guardAccounts } from './guardian.js';
+
+const config = loadGuardianConfig();
+const logger = createLogger('guardian');
+const metrics = new Metrics({ namespace: 'AircallWebhookStack', serviceName: 'guardian' });
+const registry = new DynamoWebhookRegistry(
+  DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  config.webhooksTable,
+);
+
+const count = (reports: readonly AccountReport[], action: string): number =>
+  reports.reduce(
+    (sum, report) => sum + report.webhooks.filter((webhook) => webhook.action === action).length,
+    0,
+  );
+
+export const handler = async (): Promise<AccountReport[]> => {
+  const secret = await getSecret(config.secretId, { maxAge: GUARDIAN.secretCacheSeconds });
+  if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
+  const accounts = parseCredentials(secret).map((credentials) => ({
+    account: credentials.account,
+    deps: {
+      api: new AircallClient({
+        credentials,
+        baseUrl: config.aircallApiUrl,
+        minIntervalMs: GUARDIAN.minRequestIntervalMs,
+      }),
+      registry,
+      stackUrl: config.webhookUrl,
+      now: () => Date.now(),
+    },
+  }));
+
+  const reports = await guardAccounts(accounts);
+
+  metrics.addMetric('WebhooksReenabled', MetricUnit.Count, count(reports, 'reenabled'));
+  metrics.addMetric('WebhookReenableFailures', MetricUnit.Count, count(reports, 'failed'));
+  metrics.addMetric(
+    'AccountsUnreachable',
+    MetricUnit.Count,
+    reports.filter((report) => !report.listed).length,
+  );
+  metrics.publishStoredMetrics();
+
+  for (const report of reports) {
+    // Outcomes carry ids, names, events and reasons only: no token ever reaches them.
+    const level = !report.listed || report.webhooks.some((w) => w.action === 'failed') ? 'error' : 'info';
+    logger[level]('guardian pass', { ...report });
+  }
+  return reports;
+};

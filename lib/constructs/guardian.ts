@@ -1,0 +1,116 @@
+// Guardian: a scheduled Lambda that keeps the token registry in step with Aircall and re-enables deactivated webhooks.
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../config.js';
+import { AIRCALL_API_URL, ENV, GUARDIAN } from '../definitions/pipeline.js';
+import { tableEnvName } from '../definitions/tables.js';
+import { createHandlerFunction, handlerEntry } from './function-defaults.js';
+
+/** What the guardian does to the registry: upsert rows, record re-enables, list an account's rows, drop stale ones. */
+export const GUARDIAN_TABLE_ACTIONS: readonly string[] = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Scan',
+];
+
+export interface GuardianProps {
+  /** The token registry. */
+  readonly webhooksTable: dynamodb.ITable;
+  /** Name of the Secrets Manager secret holding the Aircall credentials of every account. */
+  readonly secretName: string;
+  /** This stack's webhook URL: the webhooks pointing at it are the ones the guardian keeps alive. */
+  readonly webhookUrl: string;
+  /**
+   * EventBridge schedule expression.
+   * @default 'rate(5 minutes)'
+   */
+  readonly schedule?: string;
+  /**
+   * Base URL of the Aircall Public API.
+   * @default 'https://api.aircall.io/v1'
+   */
+  readonly aircallApiUrl?: string;
+  /**
+   * Retention of the function's log.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the log group.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class Guardian extends Construct {
+  public readonly guardianFunction: NodejsFunction;
+  public readonly schedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: GuardianProps) {
+    super(scope, id);
+    const secret = secretsmanager.Secret.fromSecretNameV2(this, 'AircallCredentials', props.secretName);
+
+    this.guardianFunction = createHandlerFunction(this, 'GuardianFunction', {
+      entry: handlerEntry('guardian'),
+      description: 'Keeps the Aircall webhooks of this stack registered and active',
+      memorySize: GUARDIAN.memorySize,
+      timeout: Duration.seconds(GUARDIAN.timeoutSeconds),
+      // The secret's name only: the credentials are read at run time and never sit in the environment.
+      environment: {
+        [tableEnvName('webhooks')]: props.webhooksTable.tableName,
+        [ENV.aircallSecretId]: props.secretName,
+        [ENV.webhookUrl]: props.webhookUrl,
+        [ENV.aircallApiUrl]: props.aircallApiUrl ?? AIRCALL_API_URL,
+        POWERTOOLS_METRICS_NAMESPACE: 'AircallWebhookStack',
+      },
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // grantRead knows that a secret named without its ARN needs the `-??????` suffix Secrets Manager appends.
+    secret.grantRead(this.guardianFunction);
+    this.guardianFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...GUARDIAN_TABLE_ACTIONS],
+        resources: [props.webhooksTable.tableArn],
+      }),
+    );
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      description: 'Runs the guardian',
+      schedule: events.Schedule.expression(props.schedule ?? DEFAULT_CONFIG.guardianSchedule),
+      // A failed run is simply the next run: retrying a stale one would only double the Aircall calls.
+      targets: [new targets.LambdaFunction(this.guardianFunction, { retryAttempts: 0 })],
+    });
+
+    Validations.of(this.schedule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A schedule tick carries no data: one that fails to invoke the guardian is replaced by the next tick, ' +
+        'so a dead-letter queue would only collect empty events.',
+    });
+    Validations.of(this.guardianFunction).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Each scheduled run re-reads everything from Aircall; a failed run is superseded by the next one, and ' +
+          'its failures are logged and counted in the WebhookReenableFailures and AccountsUnreachable metrics.',
+      },
+      {
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason: 'Same reason: a scheduled pass has nothing to replay; the next pass does the work again.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Active tracing needs xray:Put* on Resource "*"; a run every few minutes is fully described by its log.',
+      },
+    );
+  }
+}
