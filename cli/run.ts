@@ -6,6 +6,7 @@ import { historyCommand } from './commands/history.js';
 import { numbersCommand } from './commands/numbers.js';
 import { sendCommand } from './commands/send.js';
 import { usersCommand } from './commands/users.js';
+import { webhooksCommand } from './commands/webhooks.js';
 import { CliError, UsageError } from './errors.js';
 import type { Target } from './target.js';
 
@@ -17,11 +18,12 @@ const COMMANDS: readonly Command[] = [
   usersCommand,
   numbersCommand,
   sendCommand,
+  webhooksCommand,
 ];
 
 const GLOBAL_HELP = `Usage: ${PROGRAM} <command> [options]
 
-Query an aircall-webhook-stack's tables and send it webhooks: the local stack of \`npm start\` by
+Query an aircall-webhook-stack's tables, send it webhooks and manage its Aircall webhooks: the local stack of \`npm start\` by
 default, or a deployed one with --stack.
 
 Commands:

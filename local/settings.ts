@@ -1,7 +1,10 @@
 // The local stack's settings, from the environment: one reading shared by `npm start`, the CLI and the tests.
 
 import { resolve } from 'node:path';
+import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
+import { AIRCALL_API_URL } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
+import type { LocalGuardianSettings } from './stack.js';
 
 export interface LocalSettings {
   /** HTTP port of the webhook endpoint (`PORT`). */
@@ -71,3 +74,59 @@ export const localEndpoints = (settings: LocalSettings) => ({
   dynamodb: `http://127.0.0.1:${settings.dynamoPort}`,
   sqs: `http://127.0.0.1:${settings.sqsPort}`,
 });
+
+export interface LocalExtras {
+  /** `SIMULATOR=1` (or `npm start -- --simulator`): the Aircall simulator, with traffic at `SIMULATOR_RATE`. */
+  readonly simulator?: { readonly port: number; readonly eventsPerSecond: number };
+  /** A real Aircall account for the local guardian, from `AIRCALL_*` variables, when they are set. */
+  readonly guardian?: LocalGuardianSettings;
+  readonly guardianIntervalMs: number;
+}
+
+const isOn = (value: string | undefined): boolean => value !== undefined && /^(1|true|on|yes)$/i.test(value);
+
+const positive = (name: string, value: string | undefined, fallback: number, problems: string[]): number => {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0)
+    problems.push(`${name} must be a non-negative number, got "${value}"`);
+  return parsed;
+};
+
+export const readLocalExtras = (
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  argv: readonly string[] = [],
+): LocalExtras => {
+  const problems: string[] = [];
+  const guardianIntervalMs =
+    positive('GUARDIAN_INTERVAL_SECONDS', env.GUARDIAN_INTERVAL_SECONDS, 300, problems) * 1000;
+  const simulatorOn = isOn(env.SIMULATOR) || argv.includes('--simulator');
+  const simulator = simulatorOn
+    ? {
+        port: port('SIMULATOR_PORT', env.SIMULATOR_PORT ?? '4000', problems),
+        eventsPerSecond: positive('SIMULATOR_RATE', env.SIMULATOR_RATE, 2, problems),
+      }
+    : undefined;
+  const account = env.AIRCALL_ACCOUNT || 'default';
+  const apiUrl = env.AIRCALL_API_URL || AIRCALL_API_URL;
+  const credentials: AircallCredentials | undefined = env.AIRCALL_ACCESS_TOKEN
+    ? { account, accessToken: env.AIRCALL_ACCESS_TOKEN }
+    : env.AIRCALL_API_ID && env.AIRCALL_API_TOKEN
+      ? { account, apiId: env.AIRCALL_API_ID, apiToken: env.AIRCALL_API_TOKEN }
+      : undefined;
+  if (problems.length > 0) throw new Error(`Invalid local settings: ${problems.join('; ')}`);
+  return {
+    ...(simulator === undefined ? {} : { simulator }),
+    ...(credentials === undefined
+      ? {}
+      : {
+          guardian: {
+            credentials,
+            apiUrl,
+            intervalMs: guardianIntervalMs,
+            ...(env.WEBHOOK_URL ? { stackUrl: env.WEBHOOK_URL } : {}),
+          },
+        }),
+    guardianIntervalMs,
+  };
+};

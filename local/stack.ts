@@ -4,15 +4,29 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
+import { DynamoWebhookRegistry } from '../lambdas/guardian/dynamo-registry.js';
+import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { DEFAULT_CONFIG } from '../lib/config.js';
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig, startDynamo, startSqs } from './emulators.js';
 import { startEventSource } from './event-source.js';
+import { type RunningGuardian, startLocalGuardian } from './guardian-loop.js';
 import { startGateway } from './http-gateway.js';
 import { createQueues, createTables, type ProvisionedQueues, registerToken } from './provision.js';
 import { restoreSnapshot, saveSnapshot } from './queue-snapshot.js';
 import { type LocalSettings, localEndpoints } from './settings.js';
+import { type LinkedSimulator, linkSimulator } from './simulator-link.js';
+
+export interface LocalGuardianSettings {
+  readonly credentials: AircallCredentials;
+  readonly apiUrl: string;
+  /** The URL Aircall delivers to; the local webhook URL unless a tunnel fronts it. */
+  readonly stackUrl?: string;
+  readonly intervalMs: number;
+}
 
 export interface LocalStackOptions {
   readonly settings: LocalSettings;
@@ -25,6 +39,16 @@ export interface LocalStackOptions {
   readonly snapshotIntervalMs?: number;
   /** Receives errors the pipeline recovered from by leaving records in the queue. */
   readonly onError?: (error: unknown) => void;
+  /** Starts the Aircall simulator, subscribes the stack to it and lets it send traffic. */
+  readonly simulator?: { readonly port: number; readonly eventsPerSecond: number };
+  /**
+   * Runs the guardian on an interval against these credentials. With the simulator and no credentials of its
+   * own, the guardian watches the simulated company.
+   */
+  readonly guardian?: LocalGuardianSettings;
+  /** The guardian's interval when it watches the simulator. */
+  readonly simulatorGuardianIntervalMs?: number;
+  readonly onGuardianReport?: (report: AccountReport) => void;
 }
 
 export interface Activity {
@@ -41,6 +65,10 @@ export interface LocalStack {
   /** Messages restored from the previous run's snapshot. */
   readonly restored: number;
   readonly activity: Activity;
+  /** The simulator, when started with one. */
+  readonly simulator?: LinkedSimulator;
+  /** The local guardian, when it has credentials. */
+  readonly guardian?: RunningGuardian;
   /** Messages each queue holds right now, in flight included. */
   depth(): { queue: number; deadLetterQueue: number };
   /** Stops taking requests, finishes the batches in hand, saves the queues and stops the emulators. */
@@ -139,6 +167,31 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     ...(options.onError ? { onError: options.onError } : {}),
   });
 
+  const registry = new DynamoWebhookRegistry(DynamoDBDocumentClient.from(dynamo), settings.tables.webhooks);
+  const webhookUrl = `http://127.0.0.1:${gateway.port}${settings.webhookPath}`;
+  const simulator =
+    options.simulator === undefined
+      ? undefined
+      : await linkSimulator({ ...options.simulator, webhookUrl, registry });
+  const guardianSettings: LocalGuardianSettings | undefined =
+    options.guardian ??
+    (simulator === undefined
+      ? undefined
+      : {
+          credentials: simulator.credentials,
+          apiUrl: simulator.simulator.apiUrl,
+          intervalMs: options.simulatorGuardianIntervalMs ?? 30_000,
+        });
+  const guardian =
+    guardianSettings === undefined
+      ? undefined
+      : startLocalGuardian({
+          ...guardianSettings,
+          stackUrl: guardianSettings.stackUrl ?? webhookUrl,
+          registry,
+          ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
+        });
+
   const held = () => ({
     [settings.queues.queue]: sqsEmulator.held(settings.queues.queue) ?? [],
     [settings.queues.deadLetterQueue]: sqsEmulator.held(settings.queues.deadLetterQueue) ?? [],
@@ -156,8 +209,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   }, options.snapshotIntervalMs ?? 1000);
 
   return {
-    webhookUrl: `http://127.0.0.1:${gateway.port}${settings.webhookPath}`,
-    endpoints: { ...endpoints, webhookUrl: `http://127.0.0.1:${gateway.port}${settings.webhookPath}` },
+    webhookUrl,
+    endpoints: { ...endpoints, webhookUrl },
+    ...(simulator === undefined ? {} : { simulator }),
+    ...(guardian === undefined ? {} : { guardian }),
     queues,
     restored,
     activity,
@@ -170,6 +225,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     },
     stop: async () => {
       clearInterval(timer);
+      await guardian?.stop();
+      await simulator?.stop();
       // Order matters: no new request is answered 200 once the source stops, and the snapshot is taken
       // only after the last batch in hand has been acknowledged, so every accepted event is either stored
       // or saved for the next start.

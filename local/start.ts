@@ -1,8 +1,9 @@
 // `npm start`: runs the local stack until Ctrl-C, printing where everything is and what it is doing.
 
 import { relative } from 'node:path';
+import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { TABLE_NAMES } from '../lib/definitions/tables.js';
-import { readLocalSettings } from './settings.js';
+import { readLocalExtras, readLocalSettings } from './settings.js';
 import { type Activity, type LocalStack, startLocalStack } from './stack.js';
 
 const ACTIVITY_INTERVAL_MS = 5000;
@@ -15,6 +16,7 @@ const banner = (
   account: string,
   dataDir: string,
   seconds: number,
+  guardianSeconds: number,
 ): string => {
   const example = 'examples/call.ended.json';
   return [
@@ -26,6 +28,12 @@ const banner = (
     `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.join(', ')}`,
     `  SQS          ${stack.endpoints.sqs}  queues: events, events-dlq`,
     `  Data         ${relative(process.cwd(), dataDir) || '.'}${stack.restored > 0 ? `  (${stack.restored} queued messages restored)` : ''}`,
+    ...(stack.simulator === undefined
+      ? []
+      : [
+          `  Simulator    ${stack.simulator.simulator.apiUrl}  webhook ${stack.simulator.webhookId} sends live traffic here`,
+        ]),
+    ...(stack.guardian === undefined ? [] : [`  Guardian     every ${guardianSeconds} s (and at start)`]),
     '',
     '  Try it:',
     `    curl -X POST ${stack.webhookUrl} -H 'content-type: application/json' --data @${example}`,
@@ -43,16 +51,40 @@ const summary = (activity: Activity, depth: { queue: number; deadLetterQueue: nu
   return `webhooks answered {${answers}} · persisted ${activity.persisted} · failed ${activity.failed} · queued ${depth.queue} · dead letters ${depth.deadLetterQueue}`;
 };
 
+const reportLine = (report: AccountReport): string => {
+  if (!report.listed)
+    return `[guardian] ${report.account}: could not list webhooks: ${report.error ?? 'unknown error'}`;
+  const actions = report.webhooks.map((w) => `${w.webhookId} ${w.action}${w.detail ? ` (${w.detail})` : ''}`);
+  const removed = report.removed.map((id) => `${id} removed from the registry`);
+  return `[guardian] ${report.account}: ${[...actions, ...removed].join('; ') || 'no webhook points here'}`;
+};
+
 const main = async (): Promise<void> => {
   const started = Date.now();
   const settings = readLocalSettings();
+  const extras = readLocalExtras(process.env, process.argv.slice(2));
+  const simulatorGuardianIntervalMs = Math.min(extras.guardianIntervalMs, 30_000);
+  let lastReport = '';
   const stack = await startLocalStack({
     settings,
+    ...(extras.simulator === undefined ? {} : { simulator: extras.simulator }),
+    ...(extras.guardian === undefined ? {} : { guardian: extras.guardian }),
+    simulatorGuardianIntervalMs,
     onError: (error) => console.error(`[local] recovered from: ${describeError(error)}`),
+    onGuardianReport: (report) => {
+      // Quiet while nothing changes: a line when the guardian acted or its findings differ from the last pass.
+      const line = reportLine(report);
+      const acted = report.removed.length > 0 || report.webhooks.some((w) => w.action !== 'active');
+      if (acted || line !== lastReport) console.log(line);
+      lastReport = line;
+    },
   });
+  const guardianSeconds = (extras.guardian?.intervalMs ?? simulatorGuardianIntervalMs) / 1000;
+  const readySeconds = (Date.now() - started) / 1000;
   console.log(
-    banner(stack, settings.token, settings.account, settings.dataDir, (Date.now() - started) / 1000),
+    banner(stack, settings.token, settings.account, settings.dataDir, readySeconds, guardianSeconds),
   );
+  stack.guardian?.runOnce().catch((error: unknown) => console.error(`[guardian] ${describeError(error)}`));
 
   let last = '';
   const ticker = setInterval(() => {

@@ -1,0 +1,214 @@
+// `webhooks`: manage an Aircall account's webhooks, and run one guardian pass, against the stack's token registry.
+
+import type { AircallCredentials, AircallWebhook } from '../../lambdas/guardian/aircall.js';
+import { AircallClient } from '../../lambdas/guardian/aircall-client.js';
+import { DynamoWebhookRegistry } from '../../lambdas/guardian/dynamo-registry.js';
+import {
+  type AccountReport,
+  guardAccount,
+  needsAttention,
+  sameUrl,
+} from '../../lambdas/guardian/guardian.js';
+import { hashToken } from '../../lambdas/shared/token.js';
+import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
+import {
+  type Command,
+  type CommandContext,
+  JSON_OPTION,
+  PROGRAM,
+  parseCommandArgs,
+  TARGET_HELP,
+  TARGET_OPTIONS,
+  targetOptions,
+} from '../command.js';
+import { UsageError } from '../errors.js';
+import { cell, formatJson, formatTable } from '../format.js';
+import { requireTable, type Target } from '../target.js';
+
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  ...JSON_OPTION,
+  account: { type: 'string' },
+  'api-id': { type: 'string' },
+  'api-token': { type: 'string' },
+  'access-token': { type: 'string' },
+  'api-url': { type: 'string' },
+  'webhook-url': { type: 'string' },
+  name: { type: 'string' },
+  events: { type: 'string' },
+  all: { type: 'boolean' },
+} as const;
+
+const usage = `Usage: ${PROGRAM} webhooks <list|create|delete|reenable> [options]`;
+
+const help = `${usage}
+
+Manage the webhooks of one Aircall account, keeping this stack's token registry in step.
+
+  list [--all]                        the account's webhooks that point at this stack (--all: every one)
+  create [--name N] [--events a,b]    create a webhook to this stack (default: all events) and register
+                                      its token's SHA-256 in the stack's registry
+  delete <webhook id>                 delete it at Aircall and drop its registry row
+  reenable                            one guardian pass: register every webhook that points here and
+                                      re-enable the deactivated ones with their event list unchanged;
+                                      exits 1 if one stays inactive
+
+Aircall account (flags, or the environment; prefer the environment, flags show in the process list):
+  --account <name>        the name rows are registered under (AIRCALL_ACCOUNT, default "default")
+  --api-id, --api-token   Basic credentials (AIRCALL_API_ID, AIRCALL_API_TOKEN)
+  --access-token          an OAuth token instead (AIRCALL_ACCESS_TOKEN)
+  --api-url <url>         the Public API (AIRCALL_API_URL, default ${AIRCALL_API_URL})
+  --webhook-url <url>     this stack's webhook URL (WEBHOOK_URL, default the target's)
+  --json                  JSON on stdout
+
+${TARGET_HELP}
+`;
+
+const pick = (flag: string | undefined, env: string | undefined): string | undefined =>
+  flag !== undefined && flag !== '' ? flag : env !== undefined && env !== '' ? env : undefined;
+
+type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
+
+const credentialsOf = (values: Values, env: CommandContext['io']['env']): AircallCredentials => {
+  const account = pick(values.account, env.AIRCALL_ACCOUNT) ?? 'default';
+  const accessToken = pick(values['access-token'], env.AIRCALL_ACCESS_TOKEN);
+  if (accessToken !== undefined) return { account, accessToken };
+  const apiId = pick(values['api-id'], env.AIRCALL_API_ID);
+  const apiToken = pick(values['api-token'], env.AIRCALL_API_TOKEN);
+  if (apiId === undefined || apiToken === undefined) {
+    throw new UsageError(
+      'Aircall credentials are needed: AIRCALL_API_ID and AIRCALL_API_TOKEN, or AIRCALL_ACCESS_TOKEN',
+    );
+  }
+  return { account, apiId, apiToken };
+};
+
+const webhookUrlOf = (values: Values, env: CommandContext['io']['env'], target: Target): string => {
+  const url = pick(values['webhook-url'], env.WEBHOOK_URL) ?? target.webhookUrl;
+  if (url === undefined)
+    throw new UsageError("this stack's webhook URL is unknown: pass --webhook-url or set WEBHOOK_URL");
+  return url;
+};
+
+/** What a listing shows of a webhook: never its token. */
+const shown = (webhook: AircallWebhook, stackUrl: string) => ({
+  webhook_id: webhook.webhookId,
+  name: webhook.customName,
+  active: webhook.active,
+  points_here: sameUrl(webhook.url, stackUrl),
+  events: webhook.events,
+  url: webhook.url,
+});
+
+type Shown = ReturnType<typeof shown>;
+
+const formatWebhooks = (rows: readonly Shown[]): string =>
+  formatTable<Shown>(
+    [
+      { header: 'webhook_id', value: (r) => r.webhook_id },
+      { header: 'name', value: (r) => r.name },
+      { header: 'active', value: (r) => cell(r.active) },
+      { header: 'here', value: (r) => (r.points_here ? 'yes' : 'no') },
+      {
+        header: 'events',
+        value: (r) => (r.events.length > 4 ? `${r.events.length} events` : r.events.join(', ')),
+      },
+      { header: 'url', value: (r) => r.url },
+    ],
+    rows,
+  );
+
+const formatReport = (report: AccountReport): string => {
+  if (!report.listed)
+    return `Account ${report.account}: could not list its webhooks: ${report.error ?? 'unknown error'}\n`;
+  const lines = report.webhooks.map(
+    (w) => `  ${w.webhookId}  ${w.customName}: ${w.action}${w.detail === undefined ? '' : ` (${w.detail})`}`,
+  );
+  const removed = report.removed.map(
+    (id) => `  ${id}: no longer points here; its token was removed from the registry`,
+  );
+  const found = `Account ${report.account}: ${report.webhooks.length} webhook(s) point at this stack`;
+  return `${[found, ...lines, ...removed].join('\n')}\n`;
+};
+
+export const webhooksCommand: Command = {
+  name: 'webhooks',
+  summary: 'manage Aircall webhooks and re-enable deactivated ones',
+  usage,
+  help,
+  async run(args, { io, target: open }) {
+    const { values, positionals } = parseCommandArgs(args, OPTIONS);
+    const [action, ...rest] = positionals;
+    if (action === undefined) throw new UsageError('which action: list, create, delete or reenable?');
+    const credentials = credentialsOf(values, io.env);
+    const api = new AircallClient({
+      credentials,
+      baseUrl: pick(values['api-url'], io.env.AIRCALL_API_URL) ?? AIRCALL_API_URL,
+    });
+    const target = await open(targetOptions(values));
+    const stackUrl = webhookUrlOf(values, io.env, target);
+    const registry = new DynamoWebhookRegistry(target.documents, requireTable(target, 'webhooks'));
+    const now = () => io.now().getTime();
+
+    switch (action) {
+      case 'list': {
+        if (rest.length > 0) throw new UsageError('list takes no arguments');
+        const rows = (await api.listWebhooks())
+          .map((webhook) => shown(webhook, stackUrl))
+          .filter((row) => values.all === true || row.points_here);
+        if (values.json === true) io.stdout(formatJson(rows));
+        else if (rows.length === 0)
+          io.stderr(`No webhook of account ${credentials.account} points at ${stackUrl}.\n`);
+        else io.stdout(formatWebhooks(rows));
+        return 0;
+      }
+      case 'create': {
+        if (rest.length > 0) throw new UsageError('create takes no arguments');
+        const events = values.events
+          ?.split(',')
+          .map((event) => event.trim())
+          .filter((event) => event !== '');
+        const webhook = await api.createWebhook({
+          url: stackUrl,
+          ...(values.name === undefined ? {} : { customName: values.name }),
+          ...(events === undefined ? {} : { events }),
+        });
+        await registry.upsert({
+          tokenHash: hashToken(webhook.token),
+          account: credentials.account,
+          webhookId: webhook.webhookId,
+          url: webhook.url,
+          events: webhook.events,
+          active: webhook.active,
+          syncedAt: now(),
+        });
+        const row = shown(webhook, stackUrl);
+        if (values.json === true) io.stdout(formatJson(row));
+        else
+          io.stdout(
+            `Created ${webhook.webhookId} and registered its token in ${target.label}.\n${formatWebhooks([row])}`,
+          );
+        return 0;
+      }
+      case 'delete': {
+        const [webhookId, ...extra] = rest;
+        if (webhookId === undefined || extra.length > 0) throw new UsageError('delete takes one webhook id');
+        const webhook = await api.getWebhook(webhookId);
+        await api.deleteWebhook(webhookId);
+        await registry.remove(hashToken(webhook.token));
+        if (values.json === true) io.stdout(formatJson({ deleted: webhookId }));
+        else io.stdout(`Deleted ${webhookId} at Aircall and removed its token from ${target.label}.\n`);
+        return 0;
+      }
+      case 'reenable': {
+        if (rest.length > 0) throw new UsageError('reenable takes no arguments');
+        const report = await guardAccount(credentials.account, { api, registry, stackUrl, now });
+        if (values.json === true) io.stdout(formatJson(report));
+        else io.stdout(formatReport(report));
+        return needsAttention([report]) ? 1 : 0;
+      }
+      default:
+        throw new UsageError(`unknown action "${action}": list, create, delete or reenable`);
+    }
+  },
+};

@@ -1,0 +1,61 @@
+// Runs the guardian locally on an interval, as the deployed stack's schedule does.
+
+import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
+import { AircallClient } from '../lambdas/guardian/aircall-client.js';
+import { type AccountReport, guardAccount } from '../lambdas/guardian/guardian.js';
+import type { WebhookRegistry } from '../lambdas/guardian/registry.js';
+import { GUARDIAN } from '../lib/definitions/pipeline.js';
+
+export interface LocalGuardianOptions {
+  readonly credentials: AircallCredentials;
+  readonly apiUrl: string;
+  /** The webhook URL Aircall delivers to for this stack. */
+  readonly stackUrl: string;
+  readonly registry: WebhookRegistry;
+  readonly intervalMs: number;
+  readonly onReport?: (report: AccountReport) => void;
+}
+
+export interface RunningGuardian {
+  /** One pass now, as the schedule would run it. */
+  runOnce(): Promise<AccountReport>;
+  /** Stops the schedule and waits for a pass in progress. */
+  stop(): Promise<void>;
+}
+
+export const startLocalGuardian = (options: LocalGuardianOptions): RunningGuardian => {
+  const api = new AircallClient({
+    credentials: options.credentials,
+    baseUrl: options.apiUrl,
+    minIntervalMs: GUARDIAN.minRequestIntervalMs,
+  });
+  let running: Promise<AccountReport> | undefined;
+  const runOnce = (): Promise<AccountReport> => {
+    // Passes never overlap: a tick during a slow pass waits for it instead of racing it.
+    running = (running ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .then(() =>
+        guardAccount(options.credentials.account, {
+          api,
+          registry: options.registry,
+          stackUrl: options.stackUrl,
+          now: () => Date.now(),
+        }),
+      )
+      .then((report) => {
+        options.onReport?.(report);
+        return report;
+      });
+    return running;
+  };
+  const timer = setInterval(() => {
+    runOnce().catch(() => undefined);
+  }, options.intervalMs);
+  return {
+    runOnce,
+    stop: async () => {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+};

@@ -1,0 +1,292 @@
+// startSimulator: the Aircall webhooks API and Aircall-like delivery of generated traffic, on one loopback port.
+
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ActiveFieldName, createApiHandler, type ResetUnit } from './api.js';
+import { type DeliveredEvent, DeliveryEngine, type WebhookDeliveryStats } from './delivery.js';
+import type { GeneratedEvent } from './envelope.js';
+import { FlushTimeoutError, InvalidOptionsError } from './errors.js';
+import { createRandom } from './random.js';
+import { RateLimiter } from './rate-limit.js';
+import { type CompanyConfig, type NewWebhookInput, type Webhook, WebhookStore } from './store.js';
+import { createTrafficGenerator, type TrafficGenerator } from './traffic.js';
+
+export interface SimulatorOptions {
+  /** @default 0, a free port */
+  readonly port?: number;
+  /** @default one company: account `demo`, api id `demo-id`, api token `demo-token` */
+  readonly companies?: readonly CompanyConfig[];
+  /** Requests per company per minute. @default 120 */
+  readonly rateLimitPerMinute?: number;
+  /** Unit of `X-AircallApi-Reset`. @default 'seconds' */
+  readonly resetUnit?: ResetUnit;
+  /** Name of the activity flag in API answers. @default 'active' */
+  readonly activeFieldName?: ActiveFieldName;
+  /** A PUT without `events` subscribes the webhook to all events again. @default true */
+  readonly resetEventsOnPutWithoutEvents?: boolean;
+  /** @default 5000 */
+  readonly deliveryTimeoutMs?: number;
+  /** @default 10 */
+  readonly deactivateAfterFailures?: number;
+  /** First retry delay; doubles per attempt up to 32 times. @default 1000 */
+  readonly retryDelayMs?: number;
+  /** Share of delivered events sent a second time. @default 0.02 */
+  readonly duplicateRate?: number;
+  /** Ready events the next delivery is picked among; 1 keeps the order. @default 4 */
+  readonly shuffleWindow?: number;
+  /** Deliveries in flight at once per webhook. @default 4 */
+  readonly concurrency?: number;
+  /** Seeds the generated payloads and the delivery quirks. @default 1 */
+  readonly seed?: number;
+  /** UNIX seconds of the first generated lifecycle; when absent the generated clock keeps up with the wall clock. */
+  readonly startTime?: number;
+  /** Also send `.v2` user events. @default true */
+  readonly userEventsV2?: boolean;
+}
+
+export interface CompanyHandle extends CompanyConfig {
+  /** The `Authorization` header value for HTTP Basic. */
+  readonly authorization: string;
+  /** Its roster: `agents` and `numbers`. */
+  readonly traffic: TrafficGenerator;
+  webhooks(): Webhook[];
+  /** Creates a webhook directly, with the API's checks but outside its rate limit. */
+  createWebhook(input: NewWebhookInput): Webhook;
+  /** `count` lifecycles and agent events for this company, queued for delivery now. */
+  generate(count: number): GeneratedEvent[];
+}
+
+export interface SimulatorStats {
+  readonly generatedEvents: number;
+  /** Event-to-webhook deliveries queued (one event for two webhooks counts two). */
+  readonly queuedDeliveries: number;
+  readonly totals: {
+    readonly webhooks: number;
+    readonly activeWebhooks: number;
+    readonly delivered: number;
+    readonly duplicates: number;
+    readonly failures: number;
+    readonly pending: number;
+    readonly deactivations: number;
+    readonly skippedInactive: number;
+  };
+  readonly webhooks: WebhookDeliveryStats[];
+}
+
+export interface Simulator {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `url` + `/v1`: the base URL an Aircall API client takes. */
+  readonly apiUrl: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  company(account: string): CompanyHandle;
+  companies(): CompanyHandle[];
+  /** `count` lifecycles (with agent events) for each company, or for one; queued for delivery now. */
+  generate(count: number, account?: string): GeneratedEvent[];
+  startTraffic(options: { readonly eventsPerSecond: number }): void;
+  stopTraffic(): void;
+  /** Resolves once nothing is in flight and every queue is empty or waits on an inactive webhook. */
+  flush(options?: { readonly timeoutMs?: number }): Promise<void>;
+  stats(): SimulatorStats;
+  /** The distinct events the webhook answered 2xx to, in order of first delivery. */
+  delivered(webhookId: string): DeliveredEvent[];
+}
+
+export const DEFAULT_COMPANY: CompanyConfig = { account: 'demo', apiId: 'demo-id', apiToken: 'demo-token' };
+const TRAFFIC_TICK_MS = 100;
+const FLUSH_POLL_MS = 5;
+
+const check = (ok: boolean, message: string): void => {
+  if (!ok) throw new InvalidOptionsError(message);
+};
+
+export const startSimulator = async (options: SimulatorOptions = {}): Promise<Simulator> => {
+  const companies = options.companies ?? [DEFAULT_COMPANY];
+  const seed = options.seed ?? 1;
+  const duplicateRate = options.duplicateRate ?? 0.02;
+  const shuffleWindow = options.shuffleWindow ?? 4;
+  const concurrency = options.concurrency ?? 4;
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? 120;
+  check(companies.length > 0, 'at least one company is needed');
+  check(new Set(companies.map((c) => c.account)).size === companies.length, 'accounts must be distinct');
+  check(duplicateRate >= 0 && duplicateRate <= 1, 'duplicateRate must be between 0 and 1');
+  check(Number.isInteger(shuffleWindow) && shuffleWindow >= 1, 'shuffleWindow must be a whole number >= 1');
+  check(Number.isInteger(concurrency) && concurrency >= 1, 'concurrency must be a whole number >= 1');
+  check(rateLimitPerMinute >= 1, 'rateLimitPerMinute must be at least 1');
+
+  const store = new WebhookStore(companies);
+  const engine = new DeliveryEngine(store, {
+    timeoutMs: options.deliveryTimeoutMs ?? 5000,
+    deactivateAfterFailures: options.deactivateAfterFailures ?? 10,
+    retryDelayMs: options.retryDelayMs ?? 1000,
+    duplicateRate,
+    shuffleWindow,
+    concurrency,
+    // Its own stream, so delivery quirks do not shift the generated payloads.
+    random: createRandom(seed ^ 0x5bd1e995),
+  });
+  const handler = createApiHandler({
+    store,
+    limiter: new RateLimiter(rateLimitPerMinute),
+    options: {
+      activeFieldName: options.activeFieldName ?? 'active',
+      resetUnit: options.resetUnit ?? 'seconds',
+      resetEventsOnPutWithoutEvents: options.resetEventsOnPutWithoutEvents ?? true,
+    },
+  });
+
+  const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+  const generators = new Map<string, TrafficGenerator>(
+    companies.map((company, companyIndex) => [
+      company.account,
+      createTrafficGenerator({
+        account: company.account,
+        seed,
+        startTime: options.startTime ?? nowSeconds(),
+        companyIndex,
+        ...(options.userEventsV2 === undefined ? {} : { userEventsV2: options.userEventsV2 }),
+      }),
+    ]),
+  );
+  let generatedEvents = 0;
+  let queuedDeliveries = 0;
+
+  const enqueue = (events: GeneratedEvent[]): void => {
+    generatedEvents += events.length;
+    for (const event of events) queuedDeliveries += engine.enqueue(event);
+  };
+
+  const generatorOf = (account: string): TrafficGenerator => {
+    store.company(account);
+    const generator = generators.get(account);
+    if (generator === undefined) throw new InvalidOptionsError(`no traffic for ${account}`);
+    return generator;
+  };
+
+  const generateFor = (account: string, count: number): GeneratedEvent[] => {
+    // With no fixed start the generated clock never falls behind the wall clock.
+    const events = generatorOf(account).generate(
+      count,
+      options.startTime === undefined ? nowSeconds() : undefined,
+    );
+    enqueue(events);
+    return events;
+  };
+
+  const company = (account: string): CompanyHandle => {
+    const config = store.company(account);
+    return {
+      ...config,
+      authorization: `Basic ${Buffer.from(`${config.apiId}:${config.apiToken}`).toString('base64')}`,
+      traffic: generatorOf(account),
+      webhooks: () => store.list(account),
+      createWebhook: (input) => store.create(account, input),
+      generate: (count) => generateFor(account, count),
+    };
+  };
+
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  let trafficTimer: NodeJS.Timeout | undefined;
+  const stopTraffic = (): void => {
+    clearInterval(trafficTimer);
+    trafficTimer = undefined;
+  };
+
+  const startTraffic = ({ eventsPerSecond }: { readonly eventsPerSecond: number }): void => {
+    if (!(eventsPerSecond > 0)) throw new InvalidOptionsError('eventsPerSecond must be above 0');
+    stopTraffic();
+    // A few lifecycles are generated at a time and handed out one event at a time, companies in turn.
+    const buffers = new Map<string, GeneratedEvent[]>(companies.map((c) => [c.account, []]));
+    let turn = 0;
+    let budget = 0;
+    let last = Date.now();
+    trafficTimer = setInterval(() => {
+      const now = Date.now();
+      budget += (eventsPerSecond * (now - last)) / 1000;
+      last = now;
+      while (budget >= 1) {
+        budget -= 1;
+        const account = companies[turn % companies.length]?.account ?? DEFAULT_COMPANY.account;
+        turn += 1;
+        const buffer = buffers.get(account) ?? [];
+        if (buffer.length === 0) {
+          buffer.push(
+            ...generatorOf(account).generate(3, options.startTime === undefined ? nowSeconds() : undefined),
+          );
+        }
+        const event = buffer.shift();
+        buffers.set(account, buffer);
+        if (event !== undefined) enqueue([event]);
+      }
+    }, TRAFFIC_TICK_MS);
+  };
+
+  const stats = (): SimulatorStats => {
+    const webhooks = engine.stats();
+    const sum = (pick: (s: WebhookDeliveryStats) => number): number =>
+      webhooks.reduce((total, s) => total + pick(s), 0);
+    return {
+      generatedEvents,
+      queuedDeliveries,
+      totals: {
+        webhooks: webhooks.filter((s) => !s.deleted).length,
+        activeWebhooks: webhooks.filter((s) => s.active).length,
+        delivered: sum((s) => s.delivered),
+        duplicates: sum((s) => s.duplicates),
+        failures: sum((s) => s.failures),
+        pending: sum((s) => s.pending),
+        deactivations: sum((s) => s.deactivations),
+        skippedInactive: sum((s) => s.skippedInactive),
+      },
+      webhooks,
+    };
+  };
+
+  const flush = async (flushOptions: { readonly timeoutMs?: number } = {}): Promise<void> => {
+    const deadline = flushOptions.timeoutMs === undefined ? undefined : Date.now() + flushOptions.timeoutMs;
+    // A pump may be scheduled for the next turn of the loop: give it that turn before the first look.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (!engine.isSettled()) {
+      if (deadline !== undefined && Date.now() > deadline) {
+        throw new FlushTimeoutError(`deliveries still pending after ${flushOptions.timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
+    }
+  };
+
+  return {
+    url,
+    apiUrl: `${url}/v1`,
+    port,
+    company,
+    companies: () => companies.map((c) => company(c.account)),
+    generate: (count, account) =>
+      account === undefined
+        ? companies.flatMap((c) => generateFor(c.account, count))
+        : generateFor(account, count),
+    startTraffic,
+    stopTraffic,
+    flush,
+    stats,
+    delivered: (webhookId) => engine.delivered(webhookId),
+    stop: async () => {
+      stopTraffic();
+      engine.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+};
