@@ -4,9 +4,9 @@ import { gunzipSync } from 'node:zlib';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
+  paginateQuery,
+  paginateScan,
   type QueryCommandInput,
-  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type TimeRange, utcDays } from './time.js';
 
@@ -73,30 +73,26 @@ interface IndexQuery {
 
 /** One index partition between two `started_at` values, every page of it, up to the limit. */
 const queryStartedBetween = async (client: DynamoDBDocumentClient, query: IndexQuery): Promise<Item[]> => {
+  const input: QueryCommandInput = {
+    TableName: query.table,
+    IndexName: query.index,
+    KeyConditionExpression: '#pk = :pk AND #started BETWEEN :from AND :to',
+    ExpressionAttributeNames: { '#pk': query.partition.name, '#started': 'started_at' },
+    ExpressionAttributeValues: {
+      ':pk': query.partition.value,
+      ':from': query.range.from,
+      ':to': query.range.to,
+    },
+    ScanIndexForward: !query.newestFirst,
+    ...(query.limit === undefined || query.keep !== undefined ? {} : { Limit: query.limit }),
+  };
   const items: Item[] = [];
-  let startKey: Item | undefined;
-  do {
-    const remaining = query.limit === undefined ? undefined : query.limit - items.length;
-    const input: QueryCommandInput = {
-      TableName: query.table,
-      IndexName: query.index,
-      KeyConditionExpression: '#pk = :pk AND #started BETWEEN :from AND :to',
-      ExpressionAttributeNames: { '#pk': query.partition.name, '#started': 'started_at' },
-      ExpressionAttributeValues: {
-        ':pk': query.partition.value,
-        ':from': query.range.from,
-        ':to': query.range.to,
-      },
-      ScanIndexForward: !query.newestFirst,
-      ExclusiveStartKey: startKey,
-      ...(remaining === undefined || query.keep !== undefined ? {} : { Limit: remaining }),
-    };
-    const page = await client.send(new QueryCommand(input));
+  for await (const page of paginateQuery({ client }, input)) {
     const keep = query.keep;
     items.push(...(keep === undefined ? (page.Items ?? []) : (page.Items ?? []).filter(keep)));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined && (query.limit === undefined || items.length < query.limit));
-  return query.limit === undefined ? items : items.slice(0, query.limit);
+    if (query.limit !== undefined && items.length >= query.limit) return items.slice(0, query.limit);
+  }
+  return items;
 };
 
 /** One Query per UTC day, a window of days at a time; days are disjoint in time, so concatenating them keeps the order. */
@@ -163,19 +159,12 @@ const queryEvents = async (
   pk: string,
 ): Promise<Item[]> => {
   const items: Item[] = [];
-  let startKey: Item | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: eventsTable,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []).map(decoded));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  const input = {
+    TableName: eventsTable,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': pk },
+  };
+  for await (const page of paginateQuery({ client }, input)) items.push(...(page.Items ?? []).map(decoded));
   return items;
 };
 
@@ -212,19 +201,12 @@ const scanAttributes = async (
   // Placeholders for every name: `name` is a reserved word, and others may become one.
   const names = Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a]));
   const items: Item[] = [];
-  let startKey: Item | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: table,
-        ProjectionExpression: Object.keys(names).join(', '),
-        ExpressionAttributeNames: names,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  const input = {
+    TableName: table,
+    ProjectionExpression: Object.keys(names).join(', '),
+    ExpressionAttributeNames: names,
+  };
+  for await (const page of paginateScan({ client }, input)) items.push(...(page.Items ?? []));
   const listed = includeDeleted ? items : items.filter((item) => item.deleted !== true);
   return listed.sort(byNameThenId);
 };
