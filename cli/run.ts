@@ -23,11 +23,11 @@ const COMMANDS: readonly Command[] = [
 
 const GLOBAL_HELP = `Usage: ${PROGRAM} <command> [options]
 
-Query an aircall-webhook-stack's tables, send it webhooks and manage its Aircall webhooks: the local stack of \`npm start\` by
-default, or a deployed one with --stack.
+Query an aircall-webhook-stack's tables, send it webhooks, and manage its Aircall webhooks: the local
+stack of \`npm start\` by default, or a deployed one with --stack.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(9)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
 
 Every command takes --json (output for scripts: one JSON document on stdout) and --help.
 

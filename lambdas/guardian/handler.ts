@@ -14,7 +14,7 @@ import { type AccountReport, guardAccounts } from './guardian.js';
 
 const config = loadGuardianConfig();
 const logger = createLogger('guardian');
-const metrics = new Metrics({ namespace: 'AircallWebhookStack', serviceName: 'guardian' });
+const metrics = new Metrics({ namespace: GUARDIAN.metricsNamespace, serviceName: 'guardian' });
 const registry = new DynamoWebhookRegistry(
   DynamoDBDocumentClient.from(new DynamoDBClient({})),
   config.webhooksTable,

@@ -68,7 +68,6 @@ export class Guardian extends Construct {
         [ENV.aircallSecretId]: props.secretName,
         [ENV.webhookUrl]: props.webhookUrl,
         [ENV.aircallApiUrl]: props.aircallApiUrl ?? AIRCALL_API_URL,
-        POWERTOOLS_METRICS_NAMESPACE: 'AircallWebhookStack',
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

@@ -71,4 +71,6 @@ export const GUARDIAN = {
   minRequestIntervalMs: 500,
   /** How long a read of the credentials secret is reused. */
   secretCacheSeconds: 300,
+  /** CloudWatch namespace of the guardian's metrics. */
+  metricsNamespace: 'AircallWebhookStack',
 } as const;

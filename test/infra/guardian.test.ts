@@ -58,7 +58,6 @@ describe('Guardian', () => {
     expect(Object.keys(variables).sort()).toEqual([
       'AIRCALL_API_URL',
       'AIRCALL_SECRET_ID',
-      'POWERTOOLS_METRICS_NAMESPACE',
       'WEBHOOKS_TABLE',
       'WEBHOOK_URL',
     ]);

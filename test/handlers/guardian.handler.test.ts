@@ -1,0 +1,265 @@
+// The guardian handler against dynalite, the Aircall simulator and a fake Secrets Manager: one scheduled pass.
+
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AccountReport } from '../../lambdas/guardian/guardian.js';
+import { hashToken } from '../../lambdas/shared/token.js';
+import { registerToken } from '../../local/provision.js';
+import { type CompanyHandle, type Simulator, startSimulator } from '../../simulator/simulator.js';
+import type { Webhook } from '../../simulator/store.js';
+import { type Captured, captureOutput } from '../support/capture.js';
+import { startStack, type TestStack } from '../support/stack.js';
+import { getItem } from '../support/tables.js';
+
+type GuardianHandler = () => Promise<AccountReport[]>;
+
+const STACK_URL = 'https://hooks.example.test/webhooks/aircall';
+const ELSEWHERE_URL = 'https://crm.example.test/aircall';
+const SECRET_ID = 'aircall/guardian-credentials';
+const NAMESPACE = 'AircallWebhookStack';
+const ACME = {
+  account: 'acme',
+  apiId: 'acme-id',
+  apiToken: 'acme-api-token-b7c1',
+  accessToken: 'acme-oauth-access-token-5e2d',
+} as const;
+const GLOBEX = { account: 'globex', apiId: 'globex-id', apiToken: 'globex-api-token-9f30' } as const;
+/** What the secret holds for globex instead of its real token. */
+const GLOBEX_WRONG_TOKEN = 'globex-stale-api-token-41aa';
+// Narrower than "all events", so that a re-enable that reset the subscription would show.
+const SUBSCRIBED = ['call.created', 'call.answered', 'call.ended', 'user.connected'];
+const VANISHED = { token: 'vanished-webhook-token-0c77', webhookId: 'vanished-webhook-id' } as const;
+const HAND_REGISTERED_TOKEN = 'hand-registered-token-d311';
+
+const SECRET = JSON.stringify([
+  { account: ACME.account, access_token: ACME.accessToken },
+  { account: GLOBEX.account, api_id: GLOBEX.apiId, api_token: GLOBEX_WRONG_TOKEN },
+]);
+
+interface SecretsRequest {
+  readonly target: string | undefined;
+  readonly secretId: unknown;
+}
+
+interface FakeSecretsManager {
+  readonly url: string;
+  readonly requests: readonly SecretsRequest[];
+  stop(): Promise<void>;
+}
+
+const readText = async (request: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+/** Answers the JSON-1.1 GetSecretValue call for the secrets it holds, and a service error for anything else. */
+const startFakeSecretsManager = async (
+  secrets: Readonly<Record<string, string>>,
+): Promise<FakeSecretsManager> => {
+  const requests: SecretsRequest[] = [];
+  const server = createServer((request, response) => {
+    readText(request).then((text) => {
+      const target = request.headers['x-amz-target'];
+      const secretId = (JSON.parse(text === '' ? '{}' : text) as { SecretId?: unknown }).SecretId;
+      requests.push({ target: typeof target === 'string' ? target : undefined, secretId });
+      const secret = typeof secretId === 'string' ? secrets[secretId] : undefined;
+      const answer = (status: number, body: unknown): void => {
+        response
+          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1' })
+          .end(JSON.stringify(body));
+      };
+      if (
+        target !== 'secretsmanager.GetSecretValue' ||
+        secret === undefined ||
+        typeof secretId !== 'string'
+      ) {
+        answer(400, {
+          __type: 'ResourceNotFoundException',
+          message: 'Secrets Manager cannot find the secret',
+        });
+        return;
+      }
+      answer(200, {
+        ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`,
+        Name: secretId,
+        SecretString: secret,
+        VersionId: '11111111-2222-3333-4444-555555555555',
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 1_700_000_000,
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    stop: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+/** Deactivates a webhook the way a client would, through the simulator's API, keeping its subscription. */
+const deactivate = async (simulator: Simulator, company: CompanyHandle, webhook: Webhook): Promise<void> => {
+  const response = await fetch(`${simulator.apiUrl}/webhooks/${webhook.webhookId}`, {
+    method: 'PUT',
+    headers: { authorization: company.authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ active: false, events: webhook.events }),
+  });
+  if (response.status !== 200) throw new Error(`deactivating answered ${response.status}`);
+};
+
+const current = (company: CompanyHandle, webhookId: string): Webhook | undefined =>
+  company.webhooks().find((webhook) => webhook.webhookId === webhookId);
+
+const sorted = (events: readonly string[]): string[] => [...events].sort();
+
+describe('guardian handler', () => {
+  let simulator: Simulator;
+  let secrets: FakeSecretsManager;
+  let stack: TestStack;
+  let ours: Webhook;
+  let elsewhere: Webhook;
+  let globexOurs: Webhook;
+  let pass: Captured<AccountReport[]>;
+
+  const report = (account: string): AccountReport | undefined =>
+    pass.result.find((candidate) => candidate.account === account);
+  const registered = (token: string) =>
+    getItem(stack.documents, stack.tables.webhooks, { token_hash: hashToken(token) });
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ companies: [ACME, GLOBEX] });
+    const acme = simulator.company(ACME.account);
+    const globex = simulator.company(GLOBEX.account);
+    ours = acme.createWebhook({ url: STACK_URL, customName: 'stack', events: SUBSCRIBED });
+    elsewhere = acme.createWebhook({ url: ELSEWHERE_URL, customName: 'crm', events: ['call.ended'] });
+    globexOurs = globex.createWebhook({ url: STACK_URL, customName: 'globex stack', events: SUBSCRIBED });
+    for (const [company, webhook] of [
+      [acme, ours],
+      [acme, elsewhere],
+      [globex, globexOurs],
+    ] as const)
+      await deactivate(simulator, company, webhook);
+
+    secrets = await startFakeSecretsManager({ [SECRET_ID]: SECRET });
+    stack = await startStack({
+      env: {
+        AIRCALL_SECRET_ID: SECRET_ID,
+        WEBHOOK_URL: STACK_URL,
+        AIRCALL_API_URL: simulator.apiUrl,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+        POWERTOOLS_METRICS_NAMESPACE: NAMESPACE,
+        // DEBUG, so that every line the handler can write is written and checked for secrets.
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      },
+    });
+    await registerToken(stack.dynamo, stack.tables.webhooks, VANISHED.token, ACME.account, {
+      webhookId: VANISHED.webhookId,
+    });
+    await registerToken(stack.dynamo, stack.tables.webhooks, HAND_REGISTERED_TOKEN, ACME.account);
+
+    // The module builds its config and clients from the environment at import: import it only now.
+    vi.resetModules();
+    const { handler } = (await import('../../lambdas/guardian/handler.js')) as { handler: GuardianHandler };
+    pass = await captureOutput(() => handler());
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await secrets?.stop();
+    await simulator?.stop();
+  });
+
+  it('reads the credentials through one GetSecretValue call for the configured secret id', () => {
+    expect(secrets.requests).toEqual([{ target: 'secretsmanager.GetSecretValue', secretId: SECRET_ID }]);
+  });
+
+  it('re-enables the deactivated webhook pointing at the stack with its events unchanged', () => {
+    const after = current(simulator.company(ACME.account), ours.webhookId);
+
+    expect(after?.active).toBe(true);
+    expect(sorted(after?.events ?? [])).toEqual(sorted(SUBSCRIBED));
+    expect(report(ACME.account)).toMatchObject({
+      listed: true,
+      webhooks: [{ webhookId: ours.webhookId, action: 'reenabled' }],
+    });
+  });
+
+  it('registers the re-enabled webhook under the SHA-256 of its token, with the outcome of the re-enable', async () => {
+    const row = await registered(ours.token);
+
+    expect(row).toMatchObject({
+      token_hash: hashToken(ours.token),
+      account: ACME.account,
+      webhook_id: ours.webhookId,
+      url: STACK_URL,
+      active: true,
+      last_reenable_ok: true,
+      reenable_attempts: 1,
+    });
+    expect(sorted((row?.events as string[] | undefined) ?? [])).toEqual(sorted(SUBSCRIBED));
+    expect(JSON.stringify(row)).not.toContain(ours.token);
+  });
+
+  it('reports the account whose credentials are wrong as not listed, changes nothing there, and still resolves', async () => {
+    expect(pass.result.map((r) => r.account).sort()).toEqual([ACME.account, GLOBEX.account]);
+    expect(report(GLOBEX.account)).toMatchObject({ listed: false, webhooks: [], removed: [] });
+    expect(report(GLOBEX.account)?.error).toMatch(/^AircallAuthError: .*globex.*\(401\)/);
+    expect(current(simulator.company(GLOBEX.account), globexOurs.webhookId)?.active).toBe(false);
+    expect(await registered(globexOurs.token)).toBeUndefined();
+  });
+
+  it('leaves a webhook pointing at another URL inactive, unchanged and unregistered', async () => {
+    const after = current(simulator.company(ACME.account), elsewhere.webhookId);
+
+    expect(after).toMatchObject({ active: false, url: ELSEWHERE_URL, events: ['call.ended'] });
+    expect(report(ACME.account)?.webhooks.map((w) => w.webhookId)).not.toContain(elsewhere.webhookId);
+    expect(await registered(elsewhere.token)).toBeUndefined();
+  });
+
+  it('removes the registry row of a webhook that no longer exists, and keeps a row registered by hand', async () => {
+    expect(report(ACME.account)?.removed).toEqual([VANISHED.webhookId]);
+    expect(await registered(VANISHED.token)).toBeUndefined();
+    expect(await registered(HAND_REGISTERED_TOKEN)).toMatchObject({ account: ACME.account });
+  });
+
+  it('prints one EMF line counting one webhook re-enabled, none failed and one account unreachable', () => {
+    const emf = pass.output
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: NAMESPACE }] },
+      service: 'guardian',
+      WebhooksReenabled: 1,
+      WebhookReenableFailures: 0,
+      AccountsUnreachable: 1,
+    });
+  });
+
+  it('logs the pass of each account, and prints no API token, access token or webhook token', () => {
+    const basic = (apiId: string, apiToken: string) => Buffer.from(`${apiId}:${apiToken}`).toString('base64');
+    const secretsInPlay: Readonly<Record<string, string>> = {
+      "acme's access token": ACME.accessToken,
+      "acme's API token": ACME.apiToken,
+      "globex's API token": GLOBEX.apiToken,
+      "the secret's wrong API token for globex": GLOBEX_WRONG_TOKEN,
+      "the wrong credentials' Basic header": basic(GLOBEX.apiId, GLOBEX_WRONG_TOKEN),
+      "the re-enabled webhook's token": ours.token,
+      "the other URL's webhook token": elsewhere.token,
+      "globex's webhook token": globexOurs.token,
+      "the vanished webhook's token": VANISHED.token,
+    };
+
+    expect(pass.output.match(/"message":"guardian pass"/g)).toHaveLength(2);
+    for (const [what, secret] of Object.entries(secretsInPlay))
+      expect(pass.output, what).not.toContain(secret);
+  });
+});
