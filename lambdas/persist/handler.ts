@@ -19,7 +19,9 @@ const dynamo = new DynamoDBClient({
   requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
 });
 const client = DynamoDBDocumentClient.from(dynamo, {
-  marshallOptions: { removeUndefinedValues: true },
+  // Aircall ids are 64-bit: above 2^53 JSON.parse has already rounded them, and refusing to store the
+  // rounded number would lose the whole event instead of one digit of one id.
+  marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
 });
 const deps = {
   events: new DynamoEventLog(client, config.eventsTable),

@@ -65,11 +65,15 @@ const pad = (value: number, width: number): string => String(value).padStart(wid
 export const eventSortKey = (envelope: AircallEnvelope, timestamp: number, digest: string): string =>
   `${pad(timestamp, 12)}#${pad(eventRank(envelope.resource, envelope.event), 2)}#${envelope.event}#${digest.slice(0, 16)}`;
 
+/** For users, numbers and contacts: 1 once deleted, so that no later event brings the item back. */
+const deletionStage = (envelope: AircallEnvelope): number =>
+  eventRank(envelope.resource, envelope.event) === lifecycleRank('deleted') ? 1 : 0;
+
 /**
  * The key a state write must beat: stage, timestamp, lifecycle rank, then digest so that two
  * different events never tie. Keys compare as strings, in DynamoDB conditions and in memory alike.
  */
 export const stateOrderKey = (envelope: AircallEnvelope, timestamp: number, digest: string): string => {
-  const stage = envelope.resource === 'call' ? callStage(envelope) : 0;
+  const stage = envelope.resource === 'call' ? callStage(envelope) : deletionStage(envelope);
   return `${stage}#${eventSortKey(envelope, timestamp, digest)}`;
 };

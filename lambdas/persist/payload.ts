@@ -3,9 +3,10 @@
 import { gzipSync } from 'node:zlib';
 import type { JsonObject, JsonValue } from '../shared/envelope.js';
 
-// DynamoDB nests at most 32 levels and holds 400 KB an item; numbers must fit its range.
+// DynamoDB nests at most 32 levels and holds 400 KB an item; numbers must fit its range. A call item holds its
+// data and up to eight insights (kept small, see records.ts), so the payload map stays well under the item limit.
 const MAX_DEPTH = 30;
-const MAX_MAP_BYTES = 300_000;
+const MAX_MAP_BYTES = 200_000;
 const MAX_MAGNITUDE = 9.9e125;
 const MIN_MAGNITUDE = 1e-129;
 
@@ -26,8 +27,9 @@ const fitsDynamo = (value: JsonValue, depth: number): boolean => {
   return true;
 };
 
-export const encodePayload = (data: JsonObject): EncodedPayload => {
-  const json = JSON.stringify(data);
-  if (Buffer.byteLength(json, 'utf8') <= MAX_MAP_BYTES && fitsDynamo(data, 1)) return { data };
-  return { data_gz: gzipSync(json) };
-};
+/** True when the payload can be stored as a map of at most `maxBytes` of JSON. */
+export const fitsAsMap = (data: JsonObject, maxBytes: number = MAX_MAP_BYTES): boolean =>
+  Buffer.byteLength(JSON.stringify(data), 'utf8') <= maxBytes && fitsDynamo(data, 1);
+
+export const encodePayload = (data: JsonObject): EncodedPayload =>
+  fitsAsMap(data) ? { data } : { data_gz: gzipSync(JSON.stringify(data)) };

@@ -2,7 +2,7 @@
 
 import { type AircallEnvelope, isJsonObject, type JsonObject, type JsonValue } from '../shared/envelope.js';
 import { eventSortKey, stateOrderKey } from './ordering.js';
-import { encodePayload } from './payload.js';
+import { encodePayload, fitsAsMap } from './payload.js';
 import type { EventRecord, QueuedEvent, StateTable, StateWrite, StoredValue } from './ports.js';
 
 const DAY_SECONDS = 86_400;
@@ -36,9 +36,11 @@ export const eventPartition = (envelope: AircallEnvelope): { resource: string; i
   return { resource: envelope.resource, id: '-' };
 };
 
-/** The timestamp events are ordered by: Aircall's when sent, the receive time when not. */
-export const effectiveTimestamp = (event: QueuedEvent): number =>
-  event.envelope.timestamp ?? Math.floor(event.receivedAt / 1000);
+/**
+ * The timestamp events are ordered by: Aircall's, or 0 when it is missing, so that a repeated delivery of such
+ * an event keeps the same keys (the receive time would differ) and never outranks an event that has one.
+ */
+export const effectiveTimestamp = (event: QueuedEvent): number => event.envelope.timestamp ?? 0;
 
 export const toEventRecord = (event: QueuedEvent, digest: string, retentionDays: number): EventRecord => {
   const { envelope, account, receivedAt } = event;
@@ -157,18 +159,28 @@ const INSIGHT_KINDS = new Set([
   'call_evaluation',
 ]);
 
-const insightWrite = (event: QueuedEvent, orderKey: string): StateWrite | undefined => {
+// An insight bigger than this stays in the event log only, and the call points at it: eight full transcripts
+// beside the call's own data would not fit one item.
+const INLINE_INSIGHT_BYTES = 16_000;
+
+const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): StateWrite | undefined => {
   const { envelope } = event;
   const kind = envelope.event.slice(0, envelope.event.indexOf('.'));
   const callId = relatedCallId(envelope.data);
   if (envelope.resource !== 'conversation_intelligence' || !INSIGHT_KINDS.has(kind) || callId === undefined) {
     return undefined;
   }
+  const partition = eventPartition(envelope);
   const insight: Record<string, StoredValue> = {
     event: envelope.event,
     timestamp: effectiveTimestamp(event),
     order_key: orderKey,
-    ...encodePayload(envelope.data),
+    ...(fitsAsMap(envelope.data, INLINE_INSIGHT_BYTES)
+      ? { data: envelope.data }
+      : {
+          event_pk: `${partition.resource}#${partition.id}`,
+          event_sk: eventSortKey(envelope, effectiveTimestamp(event), digest),
+        }),
   };
   return {
     table: 'calls',
@@ -186,7 +198,7 @@ export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] 
   const orderKey = stateOrderKey(envelope, effectiveTimestamp(event), digest);
   const target = STATE_TABLES[envelope.resource];
   if (target === undefined) {
-    const insight = insightWrite(event, orderKey);
+    const insight = insightWrite(event, digest, orderKey);
     return insight === undefined ? [] : [insight];
   }
   const id = toId(envelope.data.id);
@@ -198,7 +210,7 @@ export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] 
     ...target.fields(envelope.data, deleted),
     account: event.account,
     last_event: envelope.event,
-    last_event_at: effectiveTimestamp(event),
+    last_event_at: envelope.timestamp,
     order_key: orderKey,
     ...payload,
   });

@@ -242,6 +242,15 @@ describe('persist handler', () => {
     });
   });
 
+  it('stores an event whose data holds a 64-bit number, and the call it describes', async () => {
+    const body = JSON.parse(sampleBody('captured-outbound-call.ended'));
+    body.data.tags = [{ id: 12345678901234567890, name: 'big-id' }];
+    const records = await deliver([JSON.stringify(body)]);
+    expect((await run(records)).batchItemFailures).toEqual([]);
+    expect(await call(CALL_ID)).toMatchObject({ tags: [{ name: 'big-id' }], last_event: 'call.ended' });
+    expect(await callEvents(CALL_ID)).toHaveLength(1);
+  });
+
   it('stores an unanswered inbound voicemail call as missed, with no user', async () => {
     const id = 780836754;
 

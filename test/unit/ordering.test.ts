@@ -66,6 +66,12 @@ describe('stateOrderKey', () => {
     expect(stateOrderKey(answered, 100, 'aa') < stateOrderKey(answered, 100, 'ab')).toBe(true);
   });
 
+  it('keeps a deleted user, number or contact deleted whatever comes later', () => {
+    const user = sample('captured-user.connected');
+    const deleted = { ...user, event: 'user.deleted.v2' };
+    expect(stateOrderKey(user, 9_999_999_999, 'ff') < stateOrderKey(deleted, 1, '00')).toBe(true);
+  });
+
   it('orders by timestamp within a stage', () => {
     const user = sample('captured-user.connected');
     expect(stateOrderKey(user, 99, 'ff') < stateOrderKey(user, 100, '00')).toBe(true);

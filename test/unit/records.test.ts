@@ -92,15 +92,21 @@ describe('toEventRecord', () => {
     expect(record.attributes.expires_at).toBe(RECEIVED / 1000 + 30 * 86_400);
   });
 
-  it('orders an event without a timestamp by its receive time', () => {
-    const event: QueuedEvent = {
-      envelope: parseEnvelope('{"resource":"call","event":"call.created","data":{"id":5}}'),
-      account: 'acme',
-      receivedAt: RECEIVED,
-    };
-    const record = toEventRecord(event, eventDigest(event.envelope), 0);
-    expect(record.sk.startsWith(String(RECEIVED / 1000).padStart(12, '0'))).toBe(true);
-    expect(record.attributes.timestamp).toBeUndefined();
+  it('files an event without a timestamp first, under the same keys for every delivery of it', () => {
+    const envelope = parseEnvelope('{"resource":"call","event":"call.created","data":{"id":5}}');
+    const first = toEventRecord(
+      { envelope, account: 'acme', receivedAt: RECEIVED },
+      eventDigest(envelope),
+      0,
+    );
+    const again = toEventRecord(
+      { envelope, account: 'acme', receivedAt: RECEIVED + 90_000 },
+      eventDigest(envelope),
+      0,
+    );
+    expect(first.sk.startsWith('000000000000#')).toBe(true);
+    expect(again.sk).toBe(first.sk);
+    expect(first.attributes.timestamp).toBeUndefined();
   });
 
   it('gzips a payload DynamoDB cannot hold as a map', () => {
@@ -188,6 +194,41 @@ describe('toStateWrites', () => {
     const [write] = toStateWrites(event, 'abc');
     expect(write).toMatchObject({ table: 'calls', id: 77, guard: ['transcription', 'order_key'] });
     expect(write?.set.transcription).toMatchObject({ event: 'transcription.created', timestamp: 5 });
+  });
+
+  it('points at the event log instead of copying a large transcription onto the call', () => {
+    const text = 'word '.repeat(10_000);
+    const envelope = parseEnvelope(
+      JSON.stringify({
+        resource: 'conversation_intelligence',
+        event: 'transcription.created',
+        timestamp: 5,
+        data: { call_id: 77, transcription: { content: text } },
+      }),
+    );
+    const event: QueuedEvent = { envelope, account: 'acme', receivedAt: RECEIVED };
+    const digest = eventDigest(envelope);
+    const [write] = toStateWrites(event, digest);
+    const log = toEventRecord(event, digest, 0);
+    expect(write?.set.transcription).toEqual({
+      event: 'transcription.created',
+      timestamp: 5,
+      order_key: write?.orderKey,
+      event_pk: log.pk,
+      event_sk: log.sk,
+    });
+  });
+
+  it('stores a payload with a 64-bit id as a map all the same', () => {
+    const envelope = parseEnvelope(
+      '{"resource":"call","event":"call.ended","timestamp":1,"data":{"id":1,"x":12345678901234567890}}',
+    );
+    const record = toEventRecord(
+      { envelope, account: 'acme', receivedAt: RECEIVED },
+      eventDigest(envelope),
+      0,
+    );
+    expect(record.attributes.data).toEqual(envelope.data);
   });
 
   it('writes no state for resources without a table, nor for events without an id', () => {
