@@ -1,5 +1,6 @@
 // The token registry in DynamoDB: the `webhooks` table, one item per token hash.
 
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -75,7 +76,24 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
     return rows;
   }
 
-  async remove(tokenHash: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { token_hash: tokenHash } }));
+  async remove(tokenHash: string, syncedBefore?: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { token_hash: tokenHash },
+          ...(syncedBefore === undefined
+            ? {}
+            : {
+                ConditionExpression: 'attribute_not_exists(synced_at) OR synced_at < :before',
+                ExpressionAttributeValues: { ':before': syncedBefore },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 }

@@ -113,6 +113,7 @@ const snapshotOf = (account: string, webhook: AircallWebhook, syncedAt: number) 
 });
 
 export const guardAccount = async (account: string, deps: GuardianDeps): Promise<AccountReport> => {
+  const passStartedAt = deps.now();
   let all: AircallWebhook[];
   try {
     all = await deps.api.listWebhooks();
@@ -163,8 +164,7 @@ export const guardAccount = async (account: string, deps: GuardianDeps): Promise
   const removed: string[] = [];
   for (const row of await deps.registry.listAccount(account)) {
     if (row.webhookId !== undefined && !kept.has(row.webhookId)) {
-      await deps.registry.remove(row.tokenHash);
-      removed.push(row.webhookId);
+      if (await deps.registry.remove(row.tokenHash, passStartedAt)) removed.push(row.webhookId);
     }
   }
   return { account, listed: true, webhooks: outcomes, removed };

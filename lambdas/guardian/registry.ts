@@ -31,5 +31,10 @@ export interface WebhookRegistry {
   recordReenable(tokenHash: string, record: ReenableRecord): Promise<void>;
   /** Every row of one account. */
   listAccount(account: string): Promise<RegisteredWebhook[]>;
-  remove(tokenHash: string): Promise<void>;
+  /**
+   * Removes a row unless it was written at or after `syncedBefore`: a webhook registered while a pass was
+   * running is not in that pass's listing, and must survive it. Without `syncedBefore` the row goes whatever
+   * its age. Resolves false when the row was kept.
+   */
+  remove(tokenHash: string, syncedBefore?: number): Promise<boolean>;
 }

@@ -101,7 +101,10 @@ export class MemoryRegistry implements WebhookRegistry {
     return [...this.rows.values()].filter((row) => row.account === account);
   }
 
-  async remove(tokenHash: string): Promise<void> {
+  async remove(tokenHash: string, syncedBefore?: number): Promise<boolean> {
+    const syncedAt = this.rows.get(tokenHash)?.syncedAt;
+    if (syncedBefore !== undefined && syncedAt !== undefined && syncedAt >= syncedBefore) return false;
     this.rows.delete(tokenHash);
+    return true;
   }
 }

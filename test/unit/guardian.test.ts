@@ -14,7 +14,9 @@ const SUBSCRIBED = ['call.created', 'call.ended'];
 const setup = (options: MemoryAircallOptions = {}) => {
   const api = new MemoryAircall(options);
   const registry = new MemoryRegistry();
-  const deps = { api, registry, stackUrl: STACK_URL, now: () => 1_700_000_000_000 };
+  let clock = 1_700_000_000_000;
+  // Each reading a millisecond later, as time passes between two passes.
+  const deps = { api, registry, stackUrl: STACK_URL, now: () => clock++ };
   return { api, registry, deps };
 };
 
@@ -49,7 +51,7 @@ describe('guardAccount', () => {
     expect(api.webhooks.get(hook.webhookId)).toMatchObject({ active: true, events: SUBSCRIBED });
     expect(registry.rows.get(hashToken(hook.token))).toMatchObject({
       active: true,
-      reenables: [{ ok: true, at: 1_700_000_000_000 }],
+      reenables: [{ ok: true, at: expect.any(Number) }],
     });
     expect(needsAttention([report])).toBe(false);
   });
@@ -96,6 +98,33 @@ describe('guardAccount', () => {
     const report = await guardAccount('acme', deps);
     expect(report.removed).toEqual([gone.webhookId]);
     expect([...registry.rows.keys()].sort()).toEqual(['manual', 'other']);
+  });
+
+  it('keeps a row registered while the pass was running, though the pass did not list its webhook', async () => {
+    const { registry, deps } = setup();
+    let clock = 1_000;
+    const registerDuringPass = {
+      ...deps,
+      now: () => clock,
+      api: Object.assign(Object.create(deps.api) as typeof deps.api, {
+        listWebhooks: async () => {
+          clock = 2_000;
+          await registry.upsert({
+            tokenHash: 'fresh',
+            account: 'acme',
+            webhookId: 'created-meanwhile',
+            url: STACK_URL,
+            events: [],
+            active: true,
+            syncedAt: clock,
+          });
+          return [];
+        },
+      }),
+    };
+    const report = await guardAccount('acme', registerDuringPass);
+    expect(report.removed).toEqual([]);
+    expect(registry.rows.has('fresh')).toBe(true);
   });
 
   it('changes nothing when the webhooks cannot be listed', async () => {
