@@ -3,7 +3,7 @@
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
+import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
@@ -35,9 +35,7 @@ export interface TargetOptions {
 
 export type ResolveTarget = (options: TargetOptions) => Promise<Target>;
 
-/** The CloudFormation output that carries each table's name, as the stack declares it. */
-export const tableOutputName = (table: TableName): string =>
-  `${table.charAt(0).toUpperCase()}${table.slice(1)}TableName`;
+export { tableOutputName };
 
 /** Parses repeated `--table <logical>=<physical>` values. */
 export const parseTableOverrides = (values: readonly string[]): TableNames => {

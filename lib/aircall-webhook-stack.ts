@@ -7,8 +7,8 @@ import { EventQueue } from './constructs/event-queue.js';
 import { Guardian } from './constructs/guardian.js';
 import { Ingress } from './constructs/ingress.js';
 import { Persistence } from './constructs/persistence.js';
-import { pascalCase, WebhookTables } from './constructs/tables.js';
-import { TABLE_NAMES } from './definitions/tables.js';
+import { WebhookTables } from './constructs/tables.js';
+import { TABLE_NAMES, tableOutputName } from './definitions/tables.js';
 
 export interface AircallWebhookStackProps extends StackProps {
   readonly config: StackConfig;
@@ -80,7 +80,7 @@ export class AircallWebhookStack extends Stack {
       description: 'URL to register as the Aircall webhook',
     });
     for (const name of TABLE_NAMES) {
-      new CfnOutput(this, `${pascalCase(name)}TableName`, {
+      new CfnOutput(this, tableOutputName(name), {
         value: tables[name].tableName,
         description: `DynamoDB table: ${name}`,
       });

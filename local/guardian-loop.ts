@@ -14,6 +14,8 @@ export interface LocalGuardianOptions {
   readonly registry: WebhookRegistry;
   readonly intervalMs: number;
   readonly onReport?: (report: AccountReport) => void;
+  /** A scheduled pass that failed outright, such as a registry that cannot be written. */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface RunningGuardian {
@@ -49,7 +51,7 @@ export const startLocalGuardian = (options: LocalGuardianOptions): RunningGuardi
     return running;
   };
   const timer = setInterval(() => {
-    runOnce().catch(() => undefined);
+    runOnce().catch((error: unknown) => options.onError?.(error));
   }, options.intervalMs);
   return {
     runOnce,

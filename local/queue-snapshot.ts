@@ -2,7 +2,7 @@
 // stack writes what each queue holds to disk and sends it back at the next start.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { HeldMessage } from './emulators.js';
@@ -10,6 +10,28 @@ import type { HeldMessage } from './emulators.js';
 export type QueueContents = Readonly<Record<string, readonly HeldMessage[]>>;
 
 const BATCH = 10;
+// SendMessageBatch refuses more than 1 MiB in all, and one message alone may come close to it.
+const BATCH_BYTES = 900_000;
+
+/** Splits messages into batches of at most ten and at most BATCH_BYTES of bodies and attributes. */
+const batches = (messages: readonly HeldMessage[]): HeldMessage[][] => {
+  const result: HeldMessage[][] = [];
+  let current: HeldMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size =
+      Buffer.byteLength(message.body, 'utf8') + Buffer.byteLength(JSON.stringify(message.attributes), 'utf8');
+    if (current.length === BATCH || (current.length > 0 && bytes + size > BATCH_BYTES)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+};
 
 /** Writes the snapshot atomically: a crash mid-write leaves the previous one whole. */
 export const saveSnapshot = async (path: string, contents: QueueContents): Promise<void> => {
@@ -43,8 +65,8 @@ export const restoreSnapshot = async (
   for (const [name, messages] of Object.entries(contents)) {
     const queueUrl = queueUrls[name];
     if (queueUrl === undefined) continue;
-    for (let i = 0; i < messages.length; i += BATCH) {
-      const entries = messages.slice(i, i + BATCH).map((message, j) => ({
+    for (const batch of batches(messages)) {
+      const entries = batch.map((message, j) => ({
         Id: String(j),
         MessageBody: message.body,
         MessageAttributes: Object.fromEntries(
@@ -64,5 +86,3 @@ export const restoreSnapshot = async (
   }
   return restored;
 };
-
-export const removeSnapshot = (path: string): Promise<void> => rm(path, { force: true });

@@ -190,6 +190,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
           stackUrl: guardianSettings.stackUrl ?? webhookUrl,
           registry,
           ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
+          ...(options.onError ? { onError: options.onError } : {}),
         });
 
   const held = () => ({

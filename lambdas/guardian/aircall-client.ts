@@ -1,5 +1,6 @@
 // AircallApi over fetch: auth, pagination, rate-limit waits and retries against Aircall's Public API.
 
+import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
 import {
   type AircallApi,
   AircallApiError,
@@ -53,7 +54,6 @@ interface WaitBudget {
   remainingMs: number;
 }
 
-const DEFAULT_BASE_URL = 'https://api.aircall.io/v1';
 const PAGE_SIZE = 50;
 // 100 webhooks at most, 50 a page: a list still going after this many pages is looping.
 const MAX_PAGES = 20;
@@ -116,7 +116,7 @@ export class AircallClient implements AircallApi {
   private pausedUntil = 0;
 
   constructor(options: AircallClientOptions) {
-    this.base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
+    this.base = new URL(options.baseUrl ?? AIRCALL_API_URL);
     this.basePath = this.base.href.replace(/\/+$/, '');
     const { credentials } = options;
     this.account = credentials.account;

@@ -31,8 +31,8 @@ export class DynamoEventLog implements EventLog {
   }
 }
 
-/** Builds the UpdateItem expression of a guarded write; exported for its unit test. */
-export const toUpdateExpression = (write: StateWrite) => {
+/** Builds the UpdateItem expression of a guarded write. */
+const toUpdateExpression = (write: StateWrite) => {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':order': write.orderKey };
   const sets = Object.entries(write.set).map(([attribute, value], i) => {

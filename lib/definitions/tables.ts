@@ -110,5 +110,9 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
 
 export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
 
+/** The stack output that carries a table's physical name, e.g. `CallsTableName`: a contract the CLI reads. */
+export const tableOutputName = (name: TableName): string =>
+  `${name.charAt(0).toUpperCase()}${name.slice(1)}TableName`;
+
 /** The environment variable through which a handler learns a table's physical name, e.g. `CALLS_TABLE`. */
 export const tableEnvName = (name: TableName): string => `${name.toUpperCase()}_TABLE`;
