@@ -16,11 +16,8 @@ import { createHandlerFunction, handlerEntry } from './function-defaults.js';
 export type DataTableName = Exclude<TableName, 'webhooks'>;
 export const DATA_TABLE_NAMES: readonly DataTableName[] = ['calls', 'events', 'users', 'numbers', 'contacts'];
 
-/**
- * What persist calls: a conditional PutItem per event (idempotent insert) and a guarded UpdateItem per state
- * change. No reads, no Scan, no Delete, no index Query.
- */
-export const PERSIST_TABLE_ACTIONS: readonly string[] = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** The tables that hold the current state of a resource, which persist only ever updates. */
+export const STATE_TABLE_NAMES: readonly DataTableName[] = ['calls', 'users', 'numbers', 'contacts'];
 
 export interface PersistenceProps {
   /** The queue persist consumes. */
@@ -71,11 +68,15 @@ export class Persistence extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // One statement on the table ARNs alone: `table.grant` would add `<table>/index/*`, which item writes never need.
+    // What persist calls: a conditional PutItem per event into the log, and a guarded UpdateItem per state change.
+    // Statements on the table ARNs alone: `table.grant` would add `<table>/index/*`, which item writes never need.
+    this.persistFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.tables.events.tableArn] }),
+    );
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: [...PERSIST_TABLE_ACTIONS],
-        resources: DATA_TABLE_NAMES.map((name) => props.tables[name].tableArn),
+        actions: ['dynamodb:UpdateItem'],
+        resources: STATE_TABLE_NAMES.map((name) => props.tables[name].tableArn),
       }),
     );
 
