@@ -1,7 +1,7 @@
 // The local stack's settings, from the environment: one reading shared by `npm start`, the CLI and the tests.
 
 import { resolve } from 'node:path';
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
+import { credentialsFromEnvironment } from '../lambdas/guardian/credentials.js';
 import { AIRCALL_API_URL } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
 import type { LocalGuardianSettings } from './stack.js';
@@ -107,13 +107,8 @@ export const readLocalExtras = (
         eventsPerSecond: positive('SIMULATOR_RATE', env.SIMULATOR_RATE, 2, problems),
       }
     : undefined;
-  const account = env.AIRCALL_ACCOUNT || 'default';
   const apiUrl = env.AIRCALL_API_URL || AIRCALL_API_URL;
-  const credentials: AircallCredentials | undefined = env.AIRCALL_ACCESS_TOKEN
-    ? { account, accessToken: env.AIRCALL_ACCESS_TOKEN }
-    : env.AIRCALL_API_ID && env.AIRCALL_API_TOKEN
-      ? { account, apiId: env.AIRCALL_API_ID, apiToken: env.AIRCALL_API_TOKEN }
-      : undefined;
+  const credentials = credentialsFromEnvironment(env.AIRCALL_ACCOUNT || 'default', env);
   if (problems.length > 0) throw new Error(`Invalid local settings: ${problems.join('; ')}`);
   return {
     ...(simulator === undefined ? {} : { simulator }),

@@ -2,6 +2,7 @@
 
 import type { AircallCredentials, AircallWebhook } from '../../lambdas/guardian/aircall.js';
 import { AircallClient } from '../../lambdas/guardian/aircall-client.js';
+import { credentialsFromEnvironment } from '../../lambdas/guardian/credentials.js';
 import { DynamoWebhookRegistry } from '../../lambdas/guardian/dynamo-registry.js';
 import {
   type AccountReport,
@@ -54,7 +55,8 @@ Manage the webhooks of one Aircall account, keeping this stack's token registry 
                                       exits 1 if one stays inactive
 
 Aircall account (flags, or the environment; prefer the environment, flags show in the process list):
-  --account <name>        the name rows are registered under (AIRCALL_ACCOUNT, default "default")
+  --account <name>        the name rows are registered under, as in the guardian's credentials secret
+                          (AIRCALL_ACCOUNT; required with --stack, "default" locally)
   --api-id, --api-token   Basic credentials (AIRCALL_API_ID, AIRCALL_API_TOKEN)
   --access-token          an OAuth token instead (AIRCALL_ACCESS_TOKEN)
   --api-url <url>         the Public API (AIRCALL_API_URL, default ${AIRCALL_API_URL})
@@ -69,18 +71,22 @@ const pick = (flag: string | undefined, env: string | undefined): string | undef
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
-const credentialsOf = (values: Values, env: CommandContext['io']['env']): AircallCredentials => {
-  const account = pick(values.account, env.AIRCALL_ACCOUNT) ?? 'default';
-  const accessToken = pick(values['access-token'], env.AIRCALL_ACCESS_TOKEN);
-  if (accessToken !== undefined) return { account, accessToken };
-  const apiId = pick(values['api-id'], env.AIRCALL_API_ID);
-  const apiToken = pick(values['api-token'], env.AIRCALL_API_TOKEN);
-  if (apiId === undefined || apiToken === undefined) {
+const credentialsOf = (
+  values: Values,
+  env: CommandContext['io']['env'],
+  account: string,
+): AircallCredentials => {
+  const credentials = credentialsFromEnvironment(account, env, {
+    ...(values['api-id'] === undefined ? {} : { apiId: values['api-id'] }),
+    ...(values['api-token'] === undefined ? {} : { apiToken: values['api-token'] }),
+    ...(values['access-token'] === undefined ? {} : { accessToken: values['access-token'] }),
+  });
+  if (credentials === undefined) {
     throw new UsageError(
       'Aircall credentials are needed: AIRCALL_API_ID and AIRCALL_API_TOKEN, or AIRCALL_ACCESS_TOKEN',
     );
   }
-  return { account, apiId, apiToken };
+  return credentials;
 };
 
 const webhookUrlOf = (values: Values, env: CommandContext['io']['env'], target: Target): string => {
@@ -140,12 +146,19 @@ export const webhooksCommand: Command = {
     const { values, positionals } = parseCommandArgs(args, OPTIONS);
     const [action, ...rest] = positionals;
     if (action === undefined) throw new UsageError('which action: list, create, delete or reenable?');
-    const credentials = credentialsOf(values, io.env);
+    const named = pick(values.account, io.env.AIRCALL_ACCOUNT);
+    const credentials = credentialsOf(values, io.env, named ?? 'default');
     const api = new AircallClient({
       credentials,
       baseUrl: pick(values['api-url'], io.env.AIRCALL_API_URL) ?? AIRCALL_API_URL,
     });
     const target = await open(targetOptions(values));
+    if (named === undefined && target.localEndpoint === undefined) {
+      // Rows carry the account name; on a deployed stack it must be the one the guardian's secret uses.
+      throw new UsageError(
+        'name the account (--account or AIRCALL_ACCOUNT) as the credentials secret names it',
+      );
+    }
     const stackUrl = webhookUrlOf(values, io.env, target);
     const registry = new DynamoWebhookRegistry(target.documents, requireTable(target, 'webhooks'));
     const now = () => io.now().getTime();

@@ -48,3 +48,19 @@ export const parseCredentials = (secret: string): AircallCredentials[] => {
   if (problems.length > 0) throw new CredentialsError(`invalid Aircall credentials: ${problems.join('; ')}`);
   return credentials;
 };
+
+/**
+ * One account's credentials from `AIRCALL_ACCESS_TOKEN`, or `AIRCALL_API_ID` and `AIRCALL_API_TOKEN` (flags
+ * of the same names first, when given); undefined when neither is complete.
+ */
+export const credentialsFromEnvironment = (
+  account: string,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: { readonly apiId?: string; readonly apiToken?: string; readonly accessToken?: string } = {},
+): AircallCredentials | undefined => {
+  const accessToken = text(flags.accessToken) ?? text(env.AIRCALL_ACCESS_TOKEN);
+  if (accessToken !== undefined) return { account, accessToken };
+  const apiId = text(flags.apiId) ?? text(env.AIRCALL_API_ID);
+  const apiToken = text(flags.apiToken) ?? text(env.AIRCALL_API_TOKEN);
+  return apiId !== undefined && apiToken !== undefined ? { account, apiId, apiToken } : undefined;
+};

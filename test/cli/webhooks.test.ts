@@ -335,6 +335,18 @@ describe('webhooks command', () => {
       expect(err).toContain('Usage: aircall-webhook-stack webhooks');
     });
 
+    it('exits 2 on a deployed stack unless the account is named, since rows carry its name', async () => {
+      const { AIRCALL_ACCOUNT: _named, ...unnamed } = credentialsEnv(LISTER);
+      const io = recordingIo({
+        resolveTarget: async (options) => ({ ...(await testTarget(options)), localEndpoint: undefined }),
+        env: { AIRCALL_API_URL: simulator.apiUrl, ...unnamed },
+      });
+      const code = await run(['webhooks', 'reenable'], io);
+
+      expect(code).toBe(2);
+      expect(io.err()).toContain('name the account (--account or AIRCALL_ACCOUNT)');
+    });
+
     it('exits 2 asking for an action when none is given', async () => {
       const { code, err } = await cli(credentialsEnv(LISTER));
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialsError, parseCredentials } from '../../lambdas/guardian/credentials.js';
+import {
+  CredentialsError,
+  credentialsFromEnvironment,
+  parseCredentials,
+} from '../../lambdas/guardian/credentials.js';
 
 describe('parseCredentials', () => {
   it('reads Basic and OAuth accounts from a list, and a single object as one account', () => {
@@ -43,5 +47,26 @@ describe('parseCredentials', () => {
       parseCredentials('[{"account":"a","access_token":"x"},{"account":"a","access_token":"y"}]'),
     ).toThrow('repeats account "a"');
     expect(() => parseCredentials('not json')).toThrow('not JSON');
+  });
+});
+
+describe('credentialsFromEnvironment', () => {
+  it('prefers an OAuth token, takes flags over the environment, and needs both halves of Basic', () => {
+    const env = { AIRCALL_API_ID: 'env-id', AIRCALL_API_TOKEN: 'env-token' };
+    expect(credentialsFromEnvironment('acme', env)).toEqual({
+      account: 'acme',
+      apiId: 'env-id',
+      apiToken: 'env-token',
+    });
+    expect(credentialsFromEnvironment('acme', env, { apiId: 'flag-id' })).toEqual({
+      account: 'acme',
+      apiId: 'flag-id',
+      apiToken: 'env-token',
+    });
+    expect(credentialsFromEnvironment('acme', { ...env, AIRCALL_ACCESS_TOKEN: 'bearer' })).toEqual({
+      account: 'acme',
+      accessToken: 'bearer',
+    });
+    expect(credentialsFromEnvironment('acme', { AIRCALL_API_ID: 'only-id' })).toBeUndefined();
   });
 });
