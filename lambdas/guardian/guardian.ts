@@ -170,23 +170,53 @@ export const guardAccount = async (account: string, deps: GuardianDeps): Promise
   return { account, listed: true, webhooks: outcomes, removed };
 };
 
-/** Guards every account; one account's failure never stops the others. */
-export const guardAccounts = async (
-  accounts: readonly { readonly account: string; readonly deps: GuardianDeps }[],
-): Promise<AccountReport[]> => {
-  const settled = await Promise.allSettled(accounts.map(({ account, deps }) => guardAccount(account, deps)));
-  return settled.map((result, i) =>
-    result.status === 'fulfilled'
-      ? result.value
-      : {
-          account: accounts[i]?.account ?? '?',
-          listed: false,
-          error: describe(result.reason),
-          webhooks: [],
-          removed: [],
-        },
-  );
+export interface GuardOptions {
+  /** Time an account's pass may take before it is reported unfinished, so one slow account cannot hide the rest. */
+  readonly timeoutMs?: number;
+  /** Called with each account's report as soon as it is ready. */
+  readonly onReport?: (report: AccountReport) => void;
+}
+
+const failed = (account: string, error: string): AccountReport => ({
+  account,
+  listed: false,
+  error,
+  webhooks: [],
+  removed: [],
+});
+
+const withTimeout = async (work: Promise<AccountReport>, account: string, ms: number | undefined) => {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<AccountReport>((resolve) => {
+    timer = setTimeout(
+      () => resolve(failed(account, `did not finish within ${Math.round(ms / 1000)} s`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 };
+
+/** Guards every account at once; one account's failure, or slowness, never stops the others. */
+export const guardAccounts = (
+  accounts: readonly { readonly account: string; readonly deps: GuardianDeps }[],
+  options: GuardOptions = {},
+): Promise<AccountReport[]> =>
+  Promise.all(
+    accounts.map(async ({ account, deps }) => {
+      const report = await withTimeout(
+        guardAccount(account, deps).catch((error: unknown) => failed(account, describe(error))),
+        account,
+        options.timeoutMs,
+      );
+      options.onReport?.(report);
+      return report;
+    }),
+  );
 
 /** True when any webhook that should be active was left inactive, or an account could not be checked. */
 export const needsAttention = (reports: readonly AccountReport[]): boolean =>

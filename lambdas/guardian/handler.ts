@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import { createLogger } from '../shared/logger.js';
 import { AircallClient } from './aircall-client.js';
@@ -26,7 +27,19 @@ const count = (reports: readonly AccountReport[], action: string): number =>
     0,
   );
 
-export const handler = async (): Promise<AccountReport[]> => {
+// Left for metrics and logs after the accounts' time runs out, so a slow account cannot silence the run.
+const REPORTING_RESERVE_MS = 10_000;
+
+const logReport = (report: AccountReport): void => {
+  // Outcomes carry ids, names, events and reasons only: no token ever reaches them.
+  const level = !report.listed || report.webhooks.some((w) => w.action === 'failed') ? 'error' : 'info';
+  logger[level]('guardian pass', { ...report });
+};
+
+export const handler = async (
+  _event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<AccountReport[]> => {
   const secret = await getSecret(config.secretId, { maxAge: GUARDIAN.secretCacheSeconds });
   if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
   const accounts = parseCredentials(secret).map((credentials) => ({
@@ -43,7 +56,10 @@ export const handler = async (): Promise<AccountReport[]> => {
     },
   }));
 
-  const reports = await guardAccounts(accounts);
+  const reports = await guardAccounts(accounts, {
+    timeoutMs: Math.max(1000, context.getRemainingTimeInMillis() - REPORTING_RESERVE_MS),
+    onReport: logReport,
+  });
 
   metrics.addMetric('WebhooksReenabled', MetricUnit.Count, count(reports, 'reenabled'));
   metrics.addMetric('WebhookReenableFailures', MetricUnit.Count, count(reports, 'failed'));
@@ -53,11 +69,5 @@ export const handler = async (): Promise<AccountReport[]> => {
     reports.filter((report) => !report.listed).length,
   );
   metrics.publishStoredMetrics();
-
-  for (const report of reports) {
-    // Outcomes carry ids, names, events and reasons only: no token ever reaches them.
-    const level = !report.listed || report.webhooks.some((w) => w.action === 'failed') ? 'error' : 'info';
-    logger[level]('guardian pass', { ...report });
-  }
   return reports;
 };

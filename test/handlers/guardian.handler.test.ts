@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AccountReport } from '../../lambdas/guardian/guardian.js';
 import { hashToken } from '../../lambdas/shared/token.js';
+import { lambdaContext } from '../../local/lambda-events.js';
 import { registerToken } from '../../local/provision.js';
 import { type CompanyHandle, type Simulator, startSimulator } from '../../simulator/simulator.js';
 import type { Webhook } from '../../simulator/store.js';
@@ -12,7 +13,6 @@ import { type Captured, captureOutput } from '../support/capture.js';
 import { startStack, type TestStack } from '../support/stack.js';
 import { getItem } from '../support/tables.js';
 
-type GuardianHandler = () => Promise<AccountReport[]>;
 
 const STACK_URL = 'https://hooks.example.test/webhooks/aircall';
 const ELSEWHERE_URL = 'https://crm.example.test/aircall';
@@ -165,8 +165,8 @@ describe('guardian handler', () => {
 
     // The module builds its config and clients from the environment at import: import it only now.
     vi.resetModules();
-    const { handler } = (await import('../../lambdas/guardian/handler.js')) as { handler: GuardianHandler };
-    pass = await captureOutput(() => handler());
+    const { handler } = await import('../../lambdas/guardian/handler.js');
+    pass = await captureOutput(() => handler({}, lambdaContext('guardian')));
   });
 
   afterAll(async () => {

@@ -156,6 +156,26 @@ describe('guardAccounts', () => {
   });
 });
 
+describe('guardAccounts with a time limit', () => {
+  it('reports a slow account as unfinished while the others report on time', async () => {
+    const slow = setup();
+    slow.api.listWebhooks = () => new Promise(() => undefined);
+    const quick = setup();
+    quick.api.add({ url: STACK_URL });
+    const seen: string[] = [];
+    const reports = await guardAccounts(
+      [
+        { account: 'slow', deps: slow.deps },
+        { account: 'quick', deps: quick.deps },
+      ],
+      { timeoutMs: 50, onReport: (report) => seen.push(report.account) },
+    );
+    expect(reports[0]).toMatchObject({ account: 'slow', listed: false, error: 'did not finish within 0 s' });
+    expect(reports[1]).toMatchObject({ account: 'quick', listed: true });
+    expect(seen).toEqual(['quick', 'slow']);
+  });
+});
+
 describe('sameUrl', () => {
   it('ignores a trailing slash and the case of scheme and host, not of the path', () => {
     expect(
