@@ -3,6 +3,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StackConfig } from './config.js';
+import { Alarms } from './constructs/alarms.js';
 import { EventQueue } from './constructs/event-queue.js';
 import { Guardian } from './constructs/guardian.js';
 import { Ingress } from './constructs/ingress.js';
@@ -28,6 +29,7 @@ export class AircallWebhookStack extends Stack {
   public readonly persistence: Persistence;
   /** Present when `aircallSecretName` is configured: without credentials there is nothing to guard. */
   public readonly guardian?: Guardian;
+  public readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: AircallWebhookStackProps) {
     super(scope, id, props);
@@ -75,6 +77,14 @@ export class AircallWebhookStack extends Stack {
       });
     }
 
+    this.alarms = new Alarms(this, 'Alarms', {
+      queue: this.events.queue,
+      deadLetterQueue: this.events.deadLetterQueue,
+      httpApi: this.ingress.httpApi,
+      ...(this.guardian === undefined ? {} : { guardianFunction: this.guardian.guardianFunction }),
+      ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
+    });
+
     new CfnOutput(this, 'WebhookUrl', {
       value: this.ingress.webhookUrl,
       description: 'URL to register as the Aircall webhook',
@@ -88,6 +98,10 @@ export class AircallWebhookStack extends Stack {
     new CfnOutput(this, 'EventsQueueUrl', {
       value: this.events.queue.queueUrl,
       description: 'SQS events queue',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'SNS topic every alarm notifies; subscribe to it, or set alarmEmail',
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       value: this.events.deadLetterQueue.queueUrl,

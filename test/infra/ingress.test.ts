@@ -42,7 +42,7 @@ describe('Ingress', () => {
 });
 
 describe('the stack outputs', () => {
-  it('name the webhook URL, every table and both queues', () => {
+  it('name the webhook URL, every table, both queues and the alarm topic', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'WebhookUrl',
@@ -54,6 +54,7 @@ describe('the stack outputs', () => {
         'WebhooksTableName',
         'EventsQueueUrl',
         'DeadLetterQueueUrl',
+        'AlarmTopicArn',
       ].sort(),
     );
   });

@@ -1,0 +1,115 @@
+// Alarms: what must reach a person, on one SNS topic: dead letters, a stuck queue, failing webhooks, a silent guardian.
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { GUARDIAN } from '../definitions/pipeline.js';
+
+export interface AlarmsProps {
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly httpApi: apigw.IHttpApi;
+  /** The guardian, when the stack has one. */
+  readonly guardianFunction?: lambda.IFunction;
+  /**
+   * Subscribed to the alarm topic; without it the topic has no subscriber until someone adds one.
+   * @default no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Age of the oldest queued event that counts as a stuck pipeline.
+   * @default Duration.minutes(15)
+   */
+  readonly maxBacklogAge?: Duration;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+export class Alarms extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'aircall-webhook-stack alarms',
+      enforceSSL: true,
+    });
+    Validations.of(this.topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and the messages ' +
+        'carry only alarm names and states, never event data.',
+    });
+    if (props.alarmEmail !== undefined) {
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An alarm e-mail that cannot be delivered loses nothing: the alarm stays in ALARM in CloudWatch, and a ' +
+          'dead-letter queue of undelivered alarm e-mails would itself need an alarm.',
+      });
+    }
+
+    this.add('DeadLetters', {
+      alarmDescription:
+        'Events persist could not store after every retry are in the dead-letter queue: inspect, fix, redrive.',
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: FIVE_MINUTES,
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+    });
+    this.add('EventsBacklog', {
+      alarmDescription: 'The oldest queued event has waited too long: persist is failing or throttled.',
+      metric: props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+      threshold: (props.maxBacklogAge ?? Duration.minutes(15)).toSeconds(),
+    });
+    this.add('WebhookServerErrors', {
+      alarmDescription:
+        'The webhook answered 5xx: Aircall retries, and deactivates the webhook if it goes on.',
+      metric: props.httpApi.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 5,
+    });
+    if (props.guardianFunction !== undefined) {
+      this.add('GuardianErrors', {
+        alarmDescription: 'The guardian failed outright: deactivated webhooks are not being re-enabled.',
+        metric: props.guardianFunction.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        threshold: 1,
+      });
+      for (const name of ['WebhookReenableFailures', 'AccountsUnreachable']) {
+        this.add(name, {
+          alarmDescription: `The guardian reported ${name}: see its log for the account and the reason.`,
+          metric: new cloudwatch.Metric({
+            namespace: GUARDIAN.metricsNamespace,
+            metricName: name,
+            dimensionsMap: { service: 'guardian' },
+            period: FIVE_MINUTES,
+            statistic: 'Sum',
+          }),
+          threshold: 1,
+        });
+      }
+    }
+  }
+
+  private add(
+    id: string,
+    props: { alarmDescription: string; metric: cloudwatch.IMetric; threshold: number },
+  ): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      ...props,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No data means nothing happened: no dead letters, no requests, no guardian run to report on.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,76 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { logicalId, synthesize } from './support.js';
+
+const withEverything = synthesize({
+  aircallSecretName: 'aircall/credentials',
+  alarmEmail: 'ops@example.com',
+});
+const bare = synthesize();
+
+const alarmsOf = (template: typeof bare.template) =>
+  Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+    Properties: { MetricName: string; Namespace: string; Threshold: number; AlarmActions: unknown[] };
+  }[];
+
+describe('Alarms', () => {
+  it('alarms on dead letters, a stuck queue and webhook 5xx in every stack', () => {
+    const metrics = alarmsOf(bare.template).map(
+      (a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`,
+    );
+    expect(metrics.sort()).toEqual(
+      [
+        'AWS/ApiGateway/5xx',
+        'AWS/SQS/ApproximateAgeOfOldestMessage',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      ].sort(),
+    );
+  });
+
+  it('watches the dead-letter queue from its first message', () => {
+    bare.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(bare.stack.events.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('adds the guardian alarms when the stack has a guardian', () => {
+    const metrics = alarmsOf(withEverything.template).map((a) => a.Properties.MetricName);
+    expect(metrics).toEqual(
+      expect.arrayContaining(['Errors', 'WebhookReenableFailures', 'AccountsUnreachable']),
+    );
+    withEverything.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AircallWebhookStack',
+      MetricName: 'WebhookReenableFailures',
+      Dimensions: [{ Name: 'service', Value: 'guardian' }],
+    });
+  });
+
+  it('notifies one TLS-only topic, which e-mails alarmEmail when it is set', () => {
+    const topic = { Ref: logicalId(withEverything.stack.alarms.topic) };
+    for (const alarm of alarmsOf(withEverything.template))
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+    withEverything.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: topic,
+    });
+    bare.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    withEverything.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    withEverything.template.hasOutput('AlarmTopicArn', { Value: topic });
+  });
+});
