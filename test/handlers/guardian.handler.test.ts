@@ -13,7 +13,6 @@ import { type Captured, captureOutput } from '../support/capture.js';
 import { startStack, type TestStack } from '../support/stack.js';
 import { getItem } from '../support/tables.js';
 
-
 const STACK_URL = 'https://hooks.example.test/webhooks/aircall';
 const ELSEWHERE_URL = 'https://crm.example.test/aircall';
 const SECRET_ID = 'aircall/guardian-credentials';
