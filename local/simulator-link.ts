@@ -3,8 +3,8 @@
 
 import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { AircallClient } from '../lambdas/guardian/aircall-client.js';
+import { snapshotOf } from '../lambdas/guardian/guardian.js';
 import type { WebhookRegistry } from '../lambdas/guardian/registry.js';
-import { hashToken } from '../lambdas/shared/token.js';
 import { type Simulator, startSimulator } from '../simulator/simulator.js';
 
 export interface LinkedSimulatorOptions {
@@ -40,15 +40,7 @@ export const linkSimulator = async (options: LinkedSimulatorOptions): Promise<Li
       url: options.webhookUrl,
       customName: 'aircall-webhook-stack (local)',
     });
-    await options.registry.upsert({
-      tokenHash: hashToken(webhook.token),
-      account: credentials.account,
-      webhookId: webhook.webhookId,
-      url: webhook.url,
-      events: webhook.events,
-      active: webhook.active,
-      syncedAt: Date.now(),
-    });
+    await options.registry.upsert(snapshotOf(credentials.account, webhook, Date.now()));
     if (options.eventsPerSecond > 0) simulator.startTraffic({ eventsPerSecond: options.eventsPerSecond });
     return {
       simulator,

@@ -9,6 +9,7 @@ import {
   guardAccount,
   needsAttention,
   sameUrl,
+  snapshotOf,
 } from '../../lambdas/guardian/guardian.js';
 import { hashToken } from '../../lambdas/shared/token.js';
 import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
@@ -186,15 +187,7 @@ export const webhooksCommand: Command = {
           ...(values.name === undefined ? {} : { customName: values.name }),
           ...(events === undefined ? {} : { events }),
         });
-        await registry.upsert({
-          tokenHash: hashToken(webhook.token),
-          account: credentials.account,
-          webhookId: webhook.webhookId,
-          url: webhook.url,
-          events: webhook.events,
-          active: webhook.active,
-          syncedAt: now(),
-        });
+        await registry.upsert(snapshotOf(credentials.account, webhook, now()));
         const row = shown(webhook, stackUrl);
         if (values.json === true) io.stdout(formatJson(row));
         else

@@ -3,7 +3,7 @@
 
 import { hashToken } from '../shared/token.js';
 import type { AircallApi, AircallWebhook } from './aircall.js';
-import type { WebhookRegistry } from './registry.js';
+import type { WebhookRegistry, WebhookSnapshot } from './registry.js';
 
 export interface GuardianDeps {
   readonly api: AircallApi;
@@ -102,7 +102,8 @@ const reenable = async (
   return { after, outcome: { ...base, events: wanted, action: 'reenabled', detail } };
 };
 
-const snapshotOf = (account: string, webhook: AircallWebhook, syncedAt: number) => ({
+/** What the registry keeps of a webhook read from Aircall: its token only as a hash. */
+export const snapshotOf = (account: string, webhook: AircallWebhook, syncedAt: number): WebhookSnapshot => ({
   tokenHash: hashToken(webhook.token),
   account,
   webhookId: webhook.webhookId,
