@@ -2,7 +2,6 @@
 // AWS cost per million events from the write units the stored items take. Numbers, not assertions.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +15,7 @@ import { CachedTokenRegistry } from '../lambdas/ingest/token-cache.js';
 import { hashToken } from '../lambdas/shared/token.js';
 import { EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig } from '../local/emulators.js';
+import { freePort } from '../local/free-port.js';
 import { readLocalSettings } from '../local/settings.js';
 import { startLocalStack } from '../local/stack.js';
 import { deliveryBody } from '../simulator/envelope.js';
@@ -82,17 +82,6 @@ const bundleSize = async (name: string): Promise<number> => {
   });
   return result.outputFiles.reduce((sum, file) => sum + file.contents.length, 0);
 };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
 
 const pool = async <T>(
   items: readonly T[],

@@ -1,28 +1,18 @@
 // Starts the local stack for an integration test: free ports, a temporary data directory, a reader client.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.js';
+import { freePort } from '../../local/free-port.js';
 import { type LocalSettings, readLocalSettings } from '../../local/settings.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 
-export const TOKEN = 'integration-token';
+export { freePort };
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
+export const TOKEN = 'integration-token';
 
 export const waitFor = async <T>(
   probe: () => Promise<T | undefined> | T | undefined,
