@@ -1,6 +1,5 @@
 // Reads calls, call histories, users and numbers from the tables: plain functions over a document client, no printing.
 
-import { gunzipSync } from 'node:zlib';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -8,6 +7,7 @@ import {
   paginateScan,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { decodeItem } from '../lib/definitions/payload.js';
 import { type TimeRange, utcDays } from './time.js';
 
 export type Item = Record<string, unknown>;
@@ -29,25 +29,6 @@ export interface CallQuery {
 
 // Day partitions queried at once: enough to hide round trips, few enough to stay far from throttling.
 const DAY_WINDOW = 8;
-
-const isPlainObject = (value: unknown): value is Item =>
-  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-
-/**
- * Persist stores a payload too large or too deep for a DynamoDB map as gzipped JSON (`data_gz`), on
- * items and inside call insights alike; readers get it back as `data`, the shape every other item has.
- */
-export const decodeItem = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(decodeItem);
-  if (!isPlainObject(value)) return value;
-  const decoded: Item = {};
-  for (const [key, inner] of Object.entries(value)) {
-    if (key === 'data_gz' && inner instanceof Uint8Array)
-      decoded.data = JSON.parse(gunzipSync(inner).toString('utf8'));
-    else decoded[key] = decodeItem(inner);
-  }
-  return decoded;
-};
 
 const decoded = (item: Item): Item => decodeItem(item) as Item;
 

@@ -1,9 +1,8 @@
 // Reads the --from/--to times users type and splits a range into the UTC days the calls indexes are keyed by.
 
-import { utcDay } from '../lambdas/persist/records.js';
+import { DAY_SECONDS, utcDay } from '../lib/definitions/days.js';
 import { UsageError } from './errors.js';
 
-export const DAY_SECONDS = 86_400;
 /** What `calls` covers when neither --from nor --to is given. */
 export const DEFAULT_RANGE_DAYS = 7;
 /** A day-keyed listing costs one Query per day; past ten years the user surely meant a narrower range. */

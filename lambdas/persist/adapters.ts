@@ -2,7 +2,8 @@
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventLog, EventRecord, StateStore, StateTable, StateWrite } from './ports.js';
+import type { StateTableName } from '../../lib/definitions/tables.js';
+import type { EventLog, EventRecord, StateStore, StateWrite } from './ports.js';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
@@ -64,7 +65,7 @@ const toUpdateExpression = (write: StateWrite) => {
 export class DynamoStateStore implements StateStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    private readonly tableNames: Readonly<Record<StateTable, string>>,
+    private readonly tableNames: Readonly<Record<StateTableName, string>>,
   ) {}
 
   async apply(write: StateWrite): Promise<boolean> {

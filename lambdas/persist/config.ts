@@ -1,13 +1,12 @@
 // The persist function's settings, read and checked once at init.
 
 import { ENV } from '../../lib/definitions/pipeline.js';
-import { tableEnvName } from '../../lib/definitions/tables.js';
+import { perStateTable, type StateTableName, tableEnvName } from '../../lib/definitions/tables.js';
 import { readEnv, toWholeNumber } from '../shared/env.js';
-import type { StateTable } from './ports.js';
 
 export interface PersistConfig {
   readonly eventsTable: string;
-  readonly stateTables: Readonly<Record<StateTable, string>>;
+  readonly stateTables: Readonly<Record<StateTableName, string>>;
   readonly retentionDays: number;
 }
 
@@ -15,17 +14,14 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
   const env = readEnv(
     {
       events: { name: tableEnvName('events') },
-      calls: { name: tableEnvName('calls') },
-      users: { name: tableEnvName('users') },
-      numbers: { name: tableEnvName('numbers') },
-      contacts: { name: tableEnvName('contacts') },
+      ...perStateTable((name) => ({ name: tableEnvName(name) })),
       retentionDays: { name: ENV.eventRetentionDays, default: '0' },
     },
     source,
   );
   return {
     eventsTable: env.events,
-    stateTables: { calls: env.calls, users: env.users, numbers: env.numbers, contacts: env.contacts },
+    stateTables: perStateTable((name) => env[name]),
     retentionDays: toWholeNumber(ENV.eventRetentionDays, env.retentionDays),
   };
 };

@@ -1,5 +1,6 @@
 // What the persist use case needs from storage, as interfaces its tests fake.
 
+import type { StateTableName } from '../../lib/definitions/tables.js';
 import type { AircallEnvelope } from '../shared/envelope.js';
 
 /** A value DynamoDB can store as an attribute. */
@@ -26,14 +27,12 @@ export interface EventRecord {
   readonly attributes: Readonly<Record<string, StoredValue>>;
 }
 
-export type StateTable = 'calls' | 'users' | 'numbers' | 'contacts';
-
 /**
  * A guarded upsert: applied only when the order key stored at `guard` is absent or lower than
  * `orderKey`, so that an older or repeated event never replaces newer state.
  */
 export interface StateWrite {
-  readonly table: StateTable;
+  readonly table: StateTableName;
   readonly id: number;
   /** Attribute path of the stored order key, e.g. `['order_key']` or `['transcription', 'order_key']`. */
   readonly guard: readonly string[];

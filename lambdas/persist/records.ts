@@ -1,11 +1,11 @@
 // Turns one queued event into what is stored: its event-log row and the state writes it implies.
 
+import { DAY_SECONDS, utcDay } from '../../lib/definitions/days.js';
+import { encodePayload, fitsAsMap, otherPayloadAttribute } from '../../lib/definitions/payload.js';
+import type { StateTableName } from '../../lib/definitions/tables.js';
 import { type AircallEnvelope, isJsonObject, type JsonObject, type JsonValue } from '../shared/envelope.js';
 import { eventSortKey, stateOrderKey } from './ordering.js';
-import { encodePayload, fitsAsMap } from './payload.js';
-import type { EventRecord, QueuedEvent, StateTable, StateWrite, StoredValue } from './ports.js';
-
-const DAY_SECONDS = 86_400;
+import type { EventRecord, QueuedEvent, StateWrite, StoredValue } from './ports.js';
 
 /** A numeric Aircall id, from a number or a string of digits. */
 export const toId = (value: JsonValue | undefined): number | undefined => {
@@ -16,9 +16,6 @@ export const toId = (value: JsonValue | undefined): number | undefined => {
 
 const nestedId = (value: JsonValue | undefined): number | undefined =>
   isJsonObject(value) ? toId(value.id) : undefined;
-
-export const utcDay = (epochSeconds: number): string =>
-  new Date(epochSeconds * 1000).toISOString().slice(0, 10);
 
 /** The call an event belongs to when it is not a call event itself (transcripts, summaries and the like). */
 const relatedCallId = (data: JsonObject): number | undefined => toId(data.call_id) ?? nestedId(data.call);
@@ -135,8 +132,9 @@ const contactFields = (data: JsonObject, deleted: boolean): Fields => ({
   deleted,
 });
 
-const STATE_TABLES: Readonly<
-  Record<string, { table: StateTable; fields: (d: JsonObject, deleted: boolean) => Fields }>
+/** The state table each resource with one is kept in, and the attributes it is flattened into there. */
+const STATE_TARGETS: Readonly<
+  Record<string, { table: StateTableName; fields: (d: JsonObject, deleted: boolean) => Fields }>
 > = {
   call: { table: 'calls', fields: callFields },
   user: { table: 'users', fields: userFields },
@@ -196,7 +194,7 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
 export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] => {
   const { envelope } = event;
   const orderKey = stateOrderKey(envelope, effectiveTimestamp(event), digest);
-  const target = STATE_TABLES[envelope.resource];
+  const target = STATE_TARGETS[envelope.resource];
   if (target === undefined) {
     const insight = insightWrite(event, digest, orderKey);
     return insight === undefined ? [] : [insight];
@@ -214,6 +212,6 @@ export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] 
     order_key: orderKey,
     ...payload,
   });
-  remove.push('data' in payload ? 'data_gz' : 'data');
+  remove.push(otherPayloadAttribute(payload));
   return [{ table: target.table, id, guard: ['order_key'], orderKey, set, remove }];
 };

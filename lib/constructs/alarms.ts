@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { GUARDIAN } from '../definitions/pipeline.js';
+import { ALARMED_GUARDIAN_METRICS, GUARDIAN_METRICS } from '../definitions/metrics.js';
 
 export interface AlarmsProps {
   readonly queue: sqs.IQueue;
@@ -82,13 +82,13 @@ export class Alarms extends Construct {
         metric: props.guardianFunction.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
         threshold: 1,
       });
-      for (const name of ['WebhookReenableFailures', 'AccountsUnreachable']) {
+      for (const name of ALARMED_GUARDIAN_METRICS) {
         this.add(name, {
           alarmDescription: `The guardian reported ${name}: see its log for the account and the reason.`,
           metric: new cloudwatch.Metric({
-            namespace: GUARDIAN.metricsNamespace,
+            namespace: GUARDIAN_METRICS.options.namespace,
             metricName: name,
-            dimensionsMap: { service: 'guardian' },
+            dimensionsMap: GUARDIAN_METRICS.dimensions,
             period: FIVE_MINUTES,
             statistic: 'Sum',
           }),

@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../config.js';
+import { ALARMED_GUARDIAN_METRICS } from '../definitions/metrics.js';
 import { AIRCALL_API_URL, ENV, GUARDIAN } from '../definitions/pipeline.js';
 import { tableEnvName } from '../definitions/tables.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
@@ -99,7 +100,7 @@ export class Guardian extends Construct {
         id: 'Serverless-LambdaDLQ',
         reason:
           'Each scheduled run re-reads everything from Aircall; a failed run is superseded by the next one, and ' +
-          'its failures are logged and counted in the WebhookReenableFailures and AccountsUnreachable metrics.',
+          `its failures are logged and counted in the ${ALARMED_GUARDIAN_METRICS.join(' and ')} metrics.`,
       },
       {
         id: 'Serverless-LambdaAsyncFailureDestination',

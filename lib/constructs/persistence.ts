@@ -9,15 +9,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../config.js';
 import { ENV, PERSIST, type PersistSettings } from '../definitions/pipeline.js';
-import { type TableName, tableEnvName } from '../definitions/tables.js';
+import { STATE_TABLES, type TableName, tableEnvName } from '../definitions/tables.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
 
 /** The tables persist writes: every table but the token registry, which only ingest and guardian touch. */
 export type DataTableName = Exclude<TableName, 'webhooks'>;
-export const DATA_TABLE_NAMES: readonly DataTableName[] = ['calls', 'events', 'users', 'numbers', 'contacts'];
-
-/** The tables that hold the current state of a resource, which persist only ever updates. */
-export const STATE_TABLE_NAMES: readonly DataTableName[] = ['calls', 'users', 'numbers', 'contacts'];
+export const DATA_TABLE_NAMES: readonly DataTableName[] = ['events', ...STATE_TABLES];
 
 export interface PersistenceProps {
   /** The queue persist consumes. */
@@ -76,7 +73,7 @@ export class Persistence extends Construct {
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:UpdateItem'],
-        resources: STATE_TABLE_NAMES.map((name) => props.tables[name].tableArn),
+        resources: STATE_TABLES.map((name) => props.tables[name].tableArn),
       }),
     );
 

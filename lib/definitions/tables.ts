@@ -32,6 +32,15 @@ export interface TableDefinition {
 
 export type TableName = 'calls' | 'events' | 'users' | 'numbers' | 'contacts' | 'webhooks';
 
+/** The tables that hold the current state of one resource each: persist updates them and never appends. */
+export const STATE_TABLES = ['calls', 'users', 'numbers', 'contacts'] as const satisfies readonly TableName[];
+
+export type StateTableName = (typeof STATE_TABLES)[number];
+
+/** One value per state table, e.g. its physical name or an in-memory fake of it. */
+export const perStateTable = <T>(make: (name: StateTableName) => T): Record<StateTableName, T> =>
+  Object.fromEntries(STATE_TABLES.map((name) => [name, make(name)])) as Record<StateTableName, T>;
+
 /**
  * Summary attributes a call listing needs. Projected into the calls indexes so that a listing
  * is one Query, while the large `data` map stays out of every index (index writes are billed by size).

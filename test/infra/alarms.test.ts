@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { ALARMED_GUARDIAN_METRICS, GUARDIAN_METRICS } from '../../lib/definitions/metrics.js';
 import { logicalId, synthesize } from './support.js';
 
 const withEverything = synthesize({
@@ -44,15 +45,19 @@ describe('Alarms', () => {
 
   it('adds the guardian alarms when the stack has a guardian', () => {
     const metrics = alarmsOf(withEverything.template).map((a) => a.Properties.MetricName);
-    expect(metrics).toEqual(
-      expect.arrayContaining(['Errors', 'WebhookReenableFailures', 'AccountsUnreachable']),
-    );
-    withEverything.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AircallWebhookStack',
-      MetricName: 'WebhookReenableFailures',
-      Dimensions: [{ Name: 'service', Value: 'guardian' }],
-    });
+    expect(metrics).toEqual(expect.arrayContaining(['Errors', ...ALARMED_GUARDIAN_METRICS]));
   });
+
+  it.each(ALARMED_GUARDIAN_METRICS)(
+    'selects %s by the namespace and dimensions the guardian emits',
+    (name) => {
+      withEverything.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: GUARDIAN_METRICS.options.namespace,
+        MetricName: name,
+        Dimensions: Object.entries(GUARDIAN_METRICS.dimensions).map(([Name, Value]) => ({ Name, Value })),
+      });
+    },
+  );
 
   it('notifies one TLS-only topic, which e-mails alarmEmail when it is set', () => {
     const topic = { Ref: logicalId(withEverything.stack.alarms.topic) };

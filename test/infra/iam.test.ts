@@ -1,6 +1,6 @@
 // What each function's role may do: ingest sends to one queue and reads one table; persist writes the data tables.
 import { describe, expect, it } from 'vitest';
-import { STATE_TABLE_NAMES } from '../../lib/constructs/persistence.js';
+import { STATE_TABLES } from '../../lib/definitions/tables.js';
 import { arnOf, logicalId, normalize, policyStatements, type Statement, synthesize } from './support.js';
 
 const { stack, template } = synthesize();
@@ -52,7 +52,7 @@ describe('the persist role', () => {
         allow(['dynamodb:PutItem'], [arnOf(tables.events)]),
         allow(
           ['dynamodb:UpdateItem'],
-          STATE_TABLE_NAMES.map((name) => arnOf(tables[name])),
+          STATE_TABLES.map((name) => arnOf(tables[name])),
         ),
       ]),
     );

@@ -4,10 +4,10 @@ import type {
   EventLog,
   EventRecord,
   StateStore,
-  StateTable,
   StateWrite,
   StoredValue,
 } from '../../lambdas/persist/ports.js';
+import { perStateTable, type StateTableName } from '../../lib/definitions/tables.js';
 
 type Item = Record<string, StoredValue>;
 
@@ -41,12 +41,7 @@ const readPath = (item: Item | undefined, path: readonly string[]): StoredValue 
 };
 
 export class MemoryStateStore implements StateStore {
-  readonly tables: Record<StateTable, Map<number, Item>> = {
-    calls: new Map(),
-    users: new Map(),
-    numbers: new Map(),
-    contacts: new Map(),
-  };
+  readonly tables: Record<StateTableName, Map<number, Item>> = perStateTable(() => new Map<number, Item>());
 
   async apply(write: StateWrite): Promise<boolean> {
     const table = this.tables[write.table];

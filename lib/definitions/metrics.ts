@@ -1,0 +1,34 @@
+// The custom CloudWatch metrics: the namespace, names and dimensions the guardian emits and the alarms select.
+
+/** The CloudWatch namespace of every metric this stack publishes itself. */
+export const METRICS_NAMESPACE = 'AircallWebhookStack';
+
+/**
+ * Powertools Metrics puts the service name on every metric as the dimension `service`, and CloudWatch matches
+ * an alarm to a metric on its full dimension set, so an alarm selects exactly these.
+ */
+const serviceDimensions = <S extends string>(serviceName: S): { readonly service: S } => ({
+  service: serviceName,
+});
+
+const GUARDIAN_SERVICE = 'guardian';
+
+/** The guardian's metrics, all counts per run. */
+export const GUARDIAN_METRICS = {
+  /** What the guardian passes to `new Metrics(...)`. */
+  options: { namespace: METRICS_NAMESPACE, serviceName: GUARDIAN_SERVICE },
+  dimensions: serviceDimensions(GUARDIAN_SERVICE),
+  names: {
+    webhooksReenabled: 'WebhooksReenabled',
+    webhookReenableFailures: 'WebhookReenableFailures',
+    accountsUnreachable: 'AccountsUnreachable',
+  },
+} as const;
+
+export type GuardianMetricName = (typeof GUARDIAN_METRICS.names)[keyof typeof GUARDIAN_METRICS.names];
+
+/** The guardian metrics that page someone from their first count: each means a webhook may stay dead. */
+export const ALARMED_GUARDIAN_METRICS: readonly GuardianMetricName[] = [
+  GUARDIAN_METRICS.names.webhookReenableFailures,
+  GUARDIAN_METRICS.names.accountsUnreachable,
+];
