@@ -22,6 +22,8 @@ export interface DeliveryOptions {
   /** Requests in flight at once per webhook. */
   readonly concurrency: number;
   readonly random: Random;
+  /** Stamps `firstDeliveredAt` on the clock the traffic is placed by; retry timers keep to real time. */
+  readonly now: () => number;
 }
 
 /** One distinct event a webhook answered 2xx to. */
@@ -33,7 +35,7 @@ export interface DeliveredEvent {
   readonly id: JsonValue;
   readonly timestamp: number;
   readonly digest: string;
-  /** Epoch ms of the first 2xx answer. */
+  /** Epoch ms of the first 2xx answer, on the simulator's clock. */
   readonly firstDeliveredAt: number;
   /** 2xx answers for this event: more than one after a duplicate or a retry of a timed-out request. */
   deliveries: number;
@@ -294,7 +296,7 @@ export class DeliveryEngine {
         id: event.data.id ?? null,
         timestamp: event.timestamp,
         digest: event.digest,
-        firstDeliveredAt: Date.now(),
+        firstDeliveredAt: this.options.now(),
         deliveries: 1,
       });
     } else {

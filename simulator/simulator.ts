@@ -9,7 +9,7 @@ import { FlushTimeoutError, InvalidOptionsError } from './errors.js';
 import { createRandom } from './random.js';
 import { RateLimiter } from './rate-limit.js';
 import { type CompanyConfig, type NewWebhookInput, type Webhook, WebhookStore } from './store.js';
-import { createTrafficGenerator, type TrafficGenerator } from './traffic.js';
+import { createTrafficGenerator, type Placement, type TrafficGenerator } from './traffic.js';
 
 export interface SimulatorOptions {
   /** @default 0, a free port */
@@ -38,8 +38,16 @@ export interface SimulatorOptions {
   readonly concurrency?: number;
   /** Seeds the generated payloads and the delivery quirks. @default 1 */
   readonly seed?: number;
-  /** UNIX seconds of the first generated lifecycle; when absent the generated clock keeps up with the wall clock. */
+  /**
+   * UNIX seconds the generated calls start from, one after another, moved back only where they would run
+   * past `now`; when absent each batch ends at `now`, its calls started seconds to minutes before.
+   */
   readonly startTime?: number;
+  /**
+   * Epoch milliseconds: generated traffic is placed so it has happened by this clock's reading when it is
+   * delivered, and `firstDeliveredAt` reads it. @default Date.now
+   */
+  readonly now?: () => number;
   /** Also send `.v2` user events. @default true */
   readonly userEventsV2?: boolean;
 }
@@ -82,7 +90,7 @@ export interface Simulator {
   stop(): Promise<void>;
   company(account: string): CompanyHandle;
   companies(): CompanyHandle[];
-  /** `count` lifecycles (with agent events) for each company, or for one; queued for delivery now. */
+  /** `count` lifecycles (with agent events) for each company, or for one, over by now; queued for delivery now. */
   generate(count: number, account?: string): GeneratedEvent[];
   startTraffic(options: { readonly eventsPerSecond: number }): void;
   stopTraffic(): void;
@@ -115,6 +123,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   check(Number.isInteger(concurrency) && concurrency >= 1, 'concurrency must be a whole number >= 1');
   check(rateLimitPerMinute >= 1, 'rateLimitPerMinute must be at least 1');
 
+  const clock = options.now ?? Date.now;
   const store = new WebhookStore(companies);
   const engine = new DeliveryEngine(store, {
     timeoutMs: options.deliveryTimeoutMs ?? 5000,
@@ -125,6 +134,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     concurrency,
     // Its own stream, so delivery quirks do not shift the generated payloads.
     random: createRandom(seed ^ 0x5bd1e995),
+    now: clock,
   });
   const handler = createApiHandler({
     store,
@@ -136,7 +146,13 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     },
   });
 
-  const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+  const nowSeconds = (): number => Math.floor(clock() / 1000);
+  /** Events generated now are sent now or later, so none may be later than now. */
+  const placement = (): Placement => {
+    const now = nowSeconds();
+    // Without a fixed start batches also start from now, so they end at now rather than long before.
+    return options.startTime === undefined ? { notBefore: now, notAfter: now } : { notAfter: now };
+  };
   const generators = new Map<string, TrafficGenerator>(
     companies.map((company, companyIndex) => [
       company.account,
@@ -165,11 +181,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   };
 
   const generateFor = (account: string, count: number): GeneratedEvent[] => {
-    // With no fixed start the generated clock never falls behind the wall clock.
-    const events = generatorOf(account).generate(
-      count,
-      options.startTime === undefined ? nowSeconds() : undefined,
-    );
+    const events = generatorOf(account).generate(count, placement());
     enqueue(events);
     return events;
   };
@@ -220,11 +232,8 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
         const account = companies[turn % companies.length]?.account ?? DEFAULT_COMPANY.account;
         turn += 1;
         const buffer = buffers.get(account) ?? [];
-        if (buffer.length === 0) {
-          buffer.push(
-            ...generatorOf(account).generate(3, options.startTime === undefined ? nowSeconds() : undefined),
-          );
-        }
+        // Handed out later than generated, so what the buffer holds has still happened when it is sent.
+        if (buffer.length === 0) buffer.push(...generatorOf(account).generate(3, placement()));
         const event = buffer.shift();
         buffers.set(account, buffer);
         if (event !== undefined) enqueue([event]);

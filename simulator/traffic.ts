@@ -34,7 +34,7 @@ const MISSED_REASONS = [
 export interface TrafficOptions {
   readonly account: string;
   readonly seed: number;
-  /** UNIX seconds at which the first lifecycle may start. */
+  /** UNIX seconds the generator's clock starts at: lifecycles start from it unless `notAfter` moves them back. */
   readonly startTime: number;
   /** Keeps the ids of the simulator's companies apart, as Aircall's ids are global. @default 0 */
   readonly companyIndex?: number;
@@ -46,20 +46,31 @@ export interface TrafficOptions {
   readonly userEventsV2?: boolean;
 }
 
+/** Where generated events go on the generator's timeline, in UNIX seconds. */
+export interface Placement {
+  /** Moves the generator's clock forward to this, never back. */
+  readonly notBefore?: number;
+  /**
+   * The moment the events are delivered: none is later, and no call time either. Lifecycles that would run
+   * past it are moved back, keeping their spacing, so they have already happened.
+   */
+  readonly notAfter?: number;
+}
+
 export interface TrafficGenerator {
   readonly account: string;
   /** The roster's users, as Aircall's user object (with `numbers`). */
   readonly agents: readonly JsonObject[];
   readonly numbers: readonly JsonObject[];
+  /** `count` call lifecycles, each perhaps with an agent status event near its start, sorted by timestamp. */
+  generate(count: number, placement?: Placement): GeneratedEvent[];
+  /** One call of the given kind, in lifecycle order: from the generator's clock, or back from `notAfter`. */
+  call(kind: CallKind, placement?: Placement): GeneratedEvent[];
   /**
-   * `count` call lifecycles, each perhaps with an agent status event near its start, sorted by timestamp.
-   * `notBefore` (UNIX seconds) moves the generator's clock forward, never back.
+   * The next status change of one agent: a V1 event and, unless turned off, its `.v2` twin.
+   * Nothing when that agent's next change would come after `notAfter`.
    */
-  generate(count: number, notBefore?: number): GeneratedEvent[];
-  /** One call of the given kind, its events in lifecycle order. */
-  call(kind: CallKind, notBefore?: number): GeneratedEvent[];
-  /** The next status change of one agent: a V1 event and, unless turned off, its `.v2` twin. */
-  agentStatus(notBefore?: number): GeneratedEvent[];
+  agentStatus(placement?: Placement): GeneratedEvent[];
 }
 
 const FIRST_NAMES = [
@@ -93,6 +104,13 @@ const amzDate = (seconds: number): string =>
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
 
+/** One call drawn but not laid out yet: its own stream makes it come out the same at whatever start it gets. */
+interface PlannedCall {
+  readonly kind: CallKind;
+  readonly id: number;
+  readonly seed: number;
+}
+
 interface AgentState {
   readonly user: JsonObject;
   connected: boolean;
@@ -109,7 +127,8 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
   // Real call ids are above 2^31; each company gets its own range so ids never collide across companies.
   let nextCallId = 3_000_000_000 + index * 1_000_000_000 + random.int(0, 9_999);
 
-  const phone = (prefix: string): string => `${prefix}${random.int(1000, 9999)} ${random.int(1000, 9999)}`;
+  const phone = (draw: Random, prefix: string): string =>
+    `${prefix}${draw.int(1000, 9999)} ${draw.int(1000, 9999)}`;
 
   const numbers: JsonObject[] = Array.from({ length: options.numbers ?? 2 }, (_, i) => {
     const line = LINES[i % LINES.length] ?? LINES[0];
@@ -118,7 +137,7 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
       id,
       direct_link: `${API}/numbers/${id}`,
       name: line.name,
-      digits: phone(line.prefix),
+      digits: phone(random, line.prefix),
       country: line.country,
       time_zone: line.timeZone,
       open: true,
@@ -159,7 +178,7 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
   const contacts = Array.from({ length: 6 }, (_, i) => {
     const id = 70_000_000 + index * 10_000 + i;
     const created = options.startTime - random.int(86_400, 86_400 * 400);
-    const digits = phone('+44 7');
+    const digits = phone(random, '+44 7');
     const contact: JsonObject = {
       id,
       direct_link: `${API}/contacts/${id}`,
@@ -182,34 +201,42 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
 
   const userRef = (agent: AgentState): JsonObject => structuredClone(agent.user);
 
-  const otherAgent = (than: AgentState): AgentState => {
+  const otherAgent = (draw: Random, than: AgentState): AgentState => {
     const others = agents.filter((a) => a !== than);
-    return others.length > 0 ? random.pick(others) : than;
+    return others.length > 0 ? draw.pick(others) : than;
   };
 
   /** A presigned-looking S3 link: short-lived in real life, so a consumer must not rely on it lasting. */
-  const presigned = (callId: number, kind: 'voicemail' | 'recording', signedAt: number): string => {
+  const presigned = (
+    draw: Random,
+    callId: number,
+    kind: 'voicemail' | 'recording',
+    signedAt: number,
+  ): string => {
     const day = amzDate(signedAt).slice(0, 8);
     return (
       `https://aircall-simulator-recordings.s3.us-west-2.amazonaws.com/companies/${companyId}/recordings/` +
-      `call-${callId}-${random.hex(32)}-${kind}.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256` +
-      `&X-Amz-Credential=ASIA${random.hex(16).toUpperCase()}%2F${day}%2Fus-west-2%2Fs3%2Faws4_request` +
+      `call-${callId}-${draw.hex(32)}-${kind}.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256` +
+      `&X-Amz-Credential=ASIA${draw.hex(16).toUpperCase()}%2F${day}%2Fus-west-2%2Fs3%2Faws4_request` +
       `&X-Amz-Date=${amzDate(signedAt)}&X-Amz-Expires=3600&X-Amz-SignedHeaders=host` +
-      `&X-Amz-Signature=${random.hex(64)}`
+      `&X-Amz-Signature=${draw.hex(64)}`
     );
   };
 
-  const call = (kind: CallKind, notBefore?: number): GeneratedEvent[] => {
-    advance(notBefore);
-    const start = clock;
+  const planCall = (kind: CallKind): PlannedCall => {
     nextCallId += random.int(1, 997);
-    const id = nextCallId;
-    const number = random.pick(numbers);
-    const caller = random.chance(0.5) ? random.pick(contacts) : undefined;
+    return { kind, id: nextCallId, seed: random.int(0, 0xffff_ffff) };
+  };
+
+  /** The planned call's events from `start`, in lifecycle order; only `start` moves its times. */
+  const lifecycle = ({ kind, id, seed }: PlannedCall, start: number): GeneratedEvent[] => {
+    const draw = createRandom(seed);
+    const number = draw.pick(numbers);
+    const caller = draw.chance(0.5) ? draw.pick(contacts) : undefined;
     const data: JsonObject = {
       id,
       direct_link: `${API}/calls/${id}`,
-      call_uuid: `CA${random.hex(32)}`,
+      call_uuid: `CA${draw.hex(32)}`,
       direction: kind === 'outbound_answered' ? 'outbound' : 'inbound',
       status: 'initial',
       missed_call_reason: null,
@@ -222,7 +249,7 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
       voicemail: null,
       recording: null,
       asset: null,
-      raw_digits: caller?.digits ?? phone('+44 7'),
+      raw_digits: caller?.digits ?? phone(draw, '+44 7'),
       number: structuredClone(number),
       // Aircall leaves `contact` out rather than sending null when the caller is unknown.
       ...(caller === undefined ? {} : { contact: structuredClone(caller.contact) }),
@@ -239,10 +266,10 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
 
     /** Talking from `from`, perhaps with a hold; returns when the call hangs up. */
     const talk = (from: number): number => {
-      if (!random.chance(0.2)) return from + random.int(15, 400);
-      const holdAt = emit('call.hold', from + random.int(10, 60));
-      const unholdAt = emit('call.unhold', holdAt + random.int(10, 90));
-      return unholdAt + random.int(10, 200);
+      if (!draw.chance(0.2)) return from + draw.int(15, 400);
+      const holdAt = emit('call.hold', from + draw.int(10, 60));
+      const unholdAt = emit('call.unhold', holdAt + draw.int(10, 90));
+      return unholdAt + draw.int(10, 200);
     };
 
     const hangUp = (endedAt: number): void => {
@@ -254,23 +281,23 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     /** Tags and comments come after `call.ended`, with the call's final data. */
     const afterEnded = (from: number, by: AgentState): void => {
       let at = from;
-      if (random.chance(0.4)) {
-        at += random.int(5, 120);
+      if (draw.chance(0.4)) {
+        at += draw.int(5, 120);
         data.tags = [
           {
-            id: random.int(10_000, 99_999),
-            name: random.pick(TAGS),
+            id: draw.int(10_000, 99_999),
+            name: draw.pick(TAGS),
             tagged_by: { id: by.user.id ?? 0, type: 'user' },
           },
         ];
         emit('call.tagged', at);
       }
-      if (random.chance(0.3)) {
-        at += random.int(5, 300);
+      if (draw.chance(0.3)) {
+        at += draw.int(5, 300);
         data.comments = [
           {
-            id: random.int(1_000_000, 9_999_999),
-            content: random.pick(COMMENTS),
+            id: draw.int(1_000_000, 9_999_999),
+            content: draw.pick(COMMENTS),
             posted_at: at,
             posted_by: userRef(by),
           },
@@ -281,13 +308,13 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
 
     const answeredCall = (first: AgentState, ringingFrom: number): void => {
       let agent = first;
-      const answeredAt = emit('call.answered', ringingFrom + random.int(3, 15));
+      const answeredAt = emit('call.answered', ringingFrom + draw.int(3, 15));
       data.status = 'answered';
       data.answered_at = answeredAt;
       let endedAt: number;
       if (kind === 'inbound_transferred') {
-        const target = otherAgent(agent);
-        const transferAt = answeredAt + random.int(20, 120);
+        const target = otherAgent(draw, agent);
+        const transferAt = answeredAt + draw.int(20, 120);
         data.transferred_by = userRef(agent);
         data.transferred_to = userRef(target);
         data.user = userRef(target);
@@ -300,80 +327,99 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
       hangUp(endedAt);
       emit('call.hungup', endedAt);
       // The recording is only in the final data: call.hungup may be incomplete.
-      if (random.chance(0.7)) {
-        data.recording = presigned(id, 'recording', endedAt + 30);
+      if (draw.chance(0.7)) {
+        data.recording = presigned(draw, id, 'recording', endedAt + 30);
         data.asset = `https://assets.aircall.io/calls/${id}/recording`;
       }
-      afterEnded(emit('call.ended', endedAt + random.int(30, 35)), agent);
+      afterEnded(emit('call.ended', endedAt + draw.int(30, 35)), agent);
     };
 
     switch (kind) {
       case 'outbound_answered': {
-        const agent = random.pick(agents);
+        const agent = draw.pick(agents);
         data.user = userRef(agent);
-        emit('call.created', start + random.int(1, 2));
+        emit('call.created', start + draw.int(1, 2));
         answeredCall(agent, start);
         break;
       }
       case 'inbound_answered':
       case 'inbound_transferred': {
         emit('call.created', start + 1);
-        let agent = random.pick(agents);
+        let agent = draw.pick(agents);
         data.user = userRef(agent);
-        let ringAt = emit('call.ringing_on_agent', start + random.int(1, 3));
-        if (random.chance(0.15)) {
-          emit('call.agent_declined', ringAt + random.int(2, 8));
-          agent = otherAgent(agent);
+        let ringAt = emit('call.ringing_on_agent', start + draw.int(1, 3));
+        if (draw.chance(0.15)) {
+          emit('call.agent_declined', ringAt + draw.int(2, 8));
+          agent = otherAgent(draw, agent);
           data.user = userRef(agent);
-          ringAt = emit('call.ringing_on_agent', ringAt + random.int(9, 12));
+          ringAt = emit('call.ringing_on_agent', ringAt + draw.int(9, 12));
         }
         answeredCall(agent, ringAt);
         break;
       }
       case 'inbound_missed': {
         emit('call.created', start + 1);
-        data.missed_call_reason = random.pick(MISSED_REASONS);
-        const endedAt = start + random.int(3, 40);
+        data.missed_call_reason = draw.pick(MISSED_REASONS);
+        const endedAt = start + draw.int(3, 40);
         hangUp(endedAt);
         // An unanswered inbound call may skip call.hungup entirely.
-        if (random.chance(0.5)) emit('call.hungup', endedAt);
-        afterEnded(emit('call.ended', endedAt + random.int(30, 35)), random.pick(agents));
+        if (draw.chance(0.5)) emit('call.hungup', endedAt);
+        afterEnded(emit('call.ended', endedAt + draw.int(30, 35)), draw.pick(agents));
         break;
       }
       case 'inbound_voicemail': {
         emit('call.created', start + 1);
         data.missed_call_reason = 'agents_did_not_answer';
-        const endedAt = start + random.int(20, 60);
+        const endedAt = start + draw.int(20, 60);
         hangUp(endedAt);
         emit('call.hungup', endedAt);
-        const endedTimestamp = endedAt + random.int(30, 35);
-        const voicemail = presigned(id, 'voicemail', endedTimestamp);
+        const endedTimestamp = endedAt + draw.int(30, 35);
+        const voicemail = presigned(draw, id, 'voicemail', endedTimestamp);
         const setVoicemail = (): void => {
           data.voicemail = voicemail;
           data.asset = `https://assets.aircall.io/calls/${id}/voicemail`;
         };
         let last: number;
         // The voicemail may come after call.ended, whose data then has none yet.
-        if (random.chance(0.3)) {
+        if (draw.chance(0.3)) {
           emit('call.ended', endedTimestamp);
           setVoicemail();
-          last = emit('call.voicemail_left', endedTimestamp + random.int(1, 20));
+          last = emit('call.voicemail_left', endedTimestamp + draw.int(1, 20));
         } else {
           setVoicemail();
-          emit('call.voicemail_left', endedAt + random.int(2, 20));
+          emit('call.voicemail_left', endedAt + draw.int(2, 20));
           last = emit('call.ended', endedTimestamp);
         }
-        afterEnded(last, random.pick(agents));
+        afterEnded(last, draw.pick(agents));
         break;
       }
     }
     return events;
   };
 
-  const agentStatus = (notBefore?: number): GeneratedEvent[] => {
+  /** Seconds from a planned call's start to its last event: the same at any start, so a dry run at 0 tells. */
+  const spanOf = (plan: PlannedCall): number =>
+    lifecycle(plan, 0).reduce((latest, event) => Math.max(latest, event.timestamp), 0);
+
+  /** How far lifecycles starting at these times must move back for none to run past `notAfter`. */
+  const overrun = (planned: readonly { start: number; plan: PlannedCall }[], notAfter?: number): number => {
+    if (notAfter === undefined) return 0;
+    const latest = planned.reduce((end, { start, plan }) => Math.max(end, start + spanOf(plan)), notAfter);
+    return latest - notAfter;
+  };
+
+  const call = (kind: CallKind, placement: Placement = {}): GeneratedEvent[] => {
+    advance(placement.notBefore);
+    const plan = planCall(kind);
+    return lifecycle(plan, clock - overrun([{ start: clock, plan }], placement.notAfter));
+  };
+
+  const statusChange = (at: number, notAfter?: number): GeneratedEvent[] => {
     const agent = random.pick(agents);
     // Strictly later than this agent's last event, so no two of its events share a key.
-    const timestamp = Math.max(notBefore ?? clock, agent.lastTimestamp + 1);
+    const timestamp = Math.max(at, agent.lastTimestamp + 1);
+    // An agent whose last change is that recent has nothing more to report by the delivery time.
+    if (notAfter !== undefined && timestamp > notAfter) return [];
     agent.lastTimestamp = timestamp;
     let name: string;
     if (!agent.connected) {
@@ -406,14 +452,27 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     return 'outbound_answered';
   };
 
-  const generate = (count: number, notBefore?: number): GeneratedEvent[] => {
-    advance(notBefore);
-    const events: GeneratedEvent[] = [];
-    for (let i = 0; i < count; i += 1) {
+  const agentStatus = (placement: Placement = {}): GeneratedEvent[] => {
+    advance(placement.notBefore);
+    return statusChange(clock, placement.notAfter);
+  };
+
+  const generate = (count: number, placement: Placement = {}): GeneratedEvent[] => {
+    advance(placement.notBefore);
+    const planned = Array.from({ length: count }, () => {
       // Calls start a few seconds apart and last minutes, so lifecycles overlap as on a busy line.
       clock += random.int(5, 45);
-      events.push(...call(pickKind()));
-      if (random.chance(0.6)) events.push(...agentStatus(clock + random.int(0, 20)));
+      return { start: clock, plan: planCall(pickKind()) };
+    });
+    // The batch moves back as one so its calls keep their spacing; if it moves, its last event lands on notAfter.
+    const shift = overrun(planned, placement.notAfter);
+    clock -= shift;
+    const events: GeneratedEvent[] = [];
+    for (const { start, plan } of planned) {
+      events.push(...lifecycle(plan, start - shift));
+      if (random.chance(0.6)) {
+        events.push(...statusChange(start - shift + random.int(0, 20), placement.notAfter));
+      }
     }
     // Stable: events of one lifecycle with the same timestamp keep their lifecycle order.
     return events.sort((a, b) => a.timestamp - b.timestamp);

@@ -21,6 +21,16 @@ const byCall = (events: readonly GeneratedEvent[]): Map<number, GeneratedEvent[]
 const timestampOf = (events: readonly GeneratedEvent[], name: string): number | undefined =>
   events.find((e) => e.event === name)?.timestamp;
 
+/** The event's own timestamp and every time its call data carries, comments' included. */
+const timesOf = (event: GeneratedEvent): number[] => {
+  const { started_at, answered_at, ended_at, comments } = event.data;
+  const posted = Array.isArray(comments) ? comments.map((c) => (isJsonObject(c) ? c.posted_at : null)) : [];
+  return [event.timestamp, started_at, answered_at, ended_at, ...posted].filter(
+    (t): t is number => typeof t === 'number',
+  );
+};
+const latest = (events: readonly GeneratedEvent[]): number => Math.max(...events.flatMap(timesOf));
+
 describe('traffic generator', () => {
   it('generates the same payloads for the same seed and start, others for another seed', () => {
     expect(generator().generate(20)).toEqual(generator().generate(20));
@@ -134,6 +144,73 @@ describe('traffic generator', () => {
         expect(ended).toHaveProperty('user.availability_status');
       }
     }
+  });
+
+  it('moves a batch back so that no event or call time is later than notAfter, its last event on it', () => {
+    const events = generator().generate(40, { notBefore: START, notAfter: START });
+    expect(byCall(events).size).toBe(40);
+    expect(latest(events)).toBe(START);
+    for (const event of events)
+      for (const t of timesOf(event)) expect(t).toBeLessThanOrEqual(event.timestamp);
+    for (const [, calls] of byCall(events)) expect(calls[0]?.data.started_at).toBeLessThan(START);
+  });
+
+  it('moves every call of a batch back by the same amount, keeping its spacing', () => {
+    const ahead = byCall(generator().generate(20));
+    const placed = byCall(generator().generate(20, { notAfter: START }));
+    expect([...placed.keys()]).toEqual([...ahead.keys()]);
+    const shifts = new Set<number>();
+    for (const [id, events] of placed) {
+      const unmoved = ahead.get(id) ?? [];
+      expect(events.map((e) => e.event)).toEqual(unmoved.map((e) => e.event));
+      events.forEach((e, i) => {
+        shifts.add((unmoved[i]?.timestamp ?? 0) - e.timestamp);
+        shifts.add(Number(unmoved[i]?.data.started_at) - Number(e.data.started_at));
+      });
+    }
+    expect(shifts.size).toBe(1);
+    expect([...shifts][0]).toBeGreaterThan(0);
+  });
+
+  it('leaves a batch where it is when it already ends before notAfter', () => {
+    expect(generator().generate(20, { notAfter: START + 86_400 })).toEqual(generator().generate(20));
+  });
+
+  it('places the same events for the same seed and clock readings', () => {
+    const run = (): GeneratedEvent[] => {
+      const traffic = generator();
+      return [0, 1, 90].flatMap((seconds) =>
+        traffic.generate(10, { notBefore: START + seconds, notAfter: START + seconds }),
+      );
+    };
+    expect(run()).toEqual(run());
+  });
+
+  it('keeps a batch generated after another, at the same clock reading, at or before it too', () => {
+    const traffic = generator();
+    const first = traffic.generate(10, { notBefore: START, notAfter: START });
+    const second = traffic.generate(10, { notBefore: START, notAfter: START });
+    expect(latest([...first, ...second])).toBe(START);
+    const keys = [...first, ...second].map((e) => e.key);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('moves a lone call back so that it has ended by notAfter', () => {
+    const traffic = generator();
+    for (const kind of CALL_KINDS) {
+      const events = traffic.call(kind, { notBefore: START, notAfter: START });
+      expect(latest(events)).toBe(START);
+      expect(events.find((e) => e.event === 'call.ended')?.data.started_at).toBeLessThan(START);
+    }
+  });
+
+  it('sends no agent status change later than notAfter, and none for an agent that just changed', () => {
+    const traffic = generator();
+    const changes = Array.from({ length: 30 }, () => traffic.agentStatus({ notAfter: START }));
+    for (const event of changes.flat()) expect(event.timestamp).toBeLessThanOrEqual(START);
+    expect(changes.filter((events) => events.length === 0).length).toBeGreaterThan(0);
+    // Each agent changes at most once in the one second left to it.
+    expect(new Set(changes.flat().map((e) => e.data.id)).size).toBe(changes.flat().length / 2);
   });
 
   it('sends agent status events with availability, V1 with numbers and V2 without', () => {
