@@ -14,7 +14,7 @@ import { ingest } from '../lambdas/ingest/ingest.js';
 import { CachedTokenRegistry } from '../lambdas/ingest/token-cache.js';
 import { hashToken } from '../lambdas/shared/token.js';
 import { EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig } from '../local/emulators.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig } from '../local/clients.js';
 import { freePort } from '../local/free-port.js';
 import { readLocalSettings } from '../local/settings.js';
 import { startLocalStack } from '../local/stack.js';

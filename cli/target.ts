@@ -4,7 +4,8 @@ import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-s
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/clients.js';
+import { readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
 
@@ -21,6 +22,8 @@ export interface Target {
   readonly webhookToken: string | undefined;
   /** The local DynamoDB endpoint, named in the message when nothing answers there. */
   readonly localEndpoint: string | undefined;
+  /** How the local stack was looked for, told when nothing answers. */
+  readonly localLookup?: string;
   /** Releases the client's sockets so the process can end. */
   close(): void;
 }
@@ -62,6 +65,7 @@ export interface LocalTargetOptions {
   readonly tables: TableNames;
   readonly webhookUrl?: string;
   readonly webhookToken?: string;
+  readonly lookup?: string;
 }
 
 /** A target on the embedded emulators at a known endpoint. */
@@ -80,8 +84,39 @@ export const localTarget = (options: LocalTargetOptions): Target => {
     webhookUrl: options.webhookUrl,
     webhookToken: options.webhookToken,
     localEndpoint: options.dynamoEndpoint,
+    ...(options.lookup === undefined ? {} : { localLookup: options.lookup }),
     close: () => documents.destroy(),
   };
+};
+
+/**
+ * The local stack as `npm start` recorded it in DATA_DIR, so one started on other ports is found without
+ * repeating its variables; without a record, the ports the variables (or their defaults) name.
+ */
+export const findLocalStack = async (
+  env: Readonly<Record<string, string | undefined>>,
+  tables: TableNames,
+): Promise<Target> => {
+  const settings = readLocalSettings(env);
+  const path = stackFilePath(settings.dataDir);
+  const record = await readStackRecord(settings.dataDir);
+  if (record !== undefined) {
+    return localTarget({
+      dynamoEndpoint: record.endpoints.dynamodb,
+      tables: { ...record.tables, ...tables },
+      webhookUrl: record.endpoints.webhookUrl,
+      webhookToken: record.token,
+      lookup: `read ${path}, written by the stack started at ${record.startedAt} (pid ${record.pid}), which may have stopped without removing it`,
+    });
+  }
+  const endpoints = localEndpoints(settings);
+  return localTarget({
+    dynamoEndpoint: endpoints.dynamodb,
+    tables: { ...settings.tables, ...tables },
+    webhookUrl: endpoints.webhookUrl,
+    webhookToken: settings.token,
+    lookup: `found no ${path} (DATA_DIR is ${settings.dataDir}), so tried DYNAMODB_PORT ${settings.dynamoPort}`,
+  });
 };
 
 /** The tables and URL a deployed stack publishes as outputs, --table overrides taking precedence. */
@@ -121,16 +156,8 @@ const describeOutputs = async (stack: string, region: string | undefined): Promi
 export const resolveTarget =
   (env: Readonly<Record<string, string | undefined>>): ResolveTarget =>
   async (options) => {
-    if (options.stack === undefined && options.region === undefined) {
-      const settings = readLocalSettings(env);
-      const endpoints = localEndpoints(settings);
-      return localTarget({
-        dynamoEndpoint: endpoints.dynamodb,
-        tables: { ...settings.tables, ...options.tables },
-        webhookUrl: endpoints.webhookUrl,
-        webhookToken: settings.token,
-      });
-    }
+    if (options.stack === undefined && options.region === undefined)
+      return findLocalStack(env, options.tables);
     const { tables, webhookUrl } =
       options.stack === undefined
         ? { tables: options.tables, webhookUrl: undefined }

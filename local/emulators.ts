@@ -1,23 +1,12 @@
-// Starts and stops the embedded emulators the local stack and the tests run on: dynalite (DynamoDB) and fauxqs (SQS).
+// Starts and stops the embedded emulators the local stack and the tests run on: dynalite (DynamoDB) and fauxqs
+// (SQS and S3 on one endpoint), each listening on loopback unless told otherwise.
 
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
-
-/** The region every local client uses: fauxqs builds queue ARNs and URLs from the region a request is signed for. */
-export const LOCAL_REGION = 'us-east-1';
-
-/** Neither emulator checks credentials, but the SDK refuses to sign a request without some. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
-
-/**
- * Options for an SQS client of the embedded queue. fauxqs names its queues `http://sqs.<region>.localhost:<port>/…`,
- * a host glibc does not resolve, so requests go to the endpoint rather than to the queue URL's host.
- */
-export const localSqsClientConfig = (endpoint: string) =>
-  ({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint, useQueueUrlAsEndpoint: false }) as const;
+import { LOCAL_REGION, LOOPBACK, urlFor } from './clients.js';
 
 export interface RunningEmulator {
   /** Base URL to give an SDK client as its endpoint, e.g. `http://127.0.0.1:8000`. */
@@ -25,25 +14,21 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-export interface DynamoOptions {
+export interface EmulatorOptions {
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
+  /** Address to listen on. @default LOOPBACK */
+  readonly host?: string;
   /** Directory that keeps the data across restarts; in memory when absent. */
   readonly path?: string;
 }
 
-export interface SqsOptions {
-  /** Port to listen on; 0 picks a free one. */
-  readonly port: number;
-}
-
-const listen = (server: Server, port: number): Promise<number> =>
+const listen = (server: Server, port: number, host: string): Promise<AddressInfo> =>
   new Promise((resolve, reject) => {
     server.once('error', reject);
-    // Loopback only: the emulators check no credentials, so they must not be reachable from the network.
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
+      resolve(server.address() as AddressInfo);
     });
   });
 
@@ -54,40 +39,47 @@ const close = (server: Server): Promise<void> =>
     server.closeAllConnections();
   });
 
-export const startDynamo = async ({ port, path }: DynamoOptions): Promise<RunningEmulator> => {
+export const startDynamo = async ({
+  port,
+  host = LOOPBACK,
+  path,
+}: EmulatorOptions): Promise<RunningEmulator> => {
   if (path !== undefined) await mkdir(path, { recursive: true });
   // Tables are ACTIVE as soon as they are created: nothing local gains from waiting like the real service.
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const actualPort = await listen(server, port);
-  return { endpoint: `http://127.0.0.1:${actualPort}`, stop: () => close(server) };
+  const address = await listen(server, port, host);
+  return { endpoint: urlFor(host, address.port), stop: () => close(server) };
 };
 
-/** A message as the embedded SQS holds it, whether ready, delayed or in flight. */
-export interface HeldMessage {
-  readonly body: string;
-  readonly attributes: Readonly<Record<string, { readonly DataType: string; readonly StringValue?: string }>>;
-}
-
 export interface RunningSqs extends RunningEmulator {
-  /** Every message a queue holds, in flight included, without changing anything; undefined if no such queue. */
-  held(queueName: string): HeldMessage[] | undefined;
+  /** Messages a queue holds right now, ready, delayed and in flight; undefined if there is no such queue. */
+  depth(queueName: string): number | undefined;
 }
 
-export const startSqs = async ({ port }: SqsOptions): Promise<RunningSqs> => {
-  // The host is fixed so that FAUXQS_HOST in the environment cannot change the queue URLs.
-  // fauxqs always listens on all interfaces; it has no option to bind to loopback only.
-  const server = await startFauxqs({ port, logger: false, host: 'localhost', defaultRegion: LOCAL_REGION });
+/**
+ * fauxqs serves SQS and S3 on one port. With `path`, every change is written to SQLite there before the request
+ * is answered, so a message SQS accepted survives even a `kill -9` of the process.
+ */
+export const startSqs = async ({ port, host = LOOPBACK, path }: EmulatorOptions): Promise<RunningSqs> => {
+  if (path !== undefined) await mkdir(path, { recursive: true });
+  // The queue URLs' host is fixed so that FAUXQS_HOST in the environment cannot change them; `bindAddress`
+  // is this project's patch of fauxqs (patches/), which otherwise listens on every interface.
+  const server = await startFauxqs({
+    port,
+    bindAddress: host,
+    logger: false,
+    host: 'localhost',
+    defaultRegion: LOCAL_REGION,
+    ...(path === undefined ? {} : { dataDir: path }),
+  });
   return {
-    endpoint: `http://127.0.0.1:${server.port}`,
+    endpoint: urlFor(host, server.port),
     stop: () => server.stop(),
-    held: (queueName) => {
+    depth: (queueName) => {
       const queue = server.inspectQueue(queueName);
       if (queue === undefined) return undefined;
       const { ready, delayed, inflight } = queue.messages;
-      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => ({
-        body: message.body,
-        attributes: message.messageAttributes,
-      }));
+      return ready.length + delayed.length + inflight.length;
     },
   };
 };

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { LOOPBACK, urlFor } from './clients.js';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -167,7 +168,7 @@ export const startGateway = async (options: GatewayOptions): Promise<RunningGate
       .then((result) => options.onResponse?.(send(response, result)))
       .catch(() => options.onResponse?.(send(response, message(500, 'Internal Server Error'))));
   });
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? LOOPBACK;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {
@@ -177,7 +178,7 @@ export const startGateway = async (options: GatewayOptions): Promise<RunningGate
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${port}`,
+    url: urlFor(host, port),
     port,
     stop: () =>
       new Promise<void>((resolve, reject) => {

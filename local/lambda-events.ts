@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { LOCAL_REGION } from './emulators.js';
+import { LOCAL_REGION } from './clients.js';
 
 const required = (value: string | undefined, what: string): string => {
   if (value === undefined) throw new Error(`received message has no ${what}`);

@@ -1,17 +1,22 @@
 // The local stack's settings, from the environment: one reading shared by `npm start`, the CLI and the tests.
 
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { credentialsFromEnvironment } from '../lambdas/guardian/credentials.js';
+import { DEFAULT_CONFIG } from '../lib/config.js';
 import { AIRCALL_API_URL } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
-import type { LocalGuardianSettings } from './stack.js';
+import { LOOPBACK, urlFor } from './clients.js';
 
 export interface LocalSettings {
+  /** Address every server of the local stack listens on (`BIND_ADDRESS`): loopback unless the user asks. */
+  readonly host: string;
   /** HTTP port of the webhook endpoint (`PORT`). */
   readonly port: number;
   /** Port of the embedded DynamoDB (`DYNAMODB_PORT`). */
   readonly dynamoPort: number;
-  /** Port of the embedded SQS (`SQS_PORT`). */
+  /** Port of the embedded SQS and S3 (`SQS_PORT`). */
   readonly sqsPort: number;
   /** Where data survives restarts (`DATA_DIR`). */
   readonly dataDir: string;
@@ -21,12 +26,15 @@ export interface LocalSettings {
   readonly account: string;
   /** Path of the webhook route (`WEBHOOK_PATH`), as in the deployed stack. */
   readonly webhookPath: string;
+  /** Days an `events` row is kept, written as its `expires_at` (`EVENT_RETENTION_DAYS`); 0 keeps it for ever. */
+  readonly eventRetentionDays: number;
   /** Physical table names: locally, the logical names themselves. */
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queues: { readonly queue: string; readonly deadLetterQueue: string };
 }
 
 export const LOCAL_DEFAULTS = {
+  BIND_ADDRESS: LOOPBACK,
   PORT: '3000',
   DYNAMODB_PORT: '8000',
   SQS_PORT: '9324',
@@ -34,12 +42,20 @@ export const LOCAL_DEFAULTS = {
   LOCAL_WEBHOOK_TOKEN: 'local-dev-token',
   LOCAL_ACCOUNT: 'local',
   WEBHOOK_PATH: '/aircall/webhook',
+  EVENT_RETENTION_DAYS: String(DEFAULT_CONFIG.eventRetentionDays),
 } as const;
 
 const port = (name: string, value: string, problems: string[]): number => {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
     problems.push(`${name} must be a port, got "${value}"`);
+  return parsed;
+};
+
+const wholeNumber = (name: string, value: string, problems: string[]): number => {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0)
+    problems.push(`${name} must be a whole number, got "${value}"`);
   return parsed;
 };
 
@@ -51,7 +67,10 @@ export const readLocalSettings = (
     return given === undefined || given === '' ? LOCAL_DEFAULTS[name] : given;
   };
   const problems: string[] = [];
+  const host = value('BIND_ADDRESS');
+  if (isIP(host) === 0) problems.push(`BIND_ADDRESS must be an IP address, got "${host}"`);
   const settings: LocalSettings = {
+    host,
     port: port('PORT', value('PORT'), problems),
     dynamoPort: port('DYNAMODB_PORT', value('DYNAMODB_PORT'), problems),
     sqsPort: port('SQS_PORT', value('SQS_PORT'), problems),
@@ -59,6 +78,7 @@ export const readLocalSettings = (
     token: value('LOCAL_WEBHOOK_TOKEN'),
     account: value('LOCAL_ACCOUNT'),
     webhookPath: value('WEBHOOK_PATH'),
+    eventRetentionDays: wholeNumber('EVENT_RETENTION_DAYS', value('EVENT_RETENTION_DAYS'), problems),
     tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, name])) as Record<TableName, string>,
     queues: { queue: 'events', deadLetterQueue: 'events-dlq' },
   };
@@ -68,12 +88,29 @@ export const readLocalSettings = (
   return settings;
 };
 
-/** Endpoints the local clients use; 127.0.0.1 rather than localhost, which may resolve to ::1 first. */
-export const localEndpoints = (settings: LocalSettings) => ({
-  webhookUrl: `http://127.0.0.1:${settings.port}${settings.webhookPath}`,
-  dynamodb: `http://127.0.0.1:${settings.dynamoPort}`,
-  sqs: `http://127.0.0.1:${settings.sqsPort}`,
+export interface LocalEndpoints {
+  readonly webhookUrl: string;
+  readonly dynamodb: string;
+  readonly sqs: string;
+  /** The same server as SQS: fauxqs serves both. */
+  readonly s3: string;
+}
+
+/** Endpoints the local clients use: an IP address rather than localhost, which may resolve to ::1 first. */
+export const localEndpoints = (settings: LocalSettings): LocalEndpoints => ({
+  webhookUrl: `${urlFor(settings.host, settings.port)}${settings.webhookPath}`,
+  dynamodb: urlFor(settings.host, settings.dynamoPort),
+  sqs: urlFor(settings.host, settings.sqsPort),
+  s3: urlFor(settings.host, settings.sqsPort),
 });
+
+export interface LocalGuardianSettings {
+  readonly credentials: AircallCredentials;
+  readonly apiUrl: string;
+  /** The URL Aircall delivers to; the local webhook URL unless a tunnel fronts it. */
+  readonly stackUrl?: string;
+  readonly intervalMs: number;
+}
 
 export interface LocalExtras {
   /** `SIMULATOR=1` (or `npm start -- --simulator`): the Aircall simulator, with traffic at `SIMULATOR_RATE`. */

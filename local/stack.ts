@@ -1,32 +1,39 @@
-// The whole pipeline on one machine: embedded DynamoDB and SQS built from the shared definitions, the real
+// The whole pipeline on one machine: embedded DynamoDB, SQS and S3 built from the shared definitions, the real
 // ingest handler behind a local HTTP API, and the real persist handler fed like the Lambda event source.
+// Every handler is built by its factory with clients of this stack's emulators, so two stacks can share a process.
 
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { DynamoWebhookRegistry } from '../lambdas/guardian/dynamo-registry.js';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
-import { DEFAULT_CONFIG } from '../lib/config.js';
+import { loadIngestConfig } from '../lambdas/ingest/config.js';
+import { createIngestClients, createIngestHandler, ingestDependencies } from '../lambdas/ingest/handler.js';
+import { loadPersistConfig } from '../lambdas/persist/config.js';
+import {
+  createPersistClient,
+  createPersistHandler,
+  persistDependencies,
+} from '../lambdas/persist/handler.js';
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig, startDynamo, startSqs } from './emulators.js';
+import { localClientTarget, localSqsClientConfig } from './clients.js';
+import { removeStackRecord, writeStackRecord } from './discovery.js';
+import { startDynamo, startSqs } from './emulators.js';
 import { startEventSource } from './event-source.js';
 import { type RunningGuardian, startLocalGuardian } from './guardian-loop.js';
 import { startGateway } from './http-gateway.js';
 import { createQueues, createTables, type ProvisionedQueues, registerToken } from './provision.js';
-import { restoreSnapshot, saveSnapshot } from './queue-snapshot.js';
-import { type LocalSettings, localEndpoints } from './settings.js';
+import {
+  type LocalEndpoints,
+  type LocalGuardianSettings,
+  type LocalSettings,
+  localEndpoints,
+} from './settings.js';
 import { type LinkedSimulator, linkSimulator } from './simulator-link.js';
-
-export interface LocalGuardianSettings {
-  readonly credentials: AircallCredentials;
-  readonly apiUrl: string;
-  /** The URL Aircall delivers to; the local webhook URL unless a tunnel fronts it. */
-  readonly stackUrl?: string;
-  readonly intervalMs: number;
-}
 
 export interface LocalStackOptions {
   readonly settings: LocalSettings;
@@ -35,8 +42,8 @@ export interface LocalStackOptions {
    * a smaller one makes the retries and the dead-letter path quick to watch locally.
    */
   readonly visibilityTimeoutSeconds?: number;
-  /** How often the queues are written to disk, besides at a clean stop. */
-  readonly snapshotIntervalMs?: number;
+  /** Level of the handlers' logs. @default 'INFO' */
+  readonly logLevel?: LogLevel;
   /** Receives errors the pipeline recovered from by leaving records in the queue. */
   readonly onError?: (error: unknown) => void;
   /** Starts the Aircall simulator, subscribes the stack to it and lets it send traffic. */
@@ -60,9 +67,9 @@ export interface Activity {
 
 export interface LocalStack {
   readonly webhookUrl: string;
-  readonly endpoints: ReturnType<typeof localEndpoints>;
+  readonly endpoints: LocalEndpoints;
   readonly queues: ProvisionedQueues;
-  /** Messages restored from the previous run's snapshot. */
+  /** Messages the queues held at start, kept on disk by the embedded SQS since the last run. */
   readonly restored: number;
   readonly activity: Activity;
   /** The simulator, when started with one. */
@@ -71,59 +78,39 @@ export interface LocalStack {
   readonly guardian?: RunningGuardian;
   /** Messages each queue holds right now, in flight included. */
   depth(): { queue: number; deadLetterQueue: number };
-  /** Stops taking requests, finishes the batches in hand, saves the queues and stops the emulators. */
+  /** Stops taking requests, finishes the batches in hand and stops the emulators. */
   stop(): Promise<void>;
 }
 
-// The handlers build their clients from the environment when first imported, once per process.
-let handlerEndpoints: string | undefined;
+/** The handlers' environment as the deployed stack sets it, read through the handlers' own config parsers. */
+const handlerEnvironment = (settings: LocalSettings, queueUrl: string): Record<string, string> => ({
+  [ENV.eventsQueueUrl]: queueUrl,
+  [ENV.eventRetentionDays]: String(settings.eventRetentionDays),
+  ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
+});
 
-const setHandlerEnvironment = (
-  settings: LocalSettings,
-  queueUrl: string,
-  endpoints: { dynamodb: string; sqs: string },
-) => {
-  const key = `${endpoints.dynamodb} ${endpoints.sqs} ${queueUrl}`;
-  if (handlerEndpoints !== undefined && handlerEndpoints !== key) {
-    throw new Error('One local stack per process: the handlers are already bound to other endpoints');
-  }
-  handlerEndpoints = key;
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-    [ENV.eventsQueueUrl]: queueUrl,
-    [ENV.eventRetentionDays]:
-      process.env[ENV.eventRetentionDays] ?? String(DEFAULT_CONFIG.eventRetentionDays),
-    ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
-  });
-};
+const portOf = (url: string): number => Number(new URL(url).port);
 
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { settings } = options;
   const dynamoEmulator = await startDynamo({
     port: settings.dynamoPort,
+    host: settings.host,
     path: join(settings.dataDir, 'dynamodb'),
   });
-  const sqsEmulator = await startSqs({ port: settings.sqsPort }).catch(async (error: unknown) => {
+  const sqsEmulator = await startSqs({
+    port: settings.sqsPort,
+    host: settings.host,
+    path: join(settings.dataDir, 'sqs'),
+  }).catch(async (error: unknown) => {
     await dynamoEmulator.stop();
     throw error;
   });
-  const endpoints = {
-    ...localEndpoints(settings),
-    dynamodb: dynamoEmulator.endpoint,
-    sqs: sqsEmulator.endpoint,
-  };
 
-  const dynamo = new DynamoDBClient({
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    endpoint: endpoints.dynamodb,
-  });
-  const sqs = new SQSClient(localSqsClientConfig(endpoints.sqs));
-  const snapshotPath = join(settings.dataDir, 'queues.json');
+  const dynamoTarget = localClientTarget(dynamoEmulator.endpoint);
+  const sqsTarget = localClientTarget(sqsEmulator.endpoint);
+  const dynamo = new DynamoDBClient(dynamoTarget);
+  const sqs = new SQSClient(localSqsClientConfig(sqsEmulator.endpoint));
 
   await createTables(dynamo, settings.tables);
   const queueSettings = {
@@ -131,22 +118,34 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? EVENTS_QUEUE.visibilityTimeoutSeconds,
   };
   const queues = await createQueues(sqs, settings.queues, queueSettings);
-  const restored = await restoreSnapshot(snapshotPath, sqs, {
-    [settings.queues.queue]: queues.queueUrl,
-    [settings.queues.deadLetterQueue]: queues.deadLetterQueueUrl,
+  const depth = () => ({
+    queue: sqsEmulator.depth(settings.queues.queue) ?? 0,
+    deadLetterQueue: sqsEmulator.depth(settings.queues.deadLetterQueue) ?? 0,
   });
+  const held = depth();
   await registerToken(dynamo, settings.tables.webhooks, settings.token, settings.account);
 
-  setHandlerEnvironment(settings, queues.queueUrl, endpoints);
-  const ingest = await import('../lambdas/ingest/handler.js');
-  const persist = await import('../lambdas/persist/handler.js');
+  const environment = handlerEnvironment(settings, queues.queueUrl);
+  const logger = (serviceName: string) =>
+    new Logger({ serviceName, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
+  const ingestClients = createIngestClients({ registry: dynamoTarget, queue: sqsTarget });
+  const ingest = createIngestHandler({
+    ...ingestDependencies(loadIngestConfig(environment), ingestClients),
+    logger: logger('ingest'),
+  });
+  const persistClient = createPersistClient(dynamoTarget);
+  const persist = createPersistHandler({
+    ...persistDependencies(loadPersistConfig(environment), persistClient),
+    logger: logger('persist'),
+  });
 
   const answers: Record<number, number> = {};
   const activity = { answers, persisted: 0, failed: 0 };
   const gateway = await startGateway({
     port: settings.port,
+    host: settings.host,
     routePath: settings.webhookPath,
-    handler: ingest.handler,
+    handler: ingest,
     onResponse: (status) => {
       answers[status] = (answers[status] ?? 0) + 1;
     },
@@ -155,7 +154,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     client: sqs,
     queueUrl: queues.queueUrl,
     queueArn: queues.queueArn,
-    handler: persist.handler,
+    handler: persist,
     functionName: 'persist',
     batchSize: PERSIST.batchSize,
     maxBatchingWindowMs: PERSIST.maxBatchingWindowSeconds * 1000,
@@ -168,11 +167,17 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   });
 
   const registry = new DynamoWebhookRegistry(DynamoDBDocumentClient.from(dynamo), settings.tables.webhooks);
-  const webhookUrl = `http://127.0.0.1:${gateway.port}${settings.webhookPath}`;
+  const endpoints: LocalEndpoints = {
+    ...localEndpoints(settings),
+    webhookUrl: `${gateway.url}${settings.webhookPath}`,
+    dynamodb: dynamoEmulator.endpoint,
+    sqs: sqsEmulator.endpoint,
+    s3: sqsEmulator.endpoint,
+  };
   const simulator =
     options.simulator === undefined
       ? undefined
-      : await linkSimulator({ ...options.simulator, webhookUrl, registry });
+      : await linkSimulator({ ...options.simulator, webhookUrl: endpoints.webhookUrl, registry });
   const guardianSettings: LocalGuardianSettings | undefined =
     options.guardian ??
     (simulator === undefined
@@ -187,55 +192,50 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       ? undefined
       : startLocalGuardian({
           ...guardianSettings,
-          stackUrl: guardianSettings.stackUrl ?? webhookUrl,
+          stackUrl: guardianSettings.stackUrl ?? endpoints.webhookUrl,
           registry,
           ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
           ...(options.onError ? { onError: options.onError } : {}),
         });
 
-  const held = () => ({
-    [settings.queues.queue]: sqsEmulator.held(settings.queues.queue) ?? [],
-    [settings.queues.deadLetterQueue]: sqsEmulator.held(settings.queues.deadLetterQueue) ?? [],
+  await writeStackRecord(settings.dataDir, {
+    pid: process.pid,
+    runtime: process.version,
+    startedAt: new Date().toISOString(),
+    host: settings.host,
+    endpoints,
+    ports: {
+      webhook: gateway.port,
+      dynamodb: portOf(dynamoEmulator.endpoint),
+      sqs: portOf(sqsEmulator.endpoint),
+      ...(simulator === undefined ? {} : { simulator: portOf(simulator.simulator.apiUrl) }),
+    },
+    account: settings.account,
+    token: settings.token,
+    tables: settings.tables,
+    queues: { queueUrl: queues.queueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl },
+    ...(simulator === undefined ? {} : { simulatorApiUrl: simulator.simulator.apiUrl }),
   });
-  // Saves run one after another and read the queues when they start, so the last save is always the newest.
-  let saving: Promise<void> = Promise.resolve();
-  const snapshot = (): Promise<void> => {
-    // A failed save is reported to its caller and does not block the next one.
-    saving = saving.catch(() => undefined).then(() => saveSnapshot(snapshotPath, held()));
-    return saving;
-  };
-  await snapshot();
-  const timer = setInterval(() => {
-    snapshot().catch((error: unknown) => options.onError?.(error));
-  }, options.snapshotIntervalMs ?? 1000);
 
   return {
-    webhookUrl,
-    endpoints: { ...endpoints, webhookUrl },
+    webhookUrl: endpoints.webhookUrl,
+    endpoints,
     ...(simulator === undefined ? {} : { simulator }),
     ...(guardian === undefined ? {} : { guardian }),
     queues,
-    restored,
+    restored: held.queue + held.deadLetterQueue,
     activity,
-    depth: () => {
-      const contents = held();
-      return {
-        queue: contents[settings.queues.queue]?.length ?? 0,
-        deadLetterQueue: contents[settings.queues.deadLetterQueue]?.length ?? 0,
-      };
-    },
+    depth,
     stop: async () => {
-      clearInterval(timer);
+      await removeStackRecord(settings.dataDir);
       await guardian?.stop();
       await simulator?.stop();
-      // Order matters: no new request is answered 200 once the source stops, and the snapshot is taken
-      // only after the last batch in hand has been acknowledged, so every accepted event is either stored
-      // or saved for the next start.
+      // No new request is answered once the gateway stops, and the source stops only after the last batch in
+      // hand is acknowledged; whatever is left stays in the embedded queue, which keeps it on disk.
       await gateway.stop();
       await source.stop();
-      await snapshot();
-      dynamo.destroy();
-      sqs.destroy();
+      for (const client of [dynamo, sqs, ingestClients.registry, ingestClients.queue, persistClient])
+        client.destroy();
       await sqsEmulator.stop();
       await dynamoEmulator.stop();
     },

@@ -1,33 +1,39 @@
 // `npm start`: runs the local stack until Ctrl-C, printing where everything is and what it is doing.
 
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { TABLE_NAMES } from '../lib/definitions/tables.js';
-import { readLocalExtras, readLocalSettings } from './settings.js';
+import { LOCAL_DEFAULTS, type LocalSettings, readLocalExtras, readLocalSettings } from './settings.js';
 import { type Activity, type LocalStack, startLocalStack } from './stack.js';
 
 const ACTIVITY_INTERVAL_MS = 5000;
 
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** The CLI finds the stack through DATA_DIR; a hint names it only when it is not the default the CLI reads. */
+const cliPrefix = (dataDir: string): string => {
+  const shown = relative(process.cwd(), dataDir) || '.';
+  return resolve(LOCAL_DEFAULTS.DATA_DIR) === dataDir ? '' : `DATA_DIR=${shown} `;
+};
+
 const banner = (
   stack: LocalStack,
-  token: string,
-  account: string,
-  dataDir: string,
+  settings: LocalSettings,
   seconds: number,
   guardianSeconds: number,
 ): string => {
   const example = 'examples/call.ended.json';
+  const held = stack.restored > 0 ? `  (${stack.restored} messages still queued from the last run)` : '';
   return [
     '',
-    `aircall-webhook-stack is running locally (ready in ${seconds.toFixed(1)} s)`,
+    `aircall-webhook-stack is running locally on Node.js ${process.versions.node} (ready in ${seconds.toFixed(1)} s)`,
     '',
     `  Webhook URL  ${stack.webhookUrl}`,
-    `  Dev token    ${token}  (account "${account}")`,
+    `  Dev token    ${settings.token}  (account "${settings.account}")`,
     `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.join(', ')}`,
-    `  SQS          ${stack.endpoints.sqs}  queues: events, events-dlq`,
-    `  Data         ${relative(process.cwd(), dataDir) || '.'}${stack.restored > 0 ? `  (${stack.restored} queued messages restored)` : ''}`,
+    `  SQS          ${stack.endpoints.sqs}  queues: ${settings.queues.queue}, ${settings.queues.deadLetterQueue}`,
+    `  S3           ${stack.endpoints.s3}  (same server as SQS)`,
+    `  Data         ${relative(process.cwd(), settings.dataDir) || '.'}${held}`,
     ...(stack.simulator === undefined
       ? []
       : [
@@ -37,9 +43,9 @@ const banner = (
     '',
     '  Try it:',
     `    curl -X POST ${stack.webhookUrl} -H 'content-type: application/json' --data @${example}`,
-    '    npm run cli -- calls 780836699',
+    `    ${cliPrefix(settings.dataDir)}npm run cli -- calls 780836699`,
     '',
-    '  Ctrl-C stops it; queued events and stored data are kept for the next start.',
+    `  Ctrl-C stops it. Queued events and stored data stay in ${relative(process.cwd(), settings.dataDir) || '.'} for the next start.`,
     '',
   ].join('\n');
 };
@@ -81,9 +87,7 @@ const main = async (): Promise<void> => {
   });
   const guardianSeconds = (extras.guardian?.intervalMs ?? simulatorGuardianIntervalMs) / 1000;
   const readySeconds = (Date.now() - started) / 1000;
-  console.log(
-    banner(stack, settings.token, settings.account, settings.dataDir, readySeconds, guardianSeconds),
-  );
+  console.log(banner(stack, settings, readySeconds, guardianSeconds));
   stack.guardian?.runOnce().catch((error: unknown) => console.error(`[guardian] ${describeError(error)}`));
 
   let last = '';
@@ -98,7 +102,7 @@ const main = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     clearInterval(ticker);
-    console.log(`\n[local] ${signal}: finishing the batches in hand and saving the queues...`);
+    console.log(`\n[local] ${signal}: finishing the batches in hand...`);
     stack.stop().then(
       () => {
         console.log('[local] stopped cleanly');
@@ -118,7 +122,7 @@ main().catch((error: unknown) => {
   const code = error instanceof Error && 'code' in error ? error.code : undefined;
   if (code === 'EADDRINUSE') {
     console.error(
-      `A port is taken (${describeError(error)}). Stop whatever holds it, or set PORT, DYNAMODB_PORT or SQS_PORT.`,
+      `A port is taken (${describeError(error)}). Stop whatever holds it, or set PORT, DYNAMODB_PORT, SQS_PORT or SIMULATOR_PORT.`,
     );
   } else {
     console.error(`The local stack could not start: ${describeError(error)}`);

@@ -118,7 +118,10 @@ ${TARGET_HELP}
     if (allAccepted(report)) return 0;
     const refused = Object.keys(report.errors).some((e) => e.startsWith('connection refused'));
     if (refused && values.url === undefined && opened?.localEndpoint !== undefined) {
-      io.stderr(`No local stack answers at ${safeUrl(url)}: start it with \`npm start\`, or pass --url\n`);
+      const lookup = opened.localLookup === undefined ? '' : ` (${opened.localLookup})`;
+      io.stderr(
+        `No local stack answers at ${safeUrl(url)}${lookup}: start it with \`npm start\`, or pass --url\n`,
+      );
     } else {
       io.stderr('Not every webhook was accepted.\n');
     }

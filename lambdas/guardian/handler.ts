@@ -1,25 +1,42 @@
-// Lambda entry run on a schedule: one guardian pass over every account in the credentials secret.
+// Lambda entry run on a schedule: the handler factory, and the handler Lambda calls, built from the environment.
+// One guardian pass over every account in the credentials secret.
 
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { GUARDIAN_METRICS } from '../../lib/definitions/metrics.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
+import type { ClientTarget } from '../shared/aws.js';
+import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
+import type { AircallApi, AircallCredentials } from './aircall.js';
 import { AircallClient } from './aircall-client.js';
 import { loadGuardianConfig } from './config.js';
 import { parseCredentials } from './credentials.js';
 import { DynamoWebhookRegistry } from './dynamo-registry.js';
 import { type AccountReport, guardAccounts } from './guardian.js';
+import type { WebhookRegistry } from './registry.js';
 
-const config = loadGuardianConfig();
-const logger = createLogger('guardian');
-const metrics = new Metrics({ namespace: GUARDIAN.metricsNamespace, serviceName: 'guardian' });
-const registry = new DynamoWebhookRegistry(
-  DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  config.webhooksTable,
-);
+export type GuardianHandler = (
+  event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+) => Promise<AccountReport[]>;
+
+export interface GuardianHandlerDeps {
+  /** The credentials secret's value: a JSON list of accounts. */
+  readonly readSecret: () => Promise<unknown>;
+  readonly registry: WebhookRegistry;
+  /** This stack's webhook URL, as registered at Aircall. */
+  readonly webhookUrl: string;
+  /** The Aircall Public API client of one account. */
+  readonly apiFor: (credentials: AircallCredentials) => AircallApi;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
 
 const count = (reports: readonly AccountReport[], action: string): number =>
   reports.reduce(
@@ -30,44 +47,81 @@ const count = (reports: readonly AccountReport[], action: string): number =>
 // Left for metrics and logs after the accounts' time runs out, so a slow account cannot silence the run.
 const REPORTING_RESERVE_MS = 10_000;
 
-const logReport = (report: AccountReport): void => {
-  // Outcomes carry ids, names, events and reasons only: no token ever reaches them.
-  const level = !report.listed || report.webhooks.some((w) => w.action === 'failed') ? 'error' : 'info';
-  logger[level]('guardian pass', { ...report });
+/** Builds the handler from its dependencies; nothing here reads the environment. */
+export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandler => {
+  const logReport = (report: AccountReport): void => {
+    // Outcomes carry ids, names, events and reasons only: no token ever reaches them.
+    const level = !report.listed || report.webhooks.some((w) => w.action === 'failed') ? 'error' : 'info';
+    deps.logger[level]('guardian pass', { ...report });
+  };
+
+  return async (_event, context) => {
+    const secret = await deps.readSecret();
+    if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
+    const accounts = parseCredentials(secret).map((credentials) => ({
+      account: credentials.account,
+      deps: {
+        api: deps.apiFor(credentials),
+        registry: deps.registry,
+        stackUrl: deps.webhookUrl,
+        now: deps.now,
+      },
+    }));
+
+    const reports = await guardAccounts(accounts, {
+      timeoutMs: Math.max(1000, context.getRemainingTimeInMillis() - REPORTING_RESERVE_MS),
+      onReport: logReport,
+    });
+
+    const { names } = GUARDIAN_METRICS;
+    deps.metrics.addMetric(names.webhooksReenabled, MetricUnit.Count, count(reports, 'reenabled'));
+    deps.metrics.addMetric(names.webhookReenableFailures, MetricUnit.Count, count(reports, 'failed'));
+    deps.metrics.addMetric(
+      names.accountsUnreachable,
+      MetricUnit.Count,
+      reports.filter((report) => !report.listed).length,
+    );
+    deps.metrics.publishStoredMetrics();
+    return reports;
+  };
 };
 
-export const handler = async (
-  _event: unknown,
-  context: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<AccountReport[]> => {
-  const secret = await getSecret(config.secretId, { maxAge: GUARDIAN.secretCacheSeconds });
-  if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
-  const accounts = parseCredentials(secret).map((credentials) => ({
-    account: credentials.account,
-    deps: {
-      api: new AircallClient({
+export interface GuardianWiring {
+  readonly webhooksTable: string;
+  readonly secretId: string;
+  readonly webhookUrl: string;
+  readonly aircallApiUrl: string;
+  /** Where the registry and the secret are read; the SDK's own chain on Lambda. */
+  readonly dynamodb?: ClientTarget;
+  readonly secretsManager?: ClientTarget;
+}
+
+/** The handler's dependencies as the deployed function wires them, every client named by `wiring`. */
+export const guardianDependencies = (
+  wiring: GuardianWiring,
+): Omit<GuardianHandlerDeps, 'metrics' | 'logger'> => {
+  const secrets = new SecretsProvider({ clientConfig: { ...wiring.secretsManager } });
+  return {
+    readSecret: () => secrets.get(wiring.secretId, { maxAge: GUARDIAN.secretCacheSeconds }),
+    registry: new DynamoWebhookRegistry(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ ...wiring.dynamodb })),
+      wiring.webhooksTable,
+    ),
+    webhookUrl: wiring.webhookUrl,
+    apiFor: (credentials) =>
+      new AircallClient({
         credentials,
-        baseUrl: config.aircallApiUrl,
+        baseUrl: wiring.aircallApiUrl,
         minIntervalMs: GUARDIAN.minRequestIntervalMs,
       }),
-      registry,
-      stackUrl: config.webhookUrl,
-      now: () => Date.now(),
-    },
-  }));
-
-  const reports = await guardAccounts(accounts, {
-    timeoutMs: Math.max(1000, context.getRemainingTimeInMillis() - REPORTING_RESERVE_MS),
-    onReport: logReport,
-  });
-
-  metrics.addMetric('WebhooksReenabled', MetricUnit.Count, count(reports, 'reenabled'));
-  metrics.addMetric('WebhookReenableFailures', MetricUnit.Count, count(reports, 'failed'));
-  metrics.addMetric(
-    'AccountsUnreachable',
-    MetricUnit.Count,
-    reports.filter((report) => !report.listed).length,
-  );
-  metrics.publishStoredMetrics();
-  return reports;
+    now: () => Date.now(),
+  };
 };
+
+export const handler: GuardianHandler = builtOnFirstCall(() =>
+  createGuardianHandler({
+    ...guardianDependencies(loadGuardianConfig()),
+    metrics: new Metrics(GUARDIAN_METRICS.options),
+    logger: createLogger('guardian'),
+  }),
+);

@@ -1,47 +1,25 @@
-// Lambda entry for POST /aircall/webhook: translates API Gateway HTTP API events to the ingest use case.
+// Lambda entry for POST /aircall/webhook: the handler factory, and the handler Lambda calls, built from the environment.
 
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ClientTarget } from '../shared/aws.js';
 import { MethodNotAllowedError, WebhookError } from '../shared/errors.js';
+import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { DynamoTokenRegistry, SqsEventQueue } from './adapters.js';
-import { loadIngestConfig } from './config.js';
-import { ingest } from './ingest.js';
+import { type IngestConfig, loadIngestConfig } from './config.js';
+import { type IngestDeps, ingest } from './ingest.js';
+import type { Clock } from './ports.js';
 import { CachedTokenRegistry } from './token-cache.js';
 
-const config = loadIngestConfig();
-const logger = createLogger('ingest');
+export type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-// Aircall gives up after 5 s. Worst case with a cold token cache: two registry reads of 0.5 s and three enqueue
-// attempts of 0.7 s, with fixed pauses of 50 and 100 ms between them (the SDK's default backoff grows from
-// 500 ms on throttling), answer 503 in about 3.4 s. Without throwOnRequestTimeout the SDK only warns when
-// requestTimeout passes, and waits on.
-const registryClient = new DynamoDBClient({
-  retryStrategy: new ConfiguredRetryStrategy(2, 50),
-  requestHandler: { connectionTimeout: 300, requestTimeout: 500, throwOnRequestTimeout: true },
-});
-const queueClient = new SQSClient({
-  retryStrategy: new ConfiguredRetryStrategy(3, 100),
-  // The endpoint, not the queue URL's host, decides where requests go: identical on AWS, and
-  // what lets an embedded SQS that names its queues `sqs.<region>.localhost` work locally.
-  useQueueUrlAsEndpoint: false,
-  requestHandler: { connectionTimeout: 300, requestTimeout: 700, throwOnRequestTimeout: true },
-});
-
-const clock = { now: () => Date.now() };
-const deps = {
-  queue: new SqsEventQueue(queueClient, config.queueUrl),
-  registry: new CachedTokenRegistry(new DynamoTokenRegistry(registryClient, config.webhooksTable), {
-    positiveTtlMs: config.tokenCacheMs,
-    negativeTtlMs: Math.min(config.tokenCacheMs, 5000),
-    maxEntries: 10_000,
-    now: clock.now,
-  }),
-  clock,
-  maxBodyBytes: config.maxBodyBytes,
-};
+export interface IngestHandlerDeps extends IngestDeps {
+  readonly logger: Logger;
+}
 
 const respond = (statusCode: number, body: Record<string, string>): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -49,26 +27,86 @@ const respond = (statusCode: number, body: Record<string, string>): APIGatewayPr
   body: JSON.stringify(body),
 });
 
-/** The one place where errors become HTTP statuses. */
-const toErrorResponse = (error: unknown): APIGatewayProxyStructuredResultV2 => {
-  if (error instanceof WebhookError) {
-    const detail = { status: error.statusCode, reason: error.message };
-    if (error.statusCode >= 500) logger.error('webhook not accepted', { ...detail, error: error.cause });
-    else logger.warn('webhook rejected', detail);
-    return respond(error.statusCode, { message: error.publicMessage });
-  }
-  logger.error('unexpected failure', { error });
-  return respond(500, { message: 'internal error' });
+/** Builds the handler from its dependencies; nothing here reads the environment. */
+export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
+  const { logger } = deps;
+
+  /** The one place where errors become HTTP statuses. */
+  const toErrorResponse = (error: unknown): APIGatewayProxyStructuredResultV2 => {
+    if (error instanceof WebhookError) {
+      const detail = { status: error.statusCode, reason: error.message };
+      if (error.statusCode >= 500) logger.error('webhook not accepted', { ...detail, error: error.cause });
+      else logger.warn('webhook rejected', detail);
+      return respond(error.statusCode, { message: error.publicMessage });
+    }
+    logger.error('unexpected failure', { error });
+    return respond(500, { message: 'internal error' });
+  };
+
+  return async (event) => {
+    try {
+      if (event.requestContext.http.method !== 'POST')
+        throw new MethodNotAllowedError(event.requestContext.http.method);
+      const accepted = await ingest({ body: event.body, isBase64Encoded: event.isBase64Encoded }, deps);
+      logger.debug('webhook accepted', { ...accepted });
+      return respond(200, { message: 'accepted' });
+    } catch (error) {
+      return toErrorResponse(error);
+    }
+  };
 };
 
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  try {
-    if (event.requestContext.http.method !== 'POST')
-      throw new MethodNotAllowedError(event.requestContext.http.method);
-    const accepted = await ingest({ body: event.body, isBase64Encoded: event.isBase64Encoded }, deps);
-    logger.debug('webhook accepted', { ...accepted });
-    return respond(200, { message: 'accepted' });
-  } catch (error) {
-    return toErrorResponse(error);
-  }
-};
+export interface IngestClients {
+  readonly registry: DynamoDBClient;
+  readonly queue: SQSClient;
+}
+
+/**
+ * The clients ingest talks through. Aircall gives up after 5 s. Worst case with a cold token cache: two
+ * registry reads of 0.5 s and three enqueue attempts of 0.7 s, with fixed pauses of 50 and 100 ms between them
+ * (the SDK's default backoff grows from 500 ms on throttling), answer 503 in about 3.4 s. Without
+ * throwOnRequestTimeout the SDK only warns when requestTimeout passes, and waits on.
+ */
+export const createIngestClients = (
+  targets: { readonly registry?: ClientTarget; readonly queue?: ClientTarget } = {},
+): IngestClients => ({
+  registry: new DynamoDBClient({
+    ...targets.registry,
+    retryStrategy: new ConfiguredRetryStrategy(2, 50),
+    requestHandler: { connectionTimeout: 300, requestTimeout: 500, throwOnRequestTimeout: true },
+  }),
+  queue: new SQSClient({
+    ...targets.queue,
+    retryStrategy: new ConfiguredRetryStrategy(3, 100),
+    // The endpoint, not the queue URL's host, decides where requests go: identical on AWS, and
+    // what lets an embedded SQS that names its queues `sqs.<region>.localhost` work locally.
+    useQueueUrlAsEndpoint: false,
+    requestHandler: { connectionTimeout: 300, requestTimeout: 700, throwOnRequestTimeout: true },
+  }),
+});
+
+const systemClock: Clock = { now: () => Date.now() };
+
+/** The use case's adapters over the given clients, as the deployed function wires them. */
+export const ingestDependencies = (
+  config: IngestConfig,
+  clients: IngestClients,
+  clock: Clock = systemClock,
+): IngestDeps => ({
+  queue: new SqsEventQueue(clients.queue, config.queueUrl),
+  registry: new CachedTokenRegistry(new DynamoTokenRegistry(clients.registry, config.webhooksTable), {
+    positiveTtlMs: config.tokenCacheMs,
+    negativeTtlMs: Math.min(config.tokenCacheMs, 5000),
+    maxEntries: 10_000,
+    now: clock.now,
+  }),
+  clock,
+  maxBodyBytes: config.maxBodyBytes,
+});
+
+export const handler: IngestHandler = builtOnFirstCall(() =>
+  createIngestHandler({
+    ...ingestDependencies(loadIngestConfig(), createIngestClients()),
+    logger: createLogger('ingest'),
+  }),
+);

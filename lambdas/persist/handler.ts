@@ -1,57 +1,82 @@
-// Lambda entry for the events queue: persists each record and reports only the failed ones back to SQS.
+// Lambda entry for the events queue: the handler factory, and the handler Lambda calls, built from the environment.
+// It persists each record and reports only the failed ones back to SQS.
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ClientTarget } from '../shared/aws.js';
 import { MalformedRecordError } from '../shared/errors.js';
+import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { DynamoEventLog, DynamoStateStore } from './adapters.js';
-import { loadPersistConfig } from './config.js';
-import { persistEvent } from './persist.js';
+import { loadPersistConfig, type PersistConfig } from './config.js';
+import { type PersistDeps, persistEvent } from './persist.js';
 import { parseQueuedRecord } from './queued-event.js';
 
-const config = loadPersistConfig();
-const logger = createLogger('persist');
+export type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-// A hung connection fails the record after seconds, not at the Lambda timeout; SQS then redelivers it.
-const dynamo = new DynamoDBClient({
-  requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
-});
-const client = DynamoDBDocumentClient.from(dynamo, {
-  // Aircall ids are 64-bit: above 2^53 JSON.parse has already rounded them, and refusing to store the
-  // rounded number would lose the whole event instead of one digit of one id.
-  marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
-});
-const deps = {
-  events: new DynamoEventLog(client, config.eventsTable),
-  state: new DynamoStateStore(client, config.stateTables),
-  retentionDays: config.retentionDays,
-};
-const processor = new BatchProcessor(EventType.SQS);
+export interface PersistHandlerDeps extends PersistDeps {
+  readonly logger: Logger;
+}
 
-const recordHandler = async (record: SQSRecord): Promise<void> => {
-  try {
-    const event = parseQueuedRecord(record);
-    const outcome = await persistEvent(event, deps);
-    logger.debug('event persisted', {
-      messageId: record.messageId,
-      resource: event.envelope.resource,
-      event: event.envelope.event,
-      ...outcome,
-    });
-  } catch (error) {
-    // Thrown on purpose: the processor reports this record alone, SQS redelivers it, and after
-    // the queue's receive limit it lands in the dead-letter queue. Nothing is dropped here.
-    // A malformed body may hold a token, so only the reason is logged, never the parser's excerpt.
-    if (error instanceof MalformedRecordError) {
-      logger.warn('record not persisted', { messageId: record.messageId, reason: error.message });
-    } else {
-      logger.error('record not persisted', { messageId: record.messageId, error });
+/** Builds the handler from its dependencies; nothing here reads the environment. */
+export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler => {
+  const { logger } = deps;
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    try {
+      const event = parseQueuedRecord(record);
+      const outcome = await persistEvent(event, deps);
+      logger.debug('event persisted', {
+        messageId: record.messageId,
+        resource: event.envelope.resource,
+        event: event.envelope.event,
+        ...outcome,
+      });
+    } catch (error) {
+      // Thrown on purpose: the processor reports this record alone, SQS redelivers it, and after
+      // the queue's receive limit it lands in the dead-letter queue. Nothing is dropped here.
+      // A malformed body may hold a token, so only the reason is logged, never the parser's excerpt.
+      if (error instanceof MalformedRecordError) {
+        logger.warn('record not persisted', { messageId: record.messageId, reason: error.message });
+      } else {
+        logger.error('record not persisted', { messageId: record.messageId, error });
+      }
+      throw error;
     }
-    throw error;
-  }
+  };
+
+  return (event, context) =>
+    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
 };
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+/** The client persist writes through: a hung connection fails the record after seconds, not at the Lambda timeout. */
+export const createPersistClient = (target: ClientTarget = {}): DynamoDBClient =>
+  new DynamoDBClient({
+    ...target,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+  });
+
+/** The use case's adapters over the given client, as the deployed function wires them. */
+export const persistDependencies = (config: PersistConfig, dynamo: DynamoDBClient): PersistDeps => {
+  const client = DynamoDBDocumentClient.from(dynamo, {
+    // Aircall ids are 64-bit: above 2^53 JSON.parse has already rounded them, and refusing to store the
+    // rounded number would lose the whole event instead of one digit of one id.
+    marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+  });
+  return {
+    events: new DynamoEventLog(client, config.eventsTable),
+    state: new DynamoStateStore(client, config.stateTables),
+    retentionDays: config.retentionDays,
+  };
+};
+
+export const handler: PersistHandler = builtOnFirstCall(() =>
+  createPersistHandler({
+    ...persistDependencies(loadPersistConfig(), createPersistClient()),
+    logger: createLogger('persist'),
+  }),
+);

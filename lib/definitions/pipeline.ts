@@ -1,7 +1,5 @@
 // Queue and consumer settings as plain data, shared by the CDK stack and the local stack so the two cannot drift.
 
-import { METRICS_NAMESPACE } from './metrics.js';
-
 export interface PersistSettings {
   /** Lambda timeout of the persist function. */
   readonly timeoutSeconds: number;
@@ -73,9 +71,4 @@ export const GUARDIAN = {
   minRequestIntervalMs: 500,
   /** How long a read of the credentials secret is reused. */
   secretCacheSeconds: 300,
-  /**
-   * CloudWatch namespace of the guardian's metrics.
-   * @deprecated Read GUARDIAN_METRICS in metrics.ts; this stays only until the guardian handler does.
-   */
-  metricsNamespace: METRICS_NAMESPACE,
 } as const;

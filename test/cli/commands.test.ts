@@ -1,13 +1,15 @@
 // The query commands against the embedded emulators, holding what the real ingest and persist handlers stored.
 
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../cli/run.js';
 import { localTarget, type ResolveTarget, resolveTarget } from '../../cli/target.js';
+import { STACK_FILE, writeStackRecord } from '../../local/discovery.js';
 import { withFields } from '../support/bodies.js';
 import { type SampleName, sampleBody } from '../support/fixtures.js';
 import { startStack, type TestStack } from '../support/stack.js';
 import { recordingIo } from './io.js';
-import { closedPort } from './net.js';
+import { closedPort, emptyDataDir, stackRecord } from './net.js';
 import { pipelineFor } from './pipeline.js';
 
 const ACCOUNT = 'acme-eu';
@@ -294,7 +296,9 @@ describe('cli query commands', () => {
   describe('target', () => {
     it('finds the local stack through DYNAMODB_PORT and the tables through --table', async () => {
       const port = new URL(stack.endpoints.dynamo).port;
-      const io = recordingIo({ resolveTarget: resolveTarget({ DYNAMODB_PORT: port }) });
+      const io = recordingIo({
+        resolveTarget: resolveTarget({ DATA_DIR: await emptyDataDir(), DYNAMODB_PORT: port }),
+      });
 
       const code = await run(
         ['calls', String(VOICEMAIL), '--table', `calls=${stack.tables.calls}`, '--json'],
@@ -308,16 +312,47 @@ describe('cli query commands', () => {
       });
     });
 
-    it('says no local stack answers, and how to start one, when nothing listens on its port', async () => {
+    it('finds the local stack through the record npm start wrote in DATA_DIR, without its ports', async () => {
+      const dataDir = await emptyDataDir();
+      await writeStackRecord(
+        dataDir,
+        stackRecord({ dynamodb: stack.endpoints.dynamo, tables: stack.tables }),
+      );
+      const io = recordingIo({ resolveTarget: resolveTarget({ DATA_DIR: dataDir }) });
+
+      const code = await run(['calls', String(VOICEMAIL), '--json'], io);
+
+      expect(code).toBe(0);
+      expect(JSON.parse(io.out())).toMatchObject({ id: VOICEMAIL });
+    });
+
+    it('says where it looked when the stack DATA_DIR records no longer answers', async () => {
+      const dataDir = await emptyDataDir();
       const port = await closedPort();
-      const io = recordingIo({ resolveTarget: resolveTarget({ DYNAMODB_PORT: String(port) }) });
+      const dynamodb = `http://127.0.0.1:${port}`;
+      await writeStackRecord(dataDir, stackRecord({ dynamodb, tables: stack.tables }));
+      const io = recordingIo({ resolveTarget: resolveTarget({ DATA_DIR: dataDir }) });
+
+      const code = await run(['users'], io);
+
+      expect(code).toBe(1);
+      expect(io.err()).toContain(`No local stack answers at ${dynamodb} (read ${join(dataDir, STACK_FILE)}`);
+      expect(io.err()).toContain('pid 4242');
+    });
+
+    it('says no local stack answers, how it looked, and how to start one, when nothing listens on its port', async () => {
+      const dataDir = await emptyDataDir();
+      const port = await closedPort();
+      const io = recordingIo({
+        resolveTarget: resolveTarget({ DATA_DIR: dataDir, DYNAMODB_PORT: String(port) }),
+      });
 
       const code = await run(['users'], io);
 
       expect(code).toBe(1);
       expect(io.out()).toBe('');
       expect(io.err()).toBe(
-        `No local stack answers at http://127.0.0.1:${port}: start it with \`npm start\`, or pass --stack\n`,
+        `No local stack answers at http://127.0.0.1:${port} (found no ${join(dataDir, STACK_FILE)} (DATA_DIR is ${dataDir}), so tried DYNAMODB_PORT ${port}): start it with \`npm start\`, set DATA_DIR to the directory of the stack you started, or pass --stack\n`,
       );
     });
 

@@ -1,6 +1,11 @@
-// A port nothing listens on, for the tests of what the CLI says when its stack does not answer.
+// Where a CLI test's local stack is, or is not: a refused port, an empty DATA_DIR, a record like npm start's.
 
+import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TableName } from '../../lib/definitions/tables.js';
+import type { LocalStackRecord } from '../../local/discovery.js';
 
 /** Binds a free loopback port and lets it go again: connections to it are then refused at once. */
 export const closedPort = async (): Promise<number> => {
@@ -11,3 +16,31 @@ export const closedPort = async (): Promise<number> => {
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 };
+
+/** A DATA_DIR no stack has written to, so a test never finds the developer's own running stack. */
+export const emptyDataDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'aircall-cli-'));
+
+/** The record a stack whose DynamoDB is at `dynamodb` would have written. */
+export const stackRecord = (options: {
+  readonly dynamodb: string;
+  readonly tables: Readonly<Record<TableName, string>>;
+}): LocalStackRecord => ({
+  pid: 4242,
+  runtime: 'v24.0.0',
+  startedAt: '2022-03-05T11:00:00.000Z',
+  host: '127.0.0.1',
+  endpoints: {
+    webhookUrl: 'http://127.0.0.1:1/aircall/webhook',
+    dynamodb: options.dynamodb,
+    sqs: 'http://127.0.0.1:1',
+    s3: 'http://127.0.0.1:1',
+  },
+  ports: { webhook: 1, dynamodb: Number(new URL(options.dynamodb).port), sqs: 1 },
+  account: 'local',
+  token: 'recorded-dev-token',
+  tables: options.tables,
+  queues: {
+    queueUrl: 'http://127.0.0.1:1/000000000000/events',
+    deadLetterQueueUrl: 'http://127.0.0.1:1/000000000000/events-dlq',
+  },
+});

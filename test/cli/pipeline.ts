@@ -1,28 +1,14 @@
 // Loads webhook bodies into a test stack the way production does: through the real ingest and persist handlers.
 
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-  SQSBatchResponse,
-  SQSEvent,
-} from 'aws-lambda';
-import { vi } from 'vitest';
 import { registerToken } from '../../local/provision.js';
 import { captureOutput } from '../support/capture.js';
 import { lambdaContext, receiveRecords, sqsEvent, webhookRequest } from '../support/lambda-events.js';
 import type { TestStack } from '../support/stack.js';
 
-type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
 /** Delivers bodies through ingest, then hands everything it enqueued to persist in one batch. */
 export type Deliver = (bodies: readonly string[]) => Promise<void>;
 
-/**
- * Registers the bodies' tokens and imports both handlers against the stack's environment, which
- * startStack has just set; resetting the module cache makes them build their clients from it.
- */
+/** Registers the bodies' tokens and builds both handlers on the stack. */
 export const pipelineFor = async (
   stack: TestStack,
   account: string,
@@ -30,9 +16,8 @@ export const pipelineFor = async (
 ): Promise<Deliver> => {
   const tokens = new Set(bodies.map((body) => String((JSON.parse(body) as { token?: unknown }).token)));
   for (const token of tokens) await registerToken(stack.dynamo, stack.tables.webhooks, token, account);
-  vi.resetModules();
-  const ingest: IngestHandler = (await import('../../lambdas/ingest/handler.js')).handler;
-  const persist: PersistHandler = (await import('../../lambdas/persist/handler.js')).handler;
+  const ingest = stack.ingest();
+  const persist = stack.persist();
 
   return async (toDeliver) => {
     for (const body of toDeliver) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../cli/run.js';
 import { resolveTarget } from '../../cli/target.js';
 import { recordingIo } from './io.js';
-import { closedPort } from './net.js';
+import { closedPort, emptyDataDir } from './net.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/aircall/', import.meta.url));
 const FIXTURE_FILES = readdirSync(FIXTURES)
@@ -123,7 +123,11 @@ describe('send', () => {
 
   it('posts to the local webhook URL with the local token when neither is given', async () => {
     const io = recordingIo({
-      resolveTarget: resolveTarget({ PORT: new URL(url).port, LOCAL_WEBHOOK_TOKEN: TOKEN }),
+      resolveTarget: resolveTarget({
+        DATA_DIR: await emptyDataDir(),
+        PORT: new URL(url).port,
+        LOCAL_WEBHOOK_TOKEN: TOKEN,
+      }),
     });
 
     const code = await run(['send', accepted[0] ?? ''], io);
@@ -135,13 +139,17 @@ describe('send', () => {
 
   it('says no local stack answers when the default local URL refuses the connection', async () => {
     const port = await closedPort();
-    const io = recordingIo({ resolveTarget: resolveTarget({ PORT: String(port) }) });
+    const io = recordingIo({
+      resolveTarget: resolveTarget({ DATA_DIR: await emptyDataDir(), PORT: String(port) }),
+    });
 
     const code = await run(['send', accepted[0] ?? ''], io);
 
     expect(code).toBe(1);
-    expect(io.err()).toContain(
-      `No local stack answers at http://127.0.0.1:${port}${PATH}: start it with \`npm start\`, or pass --url\n`,
+    expect(io.err()).toMatch(
+      new RegExp(
+        `No local stack answers at http://127\\.0\\.0\\.1:${port}${PATH} \\(found no .*local-stack\\.json .*\\): start it with \`npm start\`, or pass --url\n`,
+      ),
     );
     expect(io.err()).not.toContain('local-dev-token');
   });

@@ -2,21 +2,23 @@
 
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountReport } from '../../lambdas/guardian/guardian.js';
+import { createGuardianHandler, guardianDependencies } from '../../lambdas/guardian/handler.js';
 import { hashToken } from '../../lambdas/shared/token.js';
+import { GUARDIAN_METRICS } from '../../lib/definitions/metrics.js';
 import { lambdaContext } from '../../local/lambda-events.js';
 import { registerToken } from '../../local/provision.js';
 import { type CompanyHandle, type Simulator, startSimulator } from '../../simulator/simulator.js';
 import type { Webhook } from '../../simulator/store.js';
 import { type Captured, captureOutput } from '../support/capture.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { startStack, type TestStack, testLogger } from '../support/stack.js';
 import { getItem } from '../support/tables.js';
 
 const STACK_URL = 'https://hooks.example.test/webhooks/aircall';
 const ELSEWHERE_URL = 'https://crm.example.test/aircall';
 const SECRET_ID = 'aircall/guardian-credentials';
-const NAMESPACE = 'AircallWebhookStack';
 const ACME = {
   account: 'acme',
   apiId: 'acme-id',
@@ -146,25 +148,25 @@ describe('guardian handler', () => {
       await deactivate(simulator, company, webhook);
 
     secrets = await startFakeSecretsManager({ [SECRET_ID]: SECRET });
-    stack = await startStack({
-      env: {
-        AIRCALL_SECRET_ID: SECRET_ID,
-        WEBHOOK_URL: STACK_URL,
-        AIRCALL_API_URL: simulator.apiUrl,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-        POWERTOOLS_METRICS_NAMESPACE: NAMESPACE,
-        // DEBUG, so that every line the handler can write is written and checked for secrets.
-        POWERTOOLS_LOG_LEVEL: 'DEBUG',
-      },
-    });
+    stack = await startStack();
     await registerToken(stack.dynamo, stack.tables.webhooks, VANISHED.token, ACME.account, {
       webhookId: VANISHED.webhookId,
     });
     await registerToken(stack.dynamo, stack.tables.webhooks, HAND_REGISTERED_TOKEN, ACME.account);
 
-    // The module builds its config and clients from the environment at import: import it only now.
-    vi.resetModules();
-    const { handler } = await import('../../lambdas/guardian/handler.js');
+    const handler = createGuardianHandler({
+      ...guardianDependencies({
+        webhooksTable: stack.tables.webhooks,
+        secretId: SECRET_ID,
+        webhookUrl: STACK_URL,
+        aircallApiUrl: simulator.apiUrl,
+        dynamodb: stack.targets.dynamo,
+        secretsManager: { ...stack.targets.dynamo, endpoint: secrets.url },
+      }),
+      metrics: new Metrics(GUARDIAN_METRICS.options),
+      // DEBUG, so that every line the handler can write is written and checked for secrets.
+      logger: testLogger('guardian', 'DEBUG'),
+    });
     pass = await captureOutput(() => handler({}, lambdaContext('guardian')));
   });
 
@@ -235,11 +237,11 @@ describe('guardian handler', () => {
 
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: NAMESPACE }] },
-      service: 'guardian',
-      WebhooksReenabled: 1,
-      WebhookReenableFailures: 0,
-      AccountsUnreachable: 1,
+      _aws: { CloudWatchMetrics: [{ Namespace: GUARDIAN_METRICS.options.namespace }] },
+      ...GUARDIAN_METRICS.dimensions,
+      [GUARDIAN_METRICS.names.webhooksReenabled]: 1,
+      [GUARDIAN_METRICS.names.webhookReenableFailures]: 0,
+      [GUARDIAN_METRICS.names.accountsUnreachable]: 1,
     });
   });
 

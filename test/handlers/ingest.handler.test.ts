@@ -2,7 +2,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadIngestConfig } from '../../lambdas/ingest/config.js';
 import { ENV, MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import { registerToken } from '../../local/provision.js';
@@ -10,15 +10,7 @@ import { withFields } from '../support/bodies.js';
 import { captureOutput } from '../support/capture.js';
 import { SAMPLE_TOKEN, sampleBody } from '../support/fixtures.js';
 import { drainQueue, webhookRequest } from '../support/lambda-events.js';
-import { startStack, type TestStack, withEnv } from '../support/stack.js';
-
-type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/** A fresh instance of the handler module, which builds its clients from the environment as it is now. */
-const importIngest = async (): Promise<IngestHandler> => {
-  vi.resetModules();
-  return (await import('../../lambdas/ingest/handler.js')).handler;
-};
+import { type IngestHandler, startStack, type TestStack } from '../support/stack.js';
 
 const ACCOUNT = 'acme-eu';
 const ended = { body: sampleBody('captured-outbound-call.ended'), token: SAMPLE_TOKEN };
@@ -51,10 +43,10 @@ describe('ingest handler', () => {
   const enqueued = () => drainQueue(stack.sqs, stack.queues.queueUrl);
 
   beforeAll(async () => {
-    // DEBUG, so that every log line the handler can write is written and checked for the token.
-    stack = await startStack({ env: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } });
+    stack = await startStack();
     await registerToken(stack.dynamo, stack.tables.webhooks, ended.token, ACCOUNT);
-    handler = await importIngest();
+    // DEBUG, so that every log line the handler can write is written and checked for the token.
+    handler = stack.ingest({ logLevel: 'DEBUG' });
   });
 
   afterAll(async () => {
@@ -150,7 +142,7 @@ describe('ingest handler', () => {
   });
 
   it('answers 413 and enqueues nothing for a body one byte over the largest the queue accepts', async () => {
-    const { maxBodyBytes } = loadIngestConfig(process.env);
+    const { maxBodyBytes } = loadIngestConfig(stack.environment);
     const body = withFields(ended.body, { padding: '' });
     const oversized = withFields(ended.body, {
       padding: 'x'.repeat(maxBodyBytes - Buffer.byteLength(body) + 1),
@@ -165,7 +157,7 @@ describe('ingest handler', () => {
   });
 
   it('answers 200 and enqueues a body of exactly the largest size, attributes included', async () => {
-    const { maxBodyBytes } = loadIngestConfig(process.env);
+    const { maxBodyBytes } = loadIngestConfig(stack.environment);
     const body = withFields(ended.body, { padding: '' });
     const largest = withFields(ended.body, { padding: 'x'.repeat(maxBodyBytes - Buffer.byteLength(body)) });
 
@@ -187,10 +179,8 @@ describe('ingest handler', () => {
   it('answers 503 at once when the queue it sends to does not exist', async () => {
     const missingQueueUrl = `${stack.queues.queueUrl}-missing`;
 
-    const { result, elapsedMs } = await withEnv({ [ENV.eventsQueueUrl]: missingQueueUrl }, async () => {
-      const isolated = await importIngest();
-      return captureOutput(() => isolated(webhookRequest(ended.body)));
-    });
+    const isolated = stack.ingest({ environment: { [ENV.eventsQueueUrl]: missingQueueUrl } });
+    const { result, elapsedMs } = await captureOutput(() => isolated(webhookRequest(ended.body)));
 
     expect(result.statusCode).toBe(503);
     expect(message(result)).toEqual({ message: 'temporarily unavailable, retry later' });
@@ -201,13 +191,11 @@ describe('ingest handler', () => {
   it('answers 503 inside Aircall’s 5 s when the queue endpoint accepts connections and never answers', async () => {
     const silent = await startSilentServer();
     try {
-      const { result, elapsedMs } = await withEnv(
-        { AWS_ENDPOINT_URL_SQS: silent.url, [ENV.eventsQueueUrl]: `${silent.url}/000000000000/events` },
-        async () => {
-          const isolated = await importIngest();
-          return captureOutput(() => isolated(webhookRequest(ended.body)));
-        },
-      );
+      const isolated = stack.ingest({
+        queue: { ...stack.targets.sqs, endpoint: silent.url },
+        environment: { [ENV.eventsQueueUrl]: `${silent.url}/000000000000/events` },
+      });
+      const { result, elapsedMs } = await captureOutput(() => isolated(webhookRequest(ended.body)));
 
       expect(result.statusCode).toBe(503);
       expect(elapsedMs).toBeLessThan(4500);

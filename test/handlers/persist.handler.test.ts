@@ -1,16 +1,10 @@
 // The persist handler against the embedded emulators, fed records the real ingest handler put on the queue.
 
 import { createServer } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-  SQSBatchResponse,
-  SQSEvent,
-  SQSRecord,
-} from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { TableName } from '../../lib/definitions/tables.js';
 import { registerToken } from '../../local/provision.js';
@@ -24,16 +18,8 @@ import {
   sqsEvent,
   webhookRequest,
 } from '../support/lambda-events.js';
-import { startStack, type TestStack, withEnv } from '../support/stack.js';
+import { type IngestHandler, type PersistHandler, startStack, type TestStack } from '../support/stack.js';
 import { clearTable, getItem, type Item, queryPartition, scanTable } from '../support/tables.js';
-
-type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-const importPersist = async (): Promise<PersistHandler> => {
-  vi.resetModules();
-  return (await import('../../lambdas/persist/handler.js')).handler;
-};
 
 const ACCOUNT = 'acme-eu';
 const CALL_ID = 780836699;
@@ -83,9 +69,8 @@ describe('persist handler', () => {
     const senders: SampleName[] = ['captured-outbound-call.ended', 'documented-number.closed'];
     const tokens = new Set(senders.map(sampleToken));
     for (const token of tokens) await registerToken(stack.dynamo, stack.tables.webhooks, token, ACCOUNT);
-    vi.resetModules();
-    ingest = (await import('../../lambdas/ingest/handler.js')).handler;
-    persist = await importPersist();
+    ingest = stack.ingest();
+    persist = stack.persist();
   });
 
   afterAll(async () => {
@@ -309,13 +294,12 @@ describe('persist handler', () => {
     ]);
     const deadEndpoint = `http://127.0.0.1:${await closedPort()}`;
 
-    const { result, elapsedMs } = await withEnv(
-      // One attempt: the point is what the handler reports, not how long the SDK's backoff takes.
-      { AWS_ENDPOINT_URL_DYNAMODB: deadEndpoint, AWS_MAX_ATTEMPTS: '1' },
-      async () => {
-        const isolated = await importPersist();
-        return captureOutput(() => isolated(sqsEvent(records), lambdaContext('persist')));
-      },
+    // One attempt: the point is what the handler reports, not how long the SDK's backoff takes.
+    const isolated = stack.persist({
+      dynamo: new DynamoDBClient({ ...stack.targets.dynamo, endpoint: deadEndpoint, maxAttempts: 1 }),
+    });
+    const { result, elapsedMs } = await captureOutput(() =>
+      isolated(sqsEvent(records), lambdaContext('persist')),
     );
 
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(

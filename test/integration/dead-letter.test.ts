@@ -1,7 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_QUEUE, PERSIST } from '../../lib/definitions/pipeline.js';
-import { localSqsClientConfig } from '../../local/emulators.js';
+import { localSqsClientConfig } from '../../local/clients.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';
 import { scanTable } from '../support/tables.js';
 

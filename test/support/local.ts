@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/clients.js';
 import { freePort } from '../../local/free-port.js';
 import { type LocalSettings, readLocalSettings } from '../../local/settings.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
@@ -61,7 +61,7 @@ export const startTestLocalStack = async (
     DATA_DIR: dataDir,
     LOCAL_WEBHOOK_TOKEN: TOKEN,
   });
-  const start = () => startLocalStack({ snapshotIntervalMs: 200, ...options, settings });
+  const start = () => startLocalStack({ ...options, settings });
   const handle: TestLocalStack = {
     settings,
     stack: await start(),

@@ -1,71 +1,81 @@
-// Starts the emulators, provisions uniquely named tables and queues, and points the handlers' environment at them.
+// Starts the emulators, provisions uniquely named tables and queues, and builds the real handlers against them.
 
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadIngestConfig } from '../../lambdas/ingest/config.js';
+import {
+  createIngestClients,
+  createIngestHandler,
+  type IngestHandler,
+  ingestDependencies,
+} from '../../lambdas/ingest/handler.js';
+import { loadPersistConfig } from '../../lambdas/persist/config.js';
+import {
+  createPersistClient,
+  createPersistHandler,
+  type PersistHandler,
+  persistDependencies,
+} from '../../lambdas/persist/handler.js';
+import type { ClientTarget } from '../../lambdas/shared/aws.js';
 import { ENV } from '../../lib/definitions/pipeline.js';
 import { TABLE_NAMES, type TableName, tableEnvName } from '../../lib/definitions/tables.js';
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  localSqsClientConfig,
-  startDynamo,
-  startSqs,
-} from '../../local/emulators.js';
+import { localClientTarget, localSqsClientConfig } from '../../local/clients.js';
+import { startDynamo, startSqs } from '../../local/emulators.js';
 import { createQueues, createTables, type ProvisionedQueues } from '../../local/provision.js';
+
+export type { IngestHandler, PersistHandler };
+
+export interface IngestOptions {
+  /** Variables that replace the stack's, e.g. another queue URL. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Where the queue client sends, e.g. a server that never answers. */
+  readonly queue?: ClientTarget;
+  /** @default 'DEBUG', so that every line the handler can write is written and checked. */
+  readonly logLevel?: LogLevel;
+}
+
+export interface PersistOptions {
+  /** The client persist writes through, e.g. one aimed at a dead endpoint. */
+  readonly dynamo?: DynamoDBClient;
+  /** @default 'DEBUG' */
+  readonly logLevel?: LogLevel;
+}
 
 export interface TestStack {
   /** Physical names, unique to this stack. */
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queues: ProvisionedQueues;
   readonly endpoints: { readonly dynamo: string; readonly sqs: string };
-  /** Clients for the test itself, built with explicit endpoints rather than from the environment. */
+  /** Where clients of this stack's emulators send their requests. */
+  readonly targets: { readonly dynamo: ClientTarget; readonly sqs: ClientTarget };
+  /** Clients for the test itself. */
   readonly dynamo: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
-  /** The environment a handler imported now would read. */
-  readonly env: Readonly<Record<string, string>>;
-  /** Stops the emulators and restores the environment as it was. */
+  /** The handlers' variables as the deployed stack would set them, read through the handlers' config parsers. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** A new ingest handler on this stack, with clients of its own. */
+  ingest(options?: IngestOptions): IngestHandler;
+  /** A new persist handler on this stack, with a client of its own. */
+  persist(options?: PersistOptions): PersistHandler;
+  /** Stops the emulators and every client the handlers were given. */
   stop(): Promise<void>;
 }
 
-export interface StackOptions {
-  /** Further variables for the handlers, e.g. a log level. */
-  readonly env?: Readonly<Record<string, string>>;
-}
+export const testLogger = (serviceName: string, logLevel: LogLevel = 'DEBUG'): Logger =>
+  new Logger({ serviceName, logLevel });
 
-const setEnv = (values: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> => {
-  const previous: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(values)) {
-    previous[name] = process.env[name];
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  return previous;
-};
-
-/**
- * Runs `fn` with some variables changed, for a second handler instance with other settings. The SDK reads
- * endpoints, credentials and retry settings at a client's first request, not when it is built, so the change
- * must last until the instance has sent something: import and invoke it inside `fn`.
- */
-export const withEnv = async <T>(
-  values: Readonly<Record<string, string | undefined>>,
-  fn: () => Promise<T>,
-): Promise<T> => {
-  const previous = setEnv(values);
-  try {
-    return await fn();
-  } finally {
-    setEnv(previous);
-  }
-};
-
-export const startStack = async (options: StackOptions = {}): Promise<TestStack> => {
+export const startStack = async (): Promise<TestStack> => {
   const [dynamoEmulator, sqsEmulator] = await Promise.all([startDynamo({ port: 0 }), startSqs({ port: 0 })]);
-  const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const dynamo = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEmulator.endpoint });
+  const targets = {
+    dynamo: localClientTarget(dynamoEmulator.endpoint),
+    sqs: localClientTarget(sqsEmulator.endpoint),
+  };
+  const dynamo = new DynamoDBClient(targets.dynamo);
   const documents = DynamoDBDocumentClient.from(dynamo);
   const sqs = new SQSClient(localSqsClientConfig(sqsEmulator.endpoint));
 
@@ -78,32 +88,39 @@ export const startStack = async (options: StackOptions = {}): Promise<TestStack>
     createTables(dynamo, tables),
     createQueues(sqs, { queue: `${prefix}-events`, deadLetterQueue: `${prefix}-events-dlq` }),
   ]);
-
-  const env: Record<string, string> = {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoEmulator.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+  const environment: Record<string, string> = {
     [ENV.eventsQueueUrl]: queues.queueUrl,
     ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), tables[name]])),
-    ...options.env,
   };
-  // A session token or profile from the developer's shell would be sent along with the dummy keys.
-  const previous = setEnv({ ...env, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined });
 
+  const clients: { destroy(): void }[] = [dynamo, sqs];
   return {
     tables,
     queues,
     endpoints: { dynamo: dynamoEmulator.endpoint, sqs: sqsEmulator.endpoint },
+    targets,
     dynamo,
     documents,
     sqs,
-    env,
+    environment,
+    ingest: (options = {}) => {
+      const built = createIngestClients({ registry: targets.dynamo, queue: options.queue ?? targets.sqs });
+      clients.push(built.registry, built.queue);
+      return createIngestHandler({
+        ...ingestDependencies(loadIngestConfig({ ...environment, ...options.environment }), built),
+        logger: testLogger('ingest', options.logLevel),
+      });
+    },
+    persist: (options = {}) => {
+      const client = options.dynamo ?? createPersistClient(targets.dynamo);
+      clients.push(client);
+      return createPersistHandler({
+        ...persistDependencies(loadPersistConfig(environment), client),
+        logger: testLogger('persist', options.logLevel),
+      });
+    },
     stop: async () => {
-      setEnv(previous);
-      dynamo.destroy();
-      sqs.destroy();
+      for (const client of clients) client.destroy();
       await Promise.all([dynamoEmulator.stop(), sqsEmulator.stop()]);
     },
   };
