@@ -54,6 +54,8 @@ export const startDynamo = async ({
 export interface RunningSqs extends RunningEmulator {
   /** Messages a queue holds right now, ready, delayed and in flight; undefined if there is no such queue. */
   depth(queueName: string): number | undefined;
+  /** Receipt handles of the messages a queue has in flight right now. */
+  inFlight(queueName: string): string[];
 }
 
 /**
@@ -81,5 +83,7 @@ export const startSqs = async ({ port, host = LOOPBACK, path }: EmulatorOptions)
       const { ready, delayed, inflight } = queue.messages;
       return ready.length + delayed.length + inflight.length;
     },
+    inFlight: (queueName) =>
+      (server.inspectQueue(queueName)?.messages.inflight ?? []).map((entry) => entry.receiptHandle),
   };
 };

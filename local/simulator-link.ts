@@ -9,6 +9,8 @@ import { type Simulator, startSimulator } from '../simulator/simulator.js';
 
 export interface LinkedSimulatorOptions {
   readonly port: number;
+  /** Address the simulator listens on. */
+  readonly host: string;
   /** Generated events a second; 0 starts no traffic. */
   readonly eventsPerSecond: number;
   /** The local stack's webhook URL. */
@@ -32,7 +34,11 @@ export const SIMULATED_COMPANY = {
 } as const;
 
 export const linkSimulator = async (options: LinkedSimulatorOptions): Promise<LinkedSimulator> => {
-  const simulator = await startSimulator({ port: options.port, companies: [SIMULATED_COMPANY] });
+  const simulator = await startSimulator({
+    port: options.port,
+    host: options.host,
+    companies: [SIMULATED_COMPANY],
+  });
   try {
     const credentials: AircallCredentials = { ...SIMULATED_COMPANY };
     const api = new AircallClient({ credentials, baseUrl: simulator.apiUrl });

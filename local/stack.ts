@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoWebhookRegistry } from '../lambdas/guardian/dynamo-registry.js';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
@@ -71,6 +71,8 @@ export interface LocalStack {
   readonly queues: ProvisionedQueues;
   /** Messages the queues held at start, kept on disk by the embedded SQS since the last run. */
   readonly restored: number;
+  /** Of those, the messages the last run had received and not yet acknowledged, made visible again at start. */
+  readonly released: number;
   readonly activity: Activity;
   /** The simulator, when started with one. */
   readonly simulator?: LinkedSimulator;
@@ -90,6 +92,24 @@ const handlerEnvironment = (settings: LocalSettings, queueUrl: string): Record<s
 });
 
 const portOf = (url: string): number => Number(new URL(url).port);
+
+const releaseInFlight = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandles: readonly string[],
+): Promise<number> => {
+  for (let i = 0; i < receiptHandles.length; i += 10) {
+    const entries = receiptHandles
+      .slice(i, i + 10)
+      .map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    const { Failed = [] } = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+    );
+    if (Failed.length > 0)
+      throw new Error(`could not release ${Failed.length} messages: ${Failed[0]?.Message}`);
+  }
+  return receiptHandles.length;
+};
 
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { settings } = options;
@@ -123,6 +143,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     deadLetterQueue: sqsEmulator.depth(settings.queues.deadLetterQueue) ?? 0,
   });
   const held = depth();
+  // The previous run's consumer is gone with its process: what it had in hand is released now, rather than
+  // after the visibility timeout, as if each of its invocations had failed.
+  const released = await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue));
   await registerToken(dynamo, settings.tables.webhooks, settings.token, settings.account);
 
   const environment = handlerEnvironment(settings, queues.queueUrl);
@@ -177,7 +200,12 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const simulator =
     options.simulator === undefined
       ? undefined
-      : await linkSimulator({ ...options.simulator, webhookUrl: endpoints.webhookUrl, registry });
+      : await linkSimulator({
+          ...options.simulator,
+          host: settings.host,
+          webhookUrl: endpoints.webhookUrl,
+          registry,
+        });
   const guardianSettings: LocalGuardianSettings | undefined =
     options.guardian ??
     (simulator === undefined
@@ -224,6 +252,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     ...(guardian === undefined ? {} : { guardian }),
     queues,
     restored: held.queue + held.deadLetterQueue,
+    released,
     activity,
     depth,
     stop: async () => {

@@ -23,7 +23,10 @@ const banner = (
   guardianSeconds: number,
 ): string => {
   const example = 'examples/call.ended.json';
-  const held = stack.restored > 0 ? `  (${stack.restored} messages still queued from the last run)` : '';
+  const released =
+    stack.released > 0 ? `, ${stack.released} of them released from its unfinished batches` : '';
+  const held =
+    stack.restored > 0 ? `  (${stack.restored} messages still queued from the last run${released})` : '';
   return [
     '',
     `aircall-webhook-stack is running locally on Node.js ${process.versions.node} (ready in ${seconds.toFixed(1)} s)`,

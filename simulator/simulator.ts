@@ -14,6 +14,8 @@ import { createTrafficGenerator, type Placement, type TrafficGenerator } from '.
 export interface SimulatorOptions {
   /** @default 0, a free port */
   readonly port?: number;
+  /** Address to listen on. @default '127.0.0.1', loopback only: the simulated API hands out tokens to anyone. */
+  readonly host?: string;
   /** @default one company: account `demo`, api id `demo-id`, api token `demo-token` */
   readonly companies?: readonly CompanyConfig[];
   /** Requests per company per minute. @default 120 */
@@ -199,15 +201,18 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   };
 
   const server = createServer(handler);
+  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  // A server on every interface is still reached through loopback from this machine.
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 
   let trafficTimer: NodeJS.Timeout | undefined;
   const stopTraffic = (): void => {
