@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
@@ -35,6 +35,8 @@ export const HANDLER_BUNDLING: BundlingOptions = {
     "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   // Everything is bundled, the AWS SDK v3 clients included: one file loads faster than the runtime's SDK.
   externalModules: [],
+  // Warnings and errors only: `npm run bench` reports the bundle sizes esbuild would print on every synth.
+  logLevel: LogLevel.WARNING,
 };
 
 export interface HandlerFunctionProps {

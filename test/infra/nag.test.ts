@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { captureOutputSync } from '../support/capture.js';
 import { nagApp, synthesize } from './support.js';
 
 const packs = () => [new AwsSolutionsChecks(), new ServerlessChecks()];
@@ -14,11 +15,19 @@ const findingsOf = (scope: Parameters<AwsSolutionsChecks['validateScope']>[0]) =
 
 // Bundled as `cdk synth` bundles, so this file also proves the local esbuild path works without Docker.
 // synthesize() runs the packs as validation plugins and would throw on a finding.
-const real = synthesize({}, { asCdkSynth: true });
+const bundled = captureOutputSync(() => synthesize({}, { asCdkSynth: true }));
+const real = bundled.result;
 
 describe('the nag packs on the real stack', () => {
   it('report no unacknowledged finding', () => {
     expect(findingsOf(real.app)).toEqual([]);
+  });
+
+  it('run after each handler was bundled here, with the local esbuild', () => {
+    expect(
+      bundled.output.match(/^Bundling asset TestStack\/\w+\/\w+Function\/Code\/Stage\.\.\.$/gm),
+    ).toHaveLength(2);
+    expect(bundled.output).not.toMatch(/docker/i);
   });
 
   it('see the bundled ES module handlers', () => {

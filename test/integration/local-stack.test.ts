@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../support/capture.js';
 import { sampleBody } from '../support/fixtures.js';
 import { post, startTestLocalStack, type TestLocalStack, waitFor, withToken } from '../support/local.js';
 import { getItem, type Item, queryPartition, scanTable } from '../support/tables.js';
@@ -34,8 +35,15 @@ describe('local stack', () => {
   it('answers like API Gateway for other paths and methods, and like ingest for bad bodies', async () => {
     expect(await post(local.stack.webhookUrl.replace('/aircall/webhook', '/other'), '{}')).toBe(404);
     expect((await fetch(local.stack.webhookUrl)).status).toBe(404);
-    expect(await post(local.stack.webhookUrl, 'not json')).toBe(400);
-    expect(await post(local.stack.webhookUrl, sampleBody('captured-user.created'))).toBe(401);
+    const rejected = await captureOutput(async () => [
+      await post(local.stack.webhookUrl, 'not json'),
+      await post(local.stack.webhookUrl, sampleBody('captured-user.created')),
+    ]);
+    expect(rejected.result).toEqual([400, 401]);
+    // ingest logs each rejection with its reason, and never the token.
+    expect(rejected.output).toMatch(/"message":"webhook rejected".*"status":400,"reason":"body is not JSON"/);
+    expect(rejected.output).toMatch(/"message":"webhook rejected".*"status":401,"reason":"token unknown"/);
+    expect(rejected.output).not.toContain(JSON.parse(sampleBody('captured-user.created')).token);
   });
 
   it('keeps one ended call and each distinct event once when the lifecycle arrives shuffled and twice', async () => {

@@ -39,3 +39,25 @@ export const captureOutput = async <T>(fn: () => Promise<T>): Promise<Captured<T
     for (const [name, method] of consoleMethods) console[name] = method;
   }
 };
+
+/** The same for synchronous work, such as a CDK synthesis that reports its bundling on stderr. */
+export const captureOutputSync = <T>(fn: () => T): Omit<Captured<T>, 'elapsedMs'> => {
+  const chunks: string[] = [];
+  const { stdout, stderr } = process;
+  const writes = { stdout: stdout.write, stderr: stderr.write };
+  const fakeWrite = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    chunks.push(chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk));
+    const callback = rest.at(-1);
+    if (typeof callback === 'function') callback();
+    return true;
+  }) as typeof stdout.write;
+  stdout.write = fakeWrite;
+  stderr.write = fakeWrite;
+  try {
+    const result = fn();
+    return { result, output: chunks.join('') };
+  } finally {
+    stdout.write = writes.stdout;
+    stderr.write = writes.stderr;
+  }
+};
