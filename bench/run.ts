@@ -141,8 +141,7 @@ const main = async () => {
     LOCAL_WEBHOOK_TOKEN: TOKEN,
     LOCAL_ACCOUNT: 'bench',
   });
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const stack = await startLocalStack({ settings });
+  const stack = await startLocalStack({ settings, logLevel: 'ERROR' });
   const documents = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       region: LOCAL_REGION,
