@@ -10,11 +10,15 @@ const ACTIVITY_INTERVAL_MS = 5000;
 
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** The CLI finds the stack through DATA_DIR; a hint names it only when it is not the default the CLI reads. */
-const cliPrefix = (dataDir: string): string => {
-  const shown = relative(process.cwd(), dataDir) || '.';
-  return resolve(LOCAL_DEFAULTS.DATA_DIR) === dataDir ? '' : `DATA_DIR=${shown} `;
+/** A path under the working directory relative to it, anything else as it is. */
+const shownPath = (path: string): string => {
+  const shown = relative(process.cwd(), path);
+  return shown === '' ? '.' : shown.startsWith('..') ? path : shown;
 };
+
+/** The CLI finds the stack through DATA_DIR; a hint names it only when it is not the default the CLI reads. */
+const cliPrefix = (dataDir: string): string =>
+  resolve(LOCAL_DEFAULTS.DATA_DIR) === dataDir ? '' : `DATA_DIR=${shownPath(dataDir)} `;
 
 const banner = (
   stack: LocalStack,
@@ -36,7 +40,7 @@ const banner = (
     `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.join(', ')}`,
     `  SQS          ${stack.endpoints.sqs}  queues: ${settings.queues.queue}, ${settings.queues.deadLetterQueue}`,
     `  S3           ${stack.endpoints.s3}  (same server as SQS)`,
-    `  Data         ${relative(process.cwd(), settings.dataDir) || '.'}${held}`,
+    `  Data         ${shownPath(settings.dataDir)}${held}`,
     ...(stack.simulator === undefined
       ? []
       : [
@@ -47,8 +51,11 @@ const banner = (
     '  Try it:',
     `    curl -X POST ${stack.webhookUrl} -H 'content-type: application/json' --data @${example}`,
     `    ${cliPrefix(settings.dataDir)}npm run cli -- calls 780836699`,
+    ...(stack.simulator === undefined
+      ? []
+      : [`    ${cliPrefix(settings.dataDir)}npm run cli -- calls            # what the simulator delivered`]),
     '',
-    `  Ctrl-C stops it. Queued events and stored data stay in ${relative(process.cwd(), settings.dataDir) || '.'} for the next start.`,
+    `  Ctrl-C stops it. Queued events and stored data stay in ${shownPath(settings.dataDir)} for the next start.`,
     '',
   ].join('\n');
 };
