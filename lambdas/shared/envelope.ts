@@ -1,11 +1,9 @@
 // The Aircall webhook envelope: parsed once at the edge, typed for everything after.
 
+import { isJsonObject, type JsonObject } from '../../lib/definitions/json.js';
 import { InvalidEnvelopeError } from './errors.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
-export interface JsonObject {
-  [key: string]: JsonValue;
-}
+export { isJsonObject, type JsonObject, type JsonValue } from '../../lib/definitions/json.js';
 
 export interface AircallEnvelope {
   readonly resource: string;
@@ -16,9 +14,6 @@ export interface AircallEnvelope {
   readonly token: unknown;
   readonly data: JsonObject;
 }
-
-export const isJsonObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Parses a webhook body. Only `resource`, `event` and `data` are required: an event or resource this

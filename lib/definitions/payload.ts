@@ -1,7 +1,7 @@
 // The payload codec: a readable map when DynamoDB can hold one, gzipped JSON when it cannot, and the way back.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../lambdas/shared/envelope.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 
 // DynamoDB nests at most 32 levels and holds 400 KB an item; numbers must fit its range. A call item holds its
 // data and up to eight insights (kept small by persist), so the payload map stays well under the item limit.
