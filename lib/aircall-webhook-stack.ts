@@ -38,7 +38,7 @@ export class AircallWebhookStack extends Stack {
     const logRetention = toRetentionDays(config.logRetentionDays);
 
     this.tables = new WebhookTables(this, 'Tables', { removalPolicy });
-    this.events = new EventQueue(this, 'Events');
+    this.events = new EventQueue(this, 'Events', { removalPolicy });
     const { tables } = this.tables;
 
     this.ingress = new Ingress(this, 'Ingress', {

@@ -1,5 +1,5 @@
 // EventQueue: the durable buffer between ingest and persist, with a dead-letter queue after bounded receives.
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENTS_QUEUE, type QueueSettings } from '../definitions/pipeline.js';
@@ -10,11 +10,17 @@ export interface EventQueueProps {
    * @default EVENTS_QUEUE from lib/definitions/pipeline.ts
    */
   readonly settings?: QueueSettings;
+  /**
+   * Whether the queues outlive the stack, as the tables do: the dead-letter queue may hold the only copy of an
+   * event, and the events queue what persist has not stored yet.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
- * Both queues are encrypted with SQS-managed keys (no KMS key to pay for or to grant) and refuse plain HTTP.
- * They keep the default DESTROY removal policy: they hold messages in flight, not the record of them.
+ * Both queues are encrypted with SQS-managed keys (no KMS key to pay for or to grant) and refuse plain HTTP,
+ * and follow the stack's removal policy like the tables.
  */
 export class EventQueue extends Construct {
   public readonly queue: sqs.Queue;
@@ -23,12 +29,14 @@ export class EventQueue extends Construct {
   constructor(scope: Construct, id: string, props: EventQueueProps = {}) {
     super(scope, id);
     const settings = props.settings ?? EVENTS_QUEUE;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       maxMessageSizeBytes: settings.maxMessageSizeBytes,
       retentionPeriod: Duration.seconds(settings.deadLetterRetentionSeconds),
+      removalPolicy,
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
@@ -45,6 +53,7 @@ export class EventQueue extends Construct {
       visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
       retentionPeriod: Duration.seconds(settings.retentionSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      removalPolicy,
     });
   }
 }

@@ -43,6 +43,13 @@ describe('the configured stack', () => {
       expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
   });
 
+  it("deletes both queues with the stack when removalPolicy is 'destroy'", () => {
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    for (const queue of queues)
+      expect([queue.DeletionPolicy, queue.UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
+  });
+
   it('keeps every log group for the configured days, and deletes them with the stack', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     expect(groups.map((g) => [g.Properties.RetentionInDays, g.DeletionPolicy])).toEqual([

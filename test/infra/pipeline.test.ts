@@ -62,6 +62,15 @@ describe('EventQueue', () => {
     });
   });
 
+  it.each([
+    ['events queue', () => stack.events.queue],
+    ['dead-letter queue', () => stack.events.deadLetterQueue],
+  ])('keeps the %s when the stack is deleted, as the tables are kept', (_, target) => {
+    const resource = resources[logicalId(target())];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+  });
+
   it('gets no hard-coded queue names', () => {
     expect(queue.QueueName).toBeUndefined();
     expect(deadLetterQueue.QueueName).toBeUndefined();
