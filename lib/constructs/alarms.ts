@@ -65,6 +65,28 @@ export class Alarms extends Construct {
       }),
       threshold: 1,
     });
+    // Depth alone stays in ALARM while old dead letters wait, and so hides the next one: this fires again on each
+    // arrival, whether the redrive policy moved it (depth grows) or persist sent it there itself (a send).
+    this.add('DeadLetterArrivals', {
+      alarmDescription:
+        'A new event reached the dead-letter queue (its failure_reason attribute says why): inspect, fix, redrive.',
+      metric: new cloudwatch.MathExpression({
+        label: 'dead letters arrived',
+        expression: 'MAX([DIFF(visible), sent])',
+        usingMetrics: {
+          visible: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(1),
+            statistic: 'Maximum',
+          }),
+          sent: props.deadLetterQueue.metricNumberOfMessagesSent({
+            period: Duration.minutes(1),
+            statistic: 'Sum',
+          }),
+        },
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+    });
     this.add('EventsBacklog', {
       alarmDescription: 'The oldest queued event has waited too long: persist is failing or throttled.',
       metric: props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),

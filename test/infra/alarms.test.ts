@@ -16,9 +16,9 @@ const alarmsOf = (template: typeof bare.template) =>
 
 describe('Alarms', () => {
   it('alarms on dead letters, a stuck queue and webhook 5xx in every stack', () => {
-    const metrics = alarmsOf(bare.template).map(
-      (a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`,
-    );
+    const metrics = alarmsOf(bare.template)
+      .filter((a) => a.Properties.MetricName !== undefined)
+      .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
     expect(metrics.sort()).toEqual(
       [
         'AWS/ApiGateway/5xx',
@@ -37,6 +37,41 @@ describe('Alarms', () => {
           Value: { 'Fn::GetAtt': [logicalId(bare.stack.events.deadLetterQueue), 'QueueName'] },
         },
       ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms again on each new dead letter, moved there by the redrive policy or sent by persist', () => {
+    bare.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Id: 'expr_1', Expression: 'MAX([DIFF(visible), sent])', ReturnData: true }),
+        Match.objectLike({
+          Id: 'visible',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: 'ApproximateNumberOfMessagesVisible',
+              Dimensions: [
+                {
+                  Name: 'QueueName',
+                  Value: { 'Fn::GetAtt': [logicalId(bare.stack.events.deadLetterQueue), 'QueueName'] },
+                },
+              ],
+            }),
+            Stat: 'Maximum',
+            Period: 60,
+          }),
+          ReturnData: false,
+        }),
+        Match.objectLike({
+          Id: 'sent',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'NumberOfMessagesSent' }),
+            Stat: 'Sum',
+          }),
+        }),
+      ]),
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
