@@ -10,7 +10,7 @@ import type { LocalEndpoints } from './settings.js';
 export const STACK_FILE = 'local-stack.json';
 
 export interface LocalStackRecord {
-  /** Process id of `npm start`, to tell a record left by a killed stack from a live one. */
+  /** Process id of the stack (tsx's child of `npm start`), to tell a record left by a killed stack from a live one. */
   readonly pid: number;
   /** The Node.js version the stack runs on. */
   readonly runtime: string;
@@ -25,6 +25,9 @@ export interface LocalStackRecord {
   readonly token: string;
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queues: { readonly queueUrl: string; readonly deadLetterQueueUrl: string };
+  /** What the queues held when this stack started, and how many of those it released from a killed run. */
+  readonly queuedAtStart: { readonly queue: number; readonly deadLetterQueue: number };
+  readonly released: number;
   readonly simulatorApiUrl?: string;
 }
 

@@ -69,8 +69,8 @@ export interface LocalStack {
   readonly webhookUrl: string;
   readonly endpoints: LocalEndpoints;
   readonly queues: ProvisionedQueues;
-  /** Messages the queues held at start, kept on disk by the embedded SQS since the last run. */
-  readonly restored: number;
+  /** What the queues held at start, kept on disk by the embedded SQS since the last run. */
+  readonly queuedAtStart: { readonly queue: number; readonly deadLetterQueue: number };
   /** Of those, the messages the last run had received and not yet acknowledged, made visible again at start. */
   readonly released: number;
   readonly activity: Activity;
@@ -142,7 +142,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     queue: sqsEmulator.depth(settings.queues.queue) ?? 0,
     deadLetterQueue: sqsEmulator.depth(settings.queues.deadLetterQueue) ?? 0,
   });
-  const held = depth();
+  const queuedAtStart = depth();
   // The previous run's consumer is gone with its process: what it had in hand is released now, rather than
   // after the visibility timeout, as if each of its invocations had failed.
   const released = await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue));
@@ -242,6 +242,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     token: settings.token,
     tables: settings.tables,
     queues: { queueUrl: queues.queueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl },
+    queuedAtStart,
+    released,
     ...(simulator === undefined ? {} : { simulatorApiUrl: simulator.simulator.apiUrl }),
   });
 
@@ -251,7 +253,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     ...(simulator === undefined ? {} : { simulator }),
     ...(guardian === undefined ? {} : { guardian }),
     queues,
-    restored: held.queue + held.deadLetterQueue,
+    queuedAtStart,
     released,
     activity,
     depth,

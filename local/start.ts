@@ -27,10 +27,12 @@ const banner = (
   guardianSeconds: number,
 ): string => {
   const example = 'examples/call.ended.json';
+  const { queue, deadLetterQueue } = stack.queuedAtStart;
   const released =
     stack.released > 0 ? `, ${stack.released} of them released from its unfinished batches` : '';
+  const dead = deadLetterQueue > 0 ? `; ${deadLetterQueue} in the dead-letter queue` : '';
   const held =
-    stack.restored > 0 ? `  (${stack.restored} messages still queued from the last run${released})` : '';
+    queue + deadLetterQueue > 0 ? `  (${queue} events still queued from the last run${released}${dead})` : '';
   return [
     '',
     `aircall-webhook-stack is running locally on Node.js ${process.versions.node} (ready in ${seconds.toFixed(1)} s)`,

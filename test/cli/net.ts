@@ -39,6 +39,8 @@ export const stackRecord = (options: {
   account: 'local',
   token: 'recorded-dev-token',
   tables: options.tables,
+  queuedAtStart: { queue: 0, deadLetterQueue: 0 },
+  released: 0,
   queues: {
     queueUrl: 'http://127.0.0.1:1/000000000000/events',
     deadLetterQueueUrl: 'http://127.0.0.1:1/000000000000/events-dlq',

@@ -51,6 +51,11 @@ export const spawnLocalStack = async (
     if (ended) throw new Error(`the local stack exited before it was ready:\n${chunks.join('')}`);
     const found = await readStackRecord(dataDir).catch(() => undefined);
     return found?.pid === child.pid ? found : undefined;
-  }, 30_000);
+  }, 30_000).catch(async (error: unknown) => {
+    // A stack that never became ready is not left running behind the failed test.
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
+  });
   return { child, record, exited, output: () => chunks.join('') };
 };
