@@ -64,7 +64,7 @@ const explain = (
   const local = targets.find((t) => t.localEndpoint !== undefined);
   if (local?.localEndpoint !== undefined && hasCode(error, 'ECONNREFUSED')) {
     return {
-      message: `No local stack answers at ${local.localEndpoint}${local.localLookup === undefined ? '' : ` (${local.localLookup})`}: start it with \`npm start\`, set DATA_DIR to the directory of the stack you started, or pass --stack`,
+      message: `No local stack answers at ${local.localEndpoint}${local.localLookup === undefined ? '' : ` (${local.localLookup})`}: start it with \`npm start\` (set DATA_DIR to find one started with another), or pass --stack`,
       code: 1,
     };
   }

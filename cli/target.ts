@@ -5,7 +5,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/clients.js';
-import { readStackRecord, stackFilePath } from '../local/discovery.js';
+import { isRunning, readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
 
@@ -100,22 +100,26 @@ export const findLocalStack = async (
   const settings = readLocalSettings(env);
   const path = stackFilePath(settings.dataDir);
   const record = await readStackRecord(settings.dataDir);
-  if (record !== undefined) {
+  if (record !== undefined && isRunning(record.pid)) {
     return localTarget({
       dynamoEndpoint: record.endpoints.dynamodb,
       tables: { ...record.tables, ...tables },
       webhookUrl: record.endpoints.webhookUrl,
       webhookToken: record.token,
-      lookup: `read ${path}, written by the stack started at ${record.startedAt} (pid ${record.pid}), which may have stopped without removing it`,
+      lookup: `read ${path}, written by the stack of pid ${record.pid} started at ${record.startedAt}`,
     });
   }
   const endpoints = localEndpoints(settings);
+  const found =
+    record === undefined
+      ? `found no ${path} (DATA_DIR is ${settings.dataDir})`
+      : `${path} was left by pid ${record.pid}, which is not running`;
   return localTarget({
     dynamoEndpoint: endpoints.dynamodb,
     tables: { ...settings.tables, ...tables },
     webhookUrl: endpoints.webhookUrl,
     webhookToken: settings.token,
-    lookup: `found no ${path} (DATA_DIR is ${settings.dataDir}), so tried DYNAMODB_PORT ${settings.dynamoPort}`,
+    lookup: `${found}, so tried the ports PORT and DYNAMODB_PORT name, or their defaults`,
   });
 };
 

@@ -58,6 +58,17 @@ export const readStackRecord = async (dataDir: string): Promise<LocalStackRecord
 export const removeStackRecord = (dataDir: string): Promise<void> =>
   rm(stackFilePath(dataDir), { force: true });
 
+/** Whether the process that wrote a record still runs: signal 0 checks without sending anything. */
+export const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return error instanceof Error && 'code' in error && error.code === 'EPERM';
+  }
+};
+
 const isStackRecord = (value: unknown): value is LocalStackRecord => {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Partial<Record<keyof LocalStackRecord, unknown>>;

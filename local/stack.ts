@@ -21,7 +21,7 @@ import {
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
 import { localClientTarget, localSqsClientConfig } from './clients.js';
-import { removeStackRecord, writeStackRecord } from './discovery.js';
+import { isRunning, readStackRecord, removeStackRecord, writeStackRecord } from './discovery.js';
 import { startDynamo, startSqs } from './emulators.js';
 import { startEventSource } from './event-source.js';
 import { type RunningGuardian, startLocalGuardian } from './guardian-loop.js';
@@ -113,6 +113,13 @@ const releaseInFlight = async (
 
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { settings } = options;
+  // Two stacks on one DATA_DIR would share its database files; the second one is refused before it opens them.
+  const running = await readStackRecord(settings.dataDir);
+  if (running !== undefined && running.pid !== process.pid && isRunning(running.pid)) {
+    throw new Error(
+      `DATA_DIR ${settings.dataDir} is in use by the local stack of pid ${running.pid} (${running.endpoints.webhookUrl}): stop it, or start with another DATA_DIR`,
+    );
+  }
   const dynamoEmulator = await startDynamo({
     port: settings.dynamoPort,
     host: settings.host,

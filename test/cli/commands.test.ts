@@ -9,7 +9,7 @@ import { withFields } from '../support/bodies.js';
 import { type SampleName, sampleBody } from '../support/fixtures.js';
 import { startStack, type TestStack } from '../support/stack.js';
 import { recordingIo } from './io.js';
-import { closedPort, emptyDataDir, stackRecord } from './net.js';
+import { closedPort, emptyDataDir, endedPid, stackRecord } from './net.js';
 import { pipelineFor } from './pipeline.js';
 
 const ACCOUNT = 'acme-eu';
@@ -336,8 +336,29 @@ describe('cli query commands', () => {
       const code = await run(['users'], io);
 
       expect(code).toBe(1);
-      expect(io.err()).toContain(`No local stack answers at ${dynamodb} (read ${join(dataDir, STACK_FILE)}`);
-      expect(io.err()).toContain('pid 4242');
+      expect(io.err()).toContain(
+        `No local stack answers at ${dynamodb} (read ${join(dataDir, STACK_FILE)}, written by the stack of pid ${process.pid}`,
+      );
+    });
+
+    it('passes over a record whose process has ended, and says so', async () => {
+      const dataDir = await emptyDataDir();
+      const pid = endedPid();
+      await writeStackRecord(
+        dataDir,
+        stackRecord({ dynamodb: stack.endpoints.dynamo, tables: stack.tables, pid }),
+      );
+      const port = await closedPort();
+      const io = recordingIo({
+        resolveTarget: resolveTarget({ DATA_DIR: dataDir, DYNAMODB_PORT: String(port) }),
+      });
+
+      const code = await run(['users'], io);
+
+      expect(code).toBe(1);
+      expect(io.err()).toContain(
+        `No local stack answers at http://127.0.0.1:${port} (${join(dataDir, STACK_FILE)} was left by pid ${pid}, which is not running, so tried the ports PORT and DYNAMODB_PORT name, or their defaults)`,
+      );
     });
 
     it('says no local stack answers, how it looked, and how to start one, when nothing listens on its port', async () => {
@@ -352,7 +373,7 @@ describe('cli query commands', () => {
       expect(code).toBe(1);
       expect(io.out()).toBe('');
       expect(io.err()).toBe(
-        `No local stack answers at http://127.0.0.1:${port} (found no ${join(dataDir, STACK_FILE)} (DATA_DIR is ${dataDir}), so tried DYNAMODB_PORT ${port}): start it with \`npm start\`, set DATA_DIR to the directory of the stack you started, or pass --stack\n`,
+        `No local stack answers at http://127.0.0.1:${port} (found no ${join(dataDir, STACK_FILE)} (DATA_DIR is ${dataDir}), so tried the ports PORT and DYNAMODB_PORT name, or their defaults): start it with \`npm start\` (set DATA_DIR to find one started with another), or pass --stack\n`,
       );
     });
 

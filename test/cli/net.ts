@@ -1,5 +1,6 @@
 // Where a CLI test's local stack is, or is not: a refused port, an empty DATA_DIR, a record like npm start's.
 
+import { spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,13 @@ export const closedPort = async (): Promise<number> => {
   return address.port;
 };
 
+/** The pid of a process that has already ended. */
+export const endedPid = (): number => {
+  const { pid } = spawnSync(process.execPath, ['-e', '']);
+  if (pid === undefined) throw new Error('no pid');
+  return pid;
+};
+
 /** A DATA_DIR no stack has written to, so a test never finds the developer's own running stack. */
 export const emptyDataDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'aircall-cli-'));
 
@@ -24,8 +32,10 @@ export const emptyDataDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'airca
 export const stackRecord = (options: {
   readonly dynamodb: string;
   readonly tables: Readonly<Record<TableName, string>>;
+  /** @default this process, so the record reads as a live stack's */
+  readonly pid?: number;
 }): LocalStackRecord => ({
-  pid: 4242,
+  pid: options.pid ?? process.pid,
   runtime: 'v24.0.0',
   startedAt: '2022-03-05T11:00:00.000Z',
   host: '127.0.0.1',
