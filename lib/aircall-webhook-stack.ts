@@ -10,6 +10,7 @@ import { Ingress } from './constructs/ingress.js';
 import { Persistence } from './constructs/persistence.js';
 import { WebhookTables } from './constructs/tables.js';
 import { TABLE_NAMES, tableOutputName } from './definitions/tables.js';
+import { WEBHOOK_URL_SEPARATOR, WEBHOOK_URLS_OUTPUT } from './definitions/webhook-urls.js';
 
 export interface AircallWebhookStackProps extends StackProps {
   readonly config: StackConfig;
@@ -66,11 +67,13 @@ export class AircallWebhookStack extends Stack {
       removalPolicy,
     });
 
+    // The API's own URL always, then the custom domains in front of it.
+    const webhookUrls = [this.ingress.webhookUrl, ...(config.webhookUrls ?? [])];
     if (config.aircallSecretName !== undefined) {
       this.guardian = new Guardian(this, 'Guardian', {
         webhooksTable: tables.webhooks,
         secretName: config.aircallSecretName,
-        webhookUrl: this.ingress.webhookUrl,
+        webhookUrls,
         schedule: config.guardianSchedule,
         logRetention,
         removalPolicy,
@@ -88,6 +91,11 @@ export class AircallWebhookStack extends Stack {
     new CfnOutput(this, 'WebhookUrl', {
       value: this.ingress.webhookUrl,
       description: 'URL to register as the Aircall webhook',
+    });
+    new CfnOutput(this, WEBHOOK_URLS_OUTPUT, {
+      value: webhookUrls.join(WEBHOOK_URL_SEPARATOR),
+      description:
+        'Every webhook URL of this stack, comma-separated: the guardian keeps the webhooks pointing at these',
     });
     for (const name of TABLE_NAMES) {
       new CfnOutput(this, tableOutputName(name), {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
+import { splitWebhookUrls, webhookUrlProblem } from './definitions/webhook-urls.js';
 
 export type RemovalPolicyName = 'retain' | 'destroy';
 
@@ -22,6 +23,13 @@ export interface StackConfig {
   readonly removalPolicy: RemovalPolicyName;
   /** Secrets Manager secret holding Aircall credentials per account, when set. */
   readonly aircallSecretName?: string;
+  /** ARN of the customer-managed KMS key that encrypts that secret, when it is not the AWS-managed key. */
+  readonly aircallSecretKmsKeyArn?: string;
+  /**
+   * Further https URLs Aircall delivers to for this stack (custom domains in front of its API); the guardian keeps
+   * the webhooks pointing at any of them or at the API's own URL, which is always included.
+   */
+  readonly webhookUrls?: readonly string[];
   /** EventBridge schedule expression of the guardian. */
   readonly guardianSchedule: string;
   /** Retention of every log group, in days (a CloudWatch Logs retention value). */
@@ -30,7 +38,10 @@ export interface StackConfig {
   readonly tokenCacheSeconds: number;
 }
 
-type RequiredKey = Exclude<keyof StackConfig, 'alarmEmail' | 'aircallSecretName'>;
+type RequiredKey = Exclude<
+  keyof StackConfig,
+  'alarmEmail' | 'aircallSecretName' | 'aircallSecretKmsKeyArn' | 'webhookUrls'
+>;
 
 export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
   stackName: 'AircallWebhookStack',
@@ -48,6 +59,8 @@ export const CONFIG_KEYS: readonly (keyof StackConfig)[] = [
   ...(Object.keys(DEFAULT_CONFIG) as RequiredKey[]),
   'alarmEmail',
   'aircallSecretName',
+  'aircallSecretKmsKeyArn',
+  'webhookUrls',
 ];
 
 /** The values CloudWatch Logs accepts as a retention in days. */
@@ -74,6 +87,8 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const WEBHOOK_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+// A key's ARN, not an alias's: IAM grants kms:Decrypt on the key itself.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\((\S+ ){5}\S+\)$/;
 const NUMERIC = /^-?\d+(\.\d+)?$/;
@@ -85,6 +100,18 @@ const toNumber = (value: unknown): number | undefined => {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && NUMERIC.test(value.trim())) return Number(value);
   return undefined;
+};
+
+/** A list as JSON gives it, or a comma-separated string as `cdk -c webhookUrls=a,b` does; undefined when neither. */
+const toUrlList = (value: unknown): readonly string[] | undefined => {
+  const urls =
+    typeof value === 'string'
+      ? splitWebhookUrls(value)
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value.map((v) => v.trim())
+        : undefined;
+  if (urls === undefined || urls.some((url) => webhookUrlProblem(url) !== undefined)) return undefined;
+  return [...new Set(urls)];
 };
 
 const isValidSchedule = (value: string): boolean => {
@@ -130,6 +157,18 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     'a Secrets Manager secret name (1-512 of letters, digits, / _ + = . @ -)',
     (v) => SECRET_NAME.test(v),
   );
+  const aircallSecretKmsKeyArn = text(
+    'aircallSecretKmsKeyArn',
+    'the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>, not an alias)',
+    (v) => KMS_KEY_ARN.test(v),
+  );
+  if (aircallSecretKmsKeyArn !== undefined && aircallSecretName === undefined)
+    problems.push('aircallSecretKmsKeyArn is set but aircallSecretName is not: the key encrypts that secret');
+  const webhookUrls = read(
+    'webhookUrls',
+    'a list of https URLs, with no comma, space, credentials or #',
+    toUrlList,
+  );
   const d = DEFAULT_CONFIG;
   const config: StackConfig = {
     stackName: text('stackName', 'a CloudFormation stack name', (v) => STACK_NAME.test(v)) ?? d.stackName,
@@ -165,6 +204,8 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
       d.tokenCacheSeconds,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(aircallSecretName === undefined ? {} : { aircallSecretName }),
+    ...(aircallSecretKmsKeyArn === undefined ? {} : { aircallSecretKmsKeyArn }),
+    ...(webhookUrls === undefined ? {} : { webhookUrls }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -40,7 +40,7 @@ export const startLocalGuardian = (options: LocalGuardianOptions): RunningGuardi
         guardAccount(options.credentials.account, {
           api,
           registry: options.registry,
-          stackUrl: options.stackUrl,
+          stackUrls: [options.stackUrl],
           now: () => Date.now(),
         }),
       )

@@ -131,11 +131,18 @@ const formatReport = (report: AccountReport): string => {
   const lines = report.webhooks.map(
     (w) => `  ${w.webhookId}  ${w.customName}: ${w.action}${w.detail === undefined ? '' : ` (${w.detail})`}`,
   );
+  const missing = report.missing.map(
+    (m) => `  ${m.webhookId}: not listed ${m.passes} time(s) in a row; its token stays registered for now`,
+  );
   const removed = report.removed.map(
     (id) => `  ${id}: no longer points here; its token was removed from the registry`,
   );
+  const incomplete =
+    report.incomplete === undefined
+      ? []
+      : [`  listing not complete, so no absence counted: ${report.incomplete}`];
   const found = `Account ${report.account}: ${report.webhooks.length} webhook(s) point at this stack`;
-  return `${[found, ...lines, ...removed].join('\n')}\n`;
+  return `${[found, ...lines, ...missing, ...removed, ...incomplete].join('\n')}\n`;
 };
 
 export const webhooksCommand: Command = {
@@ -167,7 +174,7 @@ export const webhooksCommand: Command = {
     switch (action) {
       case 'list': {
         if (rest.length > 0) throw new UsageError('list takes no arguments');
-        const rows = (await api.listWebhooks())
+        const rows = (await api.listWebhooks()).webhooks
           .map((webhook) => shown(webhook, stackUrl))
           .filter((row) => values.all === true || row.points_here);
         if (values.json === true) io.stdout(formatJson(rows));
@@ -208,7 +215,7 @@ export const webhooksCommand: Command = {
       }
       case 'reenable': {
         if (rest.length > 0) throw new UsageError('reenable takes no arguments');
-        const report = await guardAccount(credentials.account, { api, registry, stackUrl, now });
+        const report = await guardAccount(credentials.account, { api, registry, stackUrls: [stackUrl], now });
         if (values.json === true) io.stdout(formatJson(report));
         else io.stdout(formatReport(report));
         return needsAttention([report]) ? 1 : 0;

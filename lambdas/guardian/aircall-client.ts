@@ -14,6 +14,7 @@ import {
   type AircallWebhook,
   type NewWebhook,
   type WebhookChanges,
+  type WebhookListing,
 } from './aircall.js';
 import {
   errorDetail,
@@ -98,6 +99,20 @@ const networkCode = (error: unknown): string => {
   return typeof code === 'string' ? code : 'network error';
 };
 
+/**
+ * Why a listing read page by page may lack webhooks, or undefined when nothing says so. Pages are offsets into a
+ * list that can change between two reads: a webhook created or deleted meanwhile shifts the rest, so one can be
+ * read twice or skipped. Pages that disagree on `total`, a webhook read twice, or fewer webhooks than `total`
+ * all mean the listing proves no absence.
+ */
+const listingGap = (read: number, totals: ReadonlySet<number>, repeated: number): string | undefined => {
+  if (totals.size > 1) return `the webhook list changed while it was read (totals ${[...totals].join(', ')})`;
+  if (repeated > 0) return `the webhook list changed while it was read (${repeated} read twice)`;
+  const [total] = [...totals];
+  if (total !== undefined && read < total) return `the webhook list held ${read} of ${total} webhooks`;
+  return undefined;
+};
+
 export class AircallClient implements AircallApi {
   private readonly base: URL;
   private readonly basePath: string;
@@ -136,9 +151,11 @@ export class AircallClient implements AircallApi {
     this.now = options.now ?? Date.now;
   }
 
-  async listWebhooks(): Promise<AircallWebhook[]> {
+  async listWebhooks(): Promise<WebhookListing> {
     const budget = this.budget();
-    const webhooks: AircallWebhook[] = [];
+    const byId = new Map<string, AircallWebhook>();
+    const totals = new Set<number>();
+    let repeated = 0;
     const visited = new Set<string>();
     let url: URL | undefined = this.url('/webhooks');
     url.searchParams.set('per_page', String(PAGE_SIZE));
@@ -152,10 +169,16 @@ export class AircallClient implements AircallApi {
       const label = `GET ${url.pathname}`;
       const answer = await this.send('GET', url, budget);
       const page = parseWebhookPage(parseJson(answer.text, label, answer.status), label, answer.status);
-      webhooks.push(...page.webhooks);
+      for (const webhook of page.webhooks) {
+        if (byId.has(webhook.webhookId)) repeated++;
+        else byId.set(webhook.webhookId, webhook);
+      }
+      if (page.total !== undefined) totals.add(page.total);
       url = page.nextPageLink === undefined ? undefined : this.followable(page.nextPageLink);
     }
-    return webhooks;
+    const webhooks = [...byId.values()];
+    const incomplete = listingGap(webhooks.length, totals, repeated);
+    return incomplete === undefined ? { webhooks } : { webhooks, incomplete };
   }
 
   async getWebhook(webhookId: string): Promise<AircallWebhook> {

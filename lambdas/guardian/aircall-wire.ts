@@ -80,6 +80,8 @@ export interface WebhookPage {
   readonly webhooks: AircallWebhook[];
   /** Absent on the last page. */
   readonly nextPageLink?: string;
+  /** `meta.total`, the company's webhook count as this page saw it, when the answer gives one. */
+  readonly total?: number;
 }
 
 /** `{"webhooks": [...], "meta": {"next_page_link": ...}}`, one page of the list. */
@@ -92,10 +94,15 @@ export const parseWebhookPage = (body: unknown, label: string, status: number): 
   // No meta at all reads as a single page; a link of the wrong type could hide webhooks, so it is an error.
   if (body.meta === undefined || body.meta === null) return { webhooks };
   if (!isObject(body.meta)) throw unexpected(label, status, 'meta is not an object');
-  const link = body.meta.next_page_link;
-  if (link === undefined || link === null || link === '') return { webhooks };
+  const { total: rawTotal, next_page_link: link } = body.meta;
+  // A total that is not a count says nothing; it is left out rather than trusted.
+  const total =
+    typeof rawTotal === 'number' && Number.isSafeInteger(rawTotal) && rawTotal >= 0
+      ? { total: rawTotal }
+      : {};
+  if (link === undefined || link === null || link === '') return { webhooks, ...total };
   if (typeof link !== 'string') throw unexpected(label, status, 'meta.next_page_link is not a string');
-  return { webhooks, nextPageLink: link };
+  return { webhooks, nextPageLink: link, ...total };
 };
 
 const MAX_DETAIL_CHARS = 200;

@@ -27,9 +27,19 @@ export interface WebhookChanges {
   readonly active?: boolean;
 }
 
+/** What one listing of a company's webhooks read, and whether it can be trusted to hold every one. */
+export interface WebhookListing {
+  readonly webhooks: readonly AircallWebhook[];
+  /**
+   * Set when the listing may lack webhooks (its pages disagree, or hold fewer than the `total` Aircall
+   * announced): what it read is still true, but an absence from it proves nothing.
+   */
+  readonly incomplete?: string;
+}
+
 export interface AircallApi {
-  /** Every webhook of the company, all pages followed. */
-  listWebhooks(): Promise<AircallWebhook[]>;
+  /** Every webhook of the company, all pages followed; throws when a page cannot be read. */
+  listWebhooks(): Promise<WebhookListing>;
   getWebhook(webhookId: string): Promise<AircallWebhook>;
   createWebhook(webhook: NewWebhook): Promise<AircallWebhook>;
   updateWebhook(webhookId: string, changes: WebhookChanges): Promise<AircallWebhook>;

@@ -2,22 +2,44 @@
 
 import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';
+import { splitWebhookUrls, webhookUrlProblem } from '../../lib/definitions/webhook-urls.js';
 import { readEnv } from '../shared/env.js';
 
 export interface GuardianConfig {
   readonly webhooksTable: string;
   readonly secretId: string;
-  readonly webhookUrl: string;
+  /** Every URL Aircall may deliver to for this stack; at least one. */
+  readonly webhookUrls: readonly string[];
   readonly aircallApiUrl: string;
 }
 
-export const loadGuardianConfig = (source?: Readonly<Record<string, string | undefined>>): GuardianConfig =>
-  readEnv(
+// A URL's user and password never reach a message, even a wrong one's.
+const withoutCredentials = (url: string): string => url.replace(/\/\/[^/@]*@/, '//[credentials]@');
+
+/** The URLs of `WEBHOOK_URLS`, or one error naming each that is not an https webhook URL. */
+const parseWebhookUrls = (text: string): string[] => {
+  const urls = splitWebhookUrls(text);
+  const problems = urls.flatMap((url) => {
+    const problem = webhookUrlProblem(url);
+    return problem === undefined ? [] : [`${withoutCredentials(url)} ${problem}`];
+  });
+  if (urls.length === 0) problems.push('it holds no URL');
+  if (problems.length > 0)
+    throw new Error(
+      `${ENV.webhookUrls} must be a comma-separated list of https URLs: ${problems.join('; ')}`,
+    );
+  return urls;
+};
+
+export const loadGuardianConfig = (source?: Readonly<Record<string, string | undefined>>): GuardianConfig => {
+  const env = readEnv(
     {
       webhooksTable: { name: tableEnvName('webhooks') },
       secretId: { name: ENV.aircallSecretId },
-      webhookUrl: { name: ENV.webhookUrl },
+      webhookUrls: { name: ENV.webhookUrls },
       aircallApiUrl: { name: ENV.aircallApiUrl, default: AIRCALL_API_URL },
     },
     source,
   );
+  return { ...env, webhookUrls: parseWebhookUrls(env.webhookUrls) };
+};

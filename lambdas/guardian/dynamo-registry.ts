@@ -7,7 +7,39 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ReenableRecord, RegisteredWebhook, WebhookRegistry, WebhookSnapshot } from './registry.js';
+import {
+  type AbsenceGuard,
+  type ReenableRecord,
+  type RegisteredWebhook,
+  SYNCED_SOURCE,
+  type WebhookRegistry,
+  type WebhookSnapshot,
+} from './registry.js';
+
+/**
+ * The guard of an absence write as a condition: still a synced row, not written since the pass started, and
+ * holding the count the pass read (absent reads as 0, on rows synced before the count existed).
+ */
+const absenceCondition = (guard: AbsenceGuard) => ({
+  ConditionExpression: [
+    '#source = :synced',
+    'attribute_exists(webhook_id)',
+    '(attribute_not_exists(synced_at) OR synced_at < :before)',
+    guard.missingPasses === 0
+      ? '(attribute_not_exists(missing_passes) OR missing_passes = :seen)'
+      : 'missing_passes = :seen',
+  ].join(' AND '),
+  ExpressionAttributeNames: { '#source': 'source' },
+  ExpressionAttributeValues: {
+    ':synced': SYNCED_SOURCE,
+    ':before': guard.syncedBefore,
+    ':seen': guard.missingPasses,
+  },
+});
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException ||
+  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 
 export class DynamoWebhookRegistry implements WebhookRegistry {
   constructor(
@@ -21,7 +53,7 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
         TableName: this.tableName,
         Key: { token_hash: snapshot.tokenHash },
         UpdateExpression:
-          'SET account = :account, webhook_id = :id, #url = :url, events = :events, active = :active, synced_at = :at, #source = :source',
+          'SET account = :account, webhook_id = :id, #url = :url, events = :events, active = :active, synced_at = :at, #source = :source, missing_passes = :zero',
         ExpressionAttributeNames: { '#url': 'url', '#source': 'source' },
         ExpressionAttributeValues: {
           ':account': snapshot.account,
@@ -30,7 +62,8 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
           ':events': [...snapshot.events],
           ':active': snapshot.active,
           ':at': snapshot.syncedAt,
-          ':source': 'aircall',
+          ':source': SYNCED_SOURCE,
+          ':zero': 0,
         },
       }),
     );
@@ -62,38 +95,67 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
       {
         TableName: this.tableName,
         FilterExpression: 'account = :account',
-        ProjectionExpression: 'token_hash, account, webhook_id',
+        ProjectionExpression: 'token_hash, account, webhook_id, #source, missing_passes',
+        ExpressionAttributeNames: { '#source': 'source' },
         ExpressionAttributeValues: { ':account': account },
       },
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
-        const { token_hash: tokenHash, webhook_id: webhookId } = item;
+        const { token_hash: tokenHash, webhook_id: webhookId, source, missing_passes: missing } = item;
         if (typeof tokenHash !== 'string') continue;
-        rows.push({ tokenHash, account, ...(typeof webhookId === 'string' ? { webhookId } : {}) });
+        rows.push({
+          tokenHash,
+          account,
+          ...(typeof webhookId === 'string' ? { webhookId } : {}),
+          ...(typeof source === 'string' ? { source } : {}),
+          missingPasses: typeof missing === 'number' ? missing : 0,
+        });
       }
     }
     return rows;
   }
 
-  async remove(tokenHash: string, syncedBefore?: number): Promise<boolean> {
+  async countMissing(tokenHash: string, guard: AbsenceGuard, at: number): Promise<boolean> {
+    const condition = absenceCondition(guard);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { token_hash: tokenHash },
+          UpdateExpression: 'SET missing_passes = :next, last_missing_at = :at',
+          ...condition,
+          ExpressionAttributeValues: {
+            ...condition.ExpressionAttributeValues,
+            ':next': guard.missingPasses + 1,
+            ':at': at,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async removeMissing(tokenHash: string, guard: AbsenceGuard): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { token_hash: tokenHash },
-          ...(syncedBefore === undefined
-            ? {}
-            : {
-                ConditionExpression: 'attribute_not_exists(synced_at) OR synced_at < :before',
-                ExpressionAttributeValues: { ':before': syncedBefore },
-              }),
+          ...absenceCondition(guard),
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  async remove(tokenHash: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { token_hash: tokenHash } }));
   }
 }

@@ -1,16 +1,33 @@
 // The guardian use case: for one Aircall account, keep the registry in step with the webhooks that point at this
 // stack, and re-enable every one Aircall deactivated without changing what it subscribes to.
 
+import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import { hashToken } from '../shared/token.js';
-import type { AircallApi, AircallWebhook } from './aircall.js';
-import type { WebhookRegistry, WebhookSnapshot } from './registry.js';
+import type { AircallApi, AircallWebhook, WebhookListing } from './aircall.js';
+import {
+  type RegisteredWebhook,
+  SYNCED_SOURCE,
+  type WebhookRegistry,
+  type WebhookSnapshot,
+} from './registry.js';
 
 export interface GuardianDeps {
   readonly api: AircallApi;
   readonly registry: WebhookRegistry;
-  /** The URL Aircall delivers to for this stack; webhooks pointing elsewhere are not ours. */
-  readonly stackUrl: string;
+  /** Every URL Aircall may deliver to for this stack (its API's and any custom domain's); webhooks pointing elsewhere are not ours. */
+  readonly stackUrls: readonly string[];
   readonly now: () => number;
+  /**
+   * Complete listings in a row that must lack a webhook before its row is removed, so one odd answer from Aircall
+   * never revokes a token that works.
+   * @default GUARDIAN.removeAfterMissingPasses (3)
+   */
+  readonly removeAfterMissingPasses?: number;
+}
+
+export interface PassOptions {
+  /** Aborted when the pass is out of time: it then writes nothing more, since its listing is no longer current. */
+  readonly signal?: AbortSignal;
 }
 
 export type WebhookAction = 'active' | 'reenabled' | 'failed';
@@ -23,14 +40,34 @@ export interface WebhookOutcome {
   readonly detail?: string;
 }
 
+/** A registry row whose webhook this complete listing lacked, kept until its absence has lasted enough passes. */
+export interface MissingWebhook {
+  readonly webhookId: string;
+  /** Complete listings in a row that lacked it, this one included. */
+  readonly passes: number;
+}
+
 export interface AccountReport {
   readonly account: string;
   /** False when the account's webhooks could not be listed; nothing was changed then. */
   readonly listed: boolean;
   readonly error?: string;
+  /** Set when the listing may lack webhooks: absences were not counted, so no row lost ground. */
+  readonly incomplete?: string;
   readonly webhooks: readonly WebhookOutcome[];
+  readonly missing: readonly MissingWebhook[];
   /** Webhook ids whose registry rows were removed because the webhook no longer points here. */
   readonly removed: readonly string[];
+  /** Rows the account holds once the pass is done, of every source; absent when the account was not listed. */
+  readonly registered?: number;
+}
+
+/** The reason a pass stops writing: its time ran out while it was still at work. */
+export class PassTimedOutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PassTimedOutError';
+  }
 }
 
 const describe = (error: unknown): string =>
@@ -113,18 +150,46 @@ export const snapshotOf = (account: string, webhook: AircallWebhook, syncedAt: n
   syncedAt,
 });
 
-export const guardAccount = async (account: string, deps: GuardianDeps): Promise<AccountReport> => {
+/** A row the guardian wrote from Aircall's own answer; any other row (a hand-registered token) it never touches. */
+const isSynced = (row: RegisteredWebhook): row is RegisteredWebhook & { readonly webhookId: string } =>
+  row.webhookId !== undefined && row.source === SYNCED_SOURCE;
+
+/** Why a listing cannot prove an absence, or undefined when it can. */
+const whyIncomplete = (listing: WebhookListing, syncedRows: number): string | undefined => {
+  if (listing.incomplete !== undefined) return listing.incomplete;
+  // Aircall answering an empty list for a company whose webhooks we synced is more likely a glitch than the truth.
+  if (listing.webhooks.length === 0 && syncedRows > 0)
+    return `Aircall listed no webhook while the registry holds ${syncedRows} synced row(s)`;
+  return undefined;
+};
+
+const notListed = (account: string, error: string): AccountReport => ({
+  account,
+  listed: false,
+  error,
+  webhooks: [],
+  missing: [],
+  removed: [],
+});
+
+export const guardAccount = async (
+  account: string,
+  deps: GuardianDeps,
+  { signal }: PassOptions = {},
+): Promise<AccountReport> => {
   const passStartedAt = deps.now();
-  let all: AircallWebhook[];
+  const removeAfter = deps.removeAfterMissingPasses ?? GUARDIAN.removeAfterMissingPasses;
+  let listing: WebhookListing;
   try {
-    all = await deps.api.listWebhooks();
+    listing = await deps.api.listWebhooks();
   } catch (error) {
-    return { account, listed: false, error: describe(error), webhooks: [], removed: [] };
+    return notListed(account, describe(error));
   }
-  const ours = all.filter((webhook) => sameUrl(webhook.url, deps.stackUrl));
+  const ours = listing.webhooks.filter((webhook) => deps.stackUrls.some((url) => sameUrl(webhook.url, url)));
 
   const outcomes: WebhookOutcome[] = [];
   for (const webhook of ours) {
+    signal?.throwIfAborted();
     if (webhook.active) {
       await deps.registry.upsert(snapshotOf(account, webhook, deps.now()));
       outcomes.push({
@@ -161,14 +226,35 @@ export const guardAccount = async (account: string, deps: GuardianDeps): Promise
     }
   }
 
-  const kept = new Set(ours.map((webhook) => webhook.webhookId));
+  signal?.throwIfAborted();
+  const rows = await deps.registry.listAccount(account);
+  const seen = new Set(ours.map((webhook) => webhook.webhookId));
+  const synced = rows.filter(isSynced);
+  const incomplete = whyIncomplete(listing, synced.length);
+  const missing: MissingWebhook[] = [];
   const removed: string[] = [];
-  for (const row of await deps.registry.listAccount(account)) {
-    if (row.webhookId !== undefined && !kept.has(row.webhookId)) {
-      if (await deps.registry.remove(row.tokenHash, passStartedAt)) removed.push(row.webhookId);
+  // Only a complete listing counts an absence, and each row moves one step at most per pass, under a guard that
+  // leaves it alone if anyone wrote it since this pass began.
+  for (const row of incomplete === undefined ? synced : []) {
+    if (seen.has(row.webhookId)) continue;
+    signal?.throwIfAborted();
+    const guard = { missingPasses: row.missingPasses, syncedBefore: passStartedAt };
+    const passes = row.missingPasses + 1;
+    if (passes >= removeAfter) {
+      if (await deps.registry.removeMissing(row.tokenHash, guard)) removed.push(row.webhookId);
+    } else if (await deps.registry.countMissing(row.tokenHash, guard, deps.now())) {
+      missing.push({ webhookId: row.webhookId, passes });
     }
   }
-  return { account, listed: true, webhooks: outcomes, removed };
+  return {
+    account,
+    listed: true,
+    ...(incomplete === undefined ? {} : { incomplete }),
+    webhooks: outcomes,
+    missing,
+    removed,
+    registered: rows.length - removed.length,
+  };
 };
 
 export interface GuardOptions {
@@ -178,25 +264,25 @@ export interface GuardOptions {
   readonly onReport?: (report: AccountReport) => void;
 }
 
-const failed = (account: string, error: string): AccountReport => ({
-  account,
-  listed: false,
-  error,
-  webhooks: [],
-  removed: [],
-});
-
-const withTimeout = async (work: Promise<AccountReport>, account: string, ms: number | undefined) => {
-  if (ms === undefined) return work;
+/** Runs one account's pass, reporting it unfinished after `ms`, and then stopping it before its next write. */
+const withTimeout = async (
+  account: string,
+  pass: (options: PassOptions) => Promise<AccountReport>,
+  ms: number | undefined,
+): Promise<AccountReport> => {
+  if (ms === undefined) return pass({});
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<AccountReport>((resolve) => {
-    timer = setTimeout(
-      () => resolve(failed(account, `did not finish within ${Math.round(ms / 1000)} s`)),
-      ms,
-    );
+    timer = setTimeout(() => {
+      const reason = `did not finish within ${Math.round(ms / 1000)} s`;
+      // On Lambda the abandoned pass may resume in a later invocation: aborted, it writes nothing from its stale listing.
+      controller.abort(new PassTimedOutError(reason));
+      resolve(notListed(account, reason));
+    }, ms);
   });
   try {
-    return await Promise.race([work, late]);
+    return await Promise.race([pass({ signal: controller.signal }), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -210,8 +296,9 @@ export const guardAccounts = (
   Promise.all(
     accounts.map(async ({ account, deps }) => {
       const report = await withTimeout(
-        guardAccount(account, deps).catch((error: unknown) => failed(account, describe(error))),
         account,
+        (pass) =>
+          guardAccount(account, deps, pass).catch((error: unknown) => notListed(account, describe(error))),
         options.timeoutMs,
       );
       options.onReport?.(report);

@@ -29,8 +29,8 @@ export interface GuardianHandlerDeps {
   /** The credentials secret's value: a JSON list of accounts. */
   readonly readSecret: () => Promise<unknown>;
   readonly registry: WebhookRegistry;
-  /** This stack's webhook URL, as registered at Aircall. */
-  readonly webhookUrl: string;
+  /** Every webhook URL of this stack, as registered at Aircall: the webhooks pointing at any of them are kept. */
+  readonly webhookUrls: readonly string[];
   /** The Aircall Public API client of one account. */
   readonly apiFor: (credentials: AircallCredentials) => AircallApi;
   readonly metrics: Metrics;
@@ -63,7 +63,7 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
       deps: {
         api: deps.apiFor(credentials),
         registry: deps.registry,
-        stackUrl: deps.webhookUrl,
+        stackUrls: deps.webhookUrls,
         now: deps.now,
       },
     }));
@@ -89,7 +89,7 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
 export interface GuardianWiring {
   readonly webhooksTable: string;
   readonly secretId: string;
-  readonly webhookUrl: string;
+  readonly webhookUrls: readonly string[];
   readonly aircallApiUrl: string;
   /** Where the registry and the secret are read; the SDK's own chain on Lambda. */
   readonly dynamodb?: ClientTarget;
@@ -107,7 +107,7 @@ export const guardianDependencies = (
       DynamoDBDocumentClient.from(new DynamoDBClient({ ...wiring.dynamodb })),
       wiring.webhooksTable,
     ),
-    webhookUrl: wiring.webhookUrl,
+    webhookUrls: wiring.webhookUrls,
     apiFor: (credentials) =>
       new AircallClient({
         credentials,

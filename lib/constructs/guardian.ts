@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG } from '../config.js';
 import { ALARMED_GUARDIAN_METRICS } from '../definitions/metrics.js';
 import { AIRCALL_API_URL, ENV, GUARDIAN } from '../definitions/pipeline.js';
 import { tableEnvName } from '../definitions/tables.js';
+import { WEBHOOK_URL_SEPARATOR } from '../definitions/webhook-urls.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
 
 /** What the guardian does to the registry: upsert rows, record re-enables, list an account's rows, drop stale ones. */
@@ -26,8 +27,11 @@ export interface GuardianProps {
   readonly webhooksTable: dynamodb.ITable;
   /** Name of the Secrets Manager secret holding the Aircall credentials of every account. */
   readonly secretName: string;
-  /** This stack's webhook URL: the webhooks pointing at it are the ones the guardian keeps alive. */
-  readonly webhookUrl: string;
+  /**
+   * Every URL Aircall may deliver to for this stack (the API's own, and any custom domain in front of it): the
+   * webhooks pointing at one of them are the ones the guardian keeps alive.
+   */
+  readonly webhookUrls: readonly string[];
   /**
    * EventBridge schedule expression.
    * @default 'rate(5 minutes)'
@@ -67,7 +71,7 @@ export class Guardian extends Construct {
       environment: {
         [tableEnvName('webhooks')]: props.webhooksTable.tableName,
         [ENV.aircallSecretId]: props.secretName,
-        [ENV.webhookUrl]: props.webhookUrl,
+        [ENV.webhookUrls]: props.webhookUrls.join(WEBHOOK_URL_SEPARATOR),
         [ENV.aircallApiUrl]: props.aircallApiUrl ?? AIRCALL_API_URL,
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,

@@ -55,8 +55,8 @@ export const ENV = {
   tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
   /** Name or ARN of the Secrets Manager secret holding the Aircall credentials; never the credentials. */
   aircallSecretId: 'AIRCALL_SECRET_ID',
-  /** This stack's webhook URL, as registered at Aircall. */
-  webhookUrl: 'WEBHOOK_URL',
+  /** Every webhook URL of this stack, as registered at Aircall, comma-separated: the API's own and any custom domain. */
+  webhookUrls: 'WEBHOOK_URLS',
   aircallApiUrl: 'AIRCALL_API_URL',
 } as const;
 
@@ -71,4 +71,6 @@ export const GUARDIAN = {
   minRequestIntervalMs: 500,
   /** How long a read of the credentials secret is reused. */
   secretCacheSeconds: 300,
+  /** Complete listings in a row that must lack a webhook before the guardian removes its registry row. */
+  removeAfterMissingPasses: 3,
 } as const;

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountReport } from '../../lambdas/guardian/guardian.js';
 import { createGuardianHandler, guardianDependencies } from '../../lambdas/guardian/handler.js';
@@ -16,7 +17,8 @@ import { type Captured, captureOutput } from '../support/capture.js';
 import { startStack, type TestStack, testLogger } from '../support/stack.js';
 import { getItem } from '../support/tables.js';
 
-const STACK_URL = 'https://hooks.example.test/webhooks/aircall';
+const STACK_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/aircall';
+const CUSTOM_URL = 'https://hooks.example.test/webhooks/aircall';
 const ELSEWHERE_URL = 'https://crm.example.test/aircall';
 const SECRET_ID = 'aircall/guardian-credentials';
 const ACME = {
@@ -32,6 +34,11 @@ const GLOBEX_WRONG_TOKEN = 'globex-stale-api-token-41aa';
 const SUBSCRIBED = ['call.created', 'call.answered', 'call.ended', 'user.connected'];
 const VANISHED = { token: 'vanished-webhook-token-0c77', webhookId: 'vanished-webhook-id' } as const;
 const HAND_REGISTERED_TOKEN = 'hand-registered-token-d311';
+/** Registered by hand under an Aircall webhook id: still not the guardian's to remove. */
+const HAND_REGISTERED_WITH_ID = {
+  token: 'hand-registered-token-77b0',
+  webhookId: 'hand-webhook-id',
+} as const;
 
 const SECRET = JSON.stringify([
   { account: ACME.account, access_token: ACME.accessToken },
@@ -124,6 +131,7 @@ describe('guardian handler', () => {
   let secrets: FakeSecretsManager;
   let stack: TestStack;
   let ours: Webhook;
+  let custom: Webhook;
   let elsewhere: Webhook;
   let globexOurs: Webhook;
   let pass: Captured<AccountReport[]>;
@@ -138,6 +146,7 @@ describe('guardian handler', () => {
     const acme = simulator.company(ACME.account);
     const globex = simulator.company(GLOBEX.account);
     ours = acme.createWebhook({ url: STACK_URL, customName: 'stack', events: SUBSCRIBED });
+    custom = acme.createWebhook({ url: `${CUSTOM_URL}/`, customName: 'custom domain', events: SUBSCRIBED });
     elsewhere = acme.createWebhook({ url: ELSEWHERE_URL, customName: 'crm', events: ['call.ended'] });
     globexOurs = globex.createWebhook({ url: STACK_URL, customName: 'globex stack', events: SUBSCRIBED });
     for (const [company, webhook] of [
@@ -149,16 +158,30 @@ describe('guardian handler', () => {
 
     secrets = await startFakeSecretsManager({ [SECRET_ID]: SECRET });
     stack = await startStack();
-    await registerToken(stack.dynamo, stack.tables.webhooks, VANISHED.token, ACME.account, {
-      webhookId: VANISHED.webhookId,
-    });
+    // Synced from Aircall two passes ago, and missing from the two listings since: this pass is its third absence.
+    await stack.documents.send(
+      new PutCommand({
+        TableName: stack.tables.webhooks,
+        Item: {
+          token_hash: hashToken(VANISHED.token),
+          account: ACME.account,
+          webhook_id: VANISHED.webhookId,
+          source: 'aircall',
+          synced_at: 1_700_000_000_000,
+          missing_passes: 2,
+        },
+      }),
+    );
     await registerToken(stack.dynamo, stack.tables.webhooks, HAND_REGISTERED_TOKEN, ACME.account);
+    await registerToken(stack.dynamo, stack.tables.webhooks, HAND_REGISTERED_WITH_ID.token, ACME.account, {
+      webhookId: HAND_REGISTERED_WITH_ID.webhookId,
+    });
 
     const handler = createGuardianHandler({
       ...guardianDependencies({
         webhooksTable: stack.tables.webhooks,
         secretId: SECRET_ID,
-        webhookUrl: STACK_URL,
+        webhookUrls: [STACK_URL, CUSTOM_URL],
         aircallApiUrl: simulator.apiUrl,
         dynamodb: stack.targets.dynamo,
         secretsManager: { ...stack.targets.dynamo, endpoint: secrets.url },
@@ -185,9 +208,20 @@ describe('guardian handler', () => {
 
     expect(after?.active).toBe(true);
     expect(sorted(after?.events ?? [])).toEqual(sorted(SUBSCRIBED));
-    expect(report(ACME.account)).toMatchObject({
-      listed: true,
-      webhooks: [{ webhookId: ours.webhookId, action: 'reenabled' }],
+    expect(report(ACME.account)?.listed).toBe(true);
+    expect(report(ACME.account)?.webhooks).toContainEqual(
+      expect.objectContaining({ webhookId: ours.webhookId, action: 'reenabled' }),
+    );
+  });
+
+  it('keeps the webhook on the custom domain URL registered as well', async () => {
+    expect(report(ACME.account)?.webhooks).toContainEqual(
+      expect.objectContaining({ webhookId: custom.webhookId, action: 'active' }),
+    );
+    expect(await registered(custom.token)).toMatchObject({
+      webhook_id: custom.webhookId,
+      source: 'aircall',
+      missing_passes: 0,
     });
   });
 
@@ -223,10 +257,16 @@ describe('guardian handler', () => {
     expect(await registered(elsewhere.token)).toBeUndefined();
   });
 
-  it('removes the registry row of a webhook that no longer exists, and keeps a row registered by hand', async () => {
+  it('removes the row of a webhook missing from its third complete listing, and keeps the rows registered by hand', async () => {
     expect(report(ACME.account)?.removed).toEqual([VANISHED.webhookId]);
     expect(await registered(VANISHED.token)).toBeUndefined();
-    expect(await registered(HAND_REGISTERED_TOKEN)).toMatchObject({ account: ACME.account });
+    expect(await registered(HAND_REGISTERED_TOKEN)).toMatchObject({ account: ACME.account, source: 'local' });
+    expect(await registered(HAND_REGISTERED_WITH_ID.token)).toEqual({
+      token_hash: hashToken(HAND_REGISTERED_WITH_ID.token),
+      account: ACME.account,
+      source: 'local',
+      webhook_id: HAND_REGISTERED_WITH_ID.webhookId,
+    });
   });
 
   it('prints one EMF line counting one webhook re-enabled, none failed and one account unreachable', () => {
@@ -262,5 +302,86 @@ describe('guardian handler', () => {
     expect(pass.output.match(/"message":"guardian pass"/g)).toHaveLength(2);
     for (const [what, secret] of Object.entries(secretsInPlay))
       expect(pass.output, what).not.toContain(secret);
+  });
+});
+
+describe('guardian handler over consecutive passes', () => {
+  const WATCHED = { account: 'watched', apiId: 'watched-id', apiToken: 'watched-api-token' } as const;
+  const EMPTIED = { account: 'emptied', apiId: 'emptied-id', apiToken: 'emptied-api-token' } as const;
+  let simulator: Simulator;
+  let secrets: FakeSecretsManager;
+  let stack: TestStack;
+  let handler: ReturnType<typeof createGuardianHandler>;
+
+  const row = (token: string) =>
+    getItem(stack.documents, stack.tables.webhooks, { token_hash: hashToken(token) });
+  const pass = async (): Promise<AccountReport[]> =>
+    (await captureOutput(() => handler({}, lambdaContext('guardian')))).result;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ companies: [WATCHED, EMPTIED] });
+    secrets = await startFakeSecretsManager({
+      [SECRET_ID]: JSON.stringify(
+        [WATCHED, EMPTIED].map((c) => ({ account: c.account, api_id: c.apiId, api_token: c.apiToken })),
+      ),
+    });
+    stack = await startStack();
+    handler = createGuardianHandler({
+      ...guardianDependencies({
+        webhooksTable: stack.tables.webhooks,
+        secretId: SECRET_ID,
+        webhookUrls: [STACK_URL],
+        aircallApiUrl: simulator.apiUrl,
+        dynamodb: stack.targets.dynamo,
+        secretsManager: { ...stack.targets.dynamo, endpoint: secrets.url },
+      }),
+      metrics: new Metrics(GUARDIAN_METRICS.options),
+      logger: testLogger('guardian', 'WARN'),
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await secrets?.stop();
+    await simulator?.stop();
+  });
+
+  it("removes a deleted webhook's row on the third pass only, and never one Aircall listed nothing for", async () => {
+    const watched = simulator.company(WATCHED.account);
+    const emptied = simulator.company(EMPTIED.account);
+    const doomed = watched.createWebhook({ url: STACK_URL, customName: 'doomed' });
+    watched.createWebhook({ url: STACK_URL, customName: 'stays' });
+    const lone = emptied.createWebhook({ url: STACK_URL, customName: 'lone' });
+    await pass();
+    expect(await row(doomed.token)).toMatchObject({ missing_passes: 0 });
+    expect(await row(lone.token)).toMatchObject({ missing_passes: 0 });
+
+    // Both deleted at Aircall: emptied now lists no webhook at all, which proves no absence.
+    for (const [company, webhook] of [
+      [watched, doomed],
+      [emptied, lone],
+    ] as const) {
+      const response = await fetch(`${simulator.apiUrl}/webhooks/${webhook.webhookId}`, {
+        method: 'DELETE',
+        headers: { authorization: company.authorization },
+      });
+      expect(response.status).toBe(204);
+    }
+
+    const counts: unknown[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const reports = await pass();
+      counts.push((await row(doomed.token))?.missing_passes);
+      expect(reports.find((r) => r.account === EMPTIED.account)?.incomplete).toMatch(/listed no webhook/);
+    }
+    expect(counts).toEqual([1, 2]);
+
+    const third = await pass();
+    expect(third.find((r) => r.account === WATCHED.account)).toMatchObject({
+      removed: [doomed.webhookId],
+      registered: 1,
+    });
+    expect(await row(doomed.token)).toBeUndefined();
+    expect(await row(lone.token)).toMatchObject({ missing_passes: 0, webhook_id: lone.webhookId });
   });
 });

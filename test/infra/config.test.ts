@@ -107,6 +107,39 @@ describe('parseConfig', () => {
     expect(message).toMatch(/\n {2}- removalPolicy must be 'retain' or 'destroy' \(got "snapshot"\)/);
   });
 
+  it('reads webhookUrls as a JSON list, or as the comma-separated string `cdk -c` passes, without duplicates', () => {
+    const urls = ['https://hooks.example.com/aircall/webhook', 'https://hooks.example.org/aircall'];
+    expect(parseConfig({ webhookUrls: [...urls, urls[0]] }).webhookUrls).toEqual(urls);
+    expect(parseConfig({ webhookUrls: urls.join(', ') }).webhookUrls).toEqual(urls);
+  });
+
+  it.each([
+    ['http://hooks.example.com/aircall'],
+    ['https://user:password@hooks.example.com/aircall'],
+    ['https://hooks.example.com/aircall#here'],
+    ['hooks.example.com/aircall'],
+  ])('rejects the webhook URL %s', (url) => {
+    expect(problemsOf({ webhookUrls: [url] })).toEqual([
+      expect.stringMatching(/^webhookUrls must be a list of https URLs/),
+    ]);
+  });
+
+  it('accepts the ARN of a KMS key for the secret, and refuses an alias or a key without a secret', () => {
+    const arn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(
+      parseConfig({ aircallSecretName: 'aircall/credentials', aircallSecretKmsKeyArn: arn }),
+    ).toMatchObject({ aircallSecretKmsKeyArn: arn });
+    expect(
+      problemsOf({
+        aircallSecretName: 'aircall/credentials',
+        aircallSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/aircall',
+      }),
+    ).toEqual([expect.stringMatching(/^aircallSecretKmsKeyArn must be the ARN of a KMS key/)]);
+    expect(problemsOf({ aircallSecretKmsKeyArn: arn })).toEqual([
+      'aircallSecretKmsKeyArn is set but aircallSecretName is not: the key encrypts that secret',
+    ]);
+  });
+
   it('rejects a key it does not know, so a typo is not silently ignored', () => {
     expect(problemsOf({ webhookPth: '/x' })).toEqual([
       expect.stringMatching(/^webhookPth is not a configuration key/),

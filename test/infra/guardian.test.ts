@@ -4,9 +4,11 @@ import { GUARDIAN_TABLE_ACTIONS } from '../../lib/constructs/guardian.js';
 import { arnOf, logicalId, policyStatements, synthesize } from './support.js';
 
 const SECRET_NAME = 'aircall/credentials';
+const CUSTOM_URL = 'https://hooks.example.com/aircall/webhook';
 const { stack, template } = synthesize({
   aircallSecretName: SECRET_NAME,
   guardianSchedule: 'rate(10 minutes)',
+  webhookUrls: [CUSTOM_URL],
 });
 const guardian = stack.guardian;
 if (guardian === undefined) throw new Error('the guardian was not built');
@@ -59,7 +61,7 @@ describe('Guardian', () => {
       'AIRCALL_API_URL',
       'AIRCALL_SECRET_ID',
       'WEBHOOKS_TABLE',
-      'WEBHOOK_URL',
+      'WEBHOOK_URLS',
     ]);
     expect(variables.AIRCALL_SECRET_ID).toBe(SECRET_NAME);
     expect(variables.AIRCALL_API_URL).toBe('https://api.aircall.io/v1');
@@ -67,6 +69,17 @@ describe('Guardian', () => {
       Object.values(resources).map((r) => r.Properties?.Environment ?? {}),
     );
     expect(everyEnvironment).not.toMatch(/api_token|access_token|apiToken|accessToken|AIRCALL_API_TOKEN/i);
+  });
+
+  it("keeps the webhooks on the API's own URL and on every configured custom domain, and says so in an output", () => {
+    const resources = template.findResources('AWS::Lambda::Function');
+    const fn = resources[logicalId(guardian.guardianFunction)] as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    };
+    const endpoint = { 'Fn::GetAtt': [logicalId(stack.ingress.httpApi), 'ApiEndpoint'] };
+    const expected = { 'Fn::Join': ['', [endpoint, `/aircall/webhook,${CUSTOM_URL}`]] };
+    expect(fn.Properties.Environment.Variables.WEBHOOK_URLS).toEqual(expected);
+    template.hasOutput('WebhookUrls', { Value: expected });
   });
 
   it('runs on arm64 with the house runtime and a timeout for slow Aircall answers', () => {

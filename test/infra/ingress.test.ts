@@ -46,6 +46,7 @@ describe('the stack outputs', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'WebhookUrl',
+        'WebhookUrls',
         'CallsTableName',
         'EventsTableName',
         'UsersTableName',
@@ -62,6 +63,8 @@ describe('the stack outputs', () => {
   it('give the webhook URL as the API endpoint followed by the path', () => {
     const endpoint = { 'Fn::GetAtt': [logicalId(stack.ingress.httpApi), 'ApiEndpoint'] };
     expect(outputs.WebhookUrl.Value).toEqual({ 'Fn::Join': ['', [endpoint, '/aircall/webhook']] });
+    // Without custom domains, the list of every webhook URL holds that one alone.
+    expect(outputs.WebhookUrls.Value).toEqual(outputs.WebhookUrl.Value);
   });
 
   it('give each table by reference and each queue by URL', () => {

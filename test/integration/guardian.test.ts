@@ -104,7 +104,13 @@ describe('guardian end to end on the local stack', () => {
     expect([...after.events].sort()).toEqual([...SUBSCRIBED].sort());
     const registry = new DynamoWebhookRegistry(local.documents, local.settings.tables.webhooks);
     expect(await registry.listAccount(COMPANY.account)).toEqual([
-      { tokenHash: hashToken(after.token), account: COMPANY.account, webhookId },
+      {
+        tokenHash: hashToken(after.token),
+        account: COMPANY.account,
+        webhookId,
+        source: 'aircall',
+        missingPasses: 0,
+      },
     ]);
 
     // Deliveries resume: what waited is delivered, and everything the simulator counts as delivered is stored.

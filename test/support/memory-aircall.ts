@@ -7,12 +7,15 @@ import {
   type AircallWebhook,
   type NewWebhook,
   type WebhookChanges,
+  type WebhookListing,
 } from '../../lambdas/guardian/aircall.js';
-import type {
-  ReenableRecord,
-  RegisteredWebhook,
-  WebhookRegistry,
-  WebhookSnapshot,
+import {
+  type AbsenceGuard,
+  type ReenableRecord,
+  type RegisteredWebhook,
+  SYNCED_SOURCE,
+  type WebhookRegistry,
+  type WebhookSnapshot,
 } from '../../lambdas/guardian/registry.js';
 
 export const ALL_EVENTS = ['call.created', 'call.ended', 'user.connected', 'contact.created'] as const;
@@ -26,6 +29,8 @@ export class MemoryAircall implements AircallApi {
   readonly webhooks = new Map<string, AircallWebhook>();
   readonly calls: string[] = [];
   failList = false;
+  /** Set to answer listings with this `incomplete` reason, as the client does when pages disagree. */
+  incompleteList: string | undefined;
 
   constructor(private readonly options: MemoryAircallOptions = {}) {}
 
@@ -42,10 +47,11 @@ export class MemoryAircall implements AircallApi {
     return full;
   }
 
-  async listWebhooks(): Promise<AircallWebhook[]> {
+  async listWebhooks(): Promise<WebhookListing> {
     this.calls.push('list');
     if (this.failList) throw new Error('list failed');
-    return [...this.webhooks.values()];
+    const webhooks = [...this.webhooks.values()];
+    return this.incompleteList === undefined ? { webhooks } : { webhooks, incomplete: this.incompleteList };
   }
 
   async getWebhook(webhookId: string): Promise<AircallWebhook> {
@@ -81,14 +87,25 @@ export class MemoryAircall implements AircallApi {
   }
 }
 
+type Row = Partial<WebhookSnapshot> &
+  Omit<RegisteredWebhook, 'missingPasses'> & { missingPasses?: number; reenables?: ReenableRecord[] };
+
+/** The registry in a Map, with the same guards as the DynamoDB conditions. */
 export class MemoryRegistry implements WebhookRegistry {
-  readonly rows = new Map<
-    string,
-    Partial<WebhookSnapshot> & RegisteredWebhook & { reenables?: ReenableRecord[] }
-  >();
+  readonly rows = new Map<string, Row>();
+
+  /** A row as the guardian or the CLI writes it from an Aircall webhook. */
+  seedSynced(row: { tokenHash: string; account: string; webhookId: string; missingPasses?: number }): void {
+    this.rows.set(row.tokenHash, { source: SYNCED_SOURCE, syncedAt: 0, ...row });
+  }
 
   async upsert(snapshot: WebhookSnapshot): Promise<void> {
-    this.rows.set(snapshot.tokenHash, { ...this.rows.get(snapshot.tokenHash), ...snapshot });
+    this.rows.set(snapshot.tokenHash, {
+      ...this.rows.get(snapshot.tokenHash),
+      ...snapshot,
+      source: SYNCED_SOURCE,
+      missingPasses: 0,
+    });
   }
 
   async recordReenable(tokenHash: string, record: ReenableRecord): Promise<void> {
@@ -98,13 +115,38 @@ export class MemoryRegistry implements WebhookRegistry {
   }
 
   async listAccount(account: string): Promise<RegisteredWebhook[]> {
-    return [...this.rows.values()].filter((row) => row.account === account);
+    return [...this.rows.values()]
+      .filter((row) => row.account === account)
+      .map(({ tokenHash, webhookId, source, missingPasses }) => ({
+        tokenHash,
+        account,
+        ...(webhookId === undefined ? {} : { webhookId }),
+        ...(source === undefined ? {} : { source }),
+        missingPasses: missingPasses ?? 0,
+      }));
   }
 
-  async remove(tokenHash: string, syncedBefore?: number): Promise<boolean> {
-    const syncedAt = this.rows.get(tokenHash)?.syncedAt;
-    if (syncedBefore !== undefined && syncedAt !== undefined && syncedAt >= syncedBefore) return false;
+  private guarded(tokenHash: string, guard: AbsenceGuard): Row | undefined {
+    const row = this.rows.get(tokenHash);
+    if (row === undefined || row.source !== SYNCED_SOURCE || row.webhookId === undefined) return undefined;
+    if (row.syncedAt !== undefined && row.syncedAt >= guard.syncedBefore) return undefined;
+    return (row.missingPasses ?? 0) === guard.missingPasses ? row : undefined;
+  }
+
+  async countMissing(tokenHash: string, guard: AbsenceGuard): Promise<boolean> {
+    const row = this.guarded(tokenHash, guard);
+    if (row === undefined) return false;
+    this.rows.set(tokenHash, { ...row, missingPasses: guard.missingPasses + 1 });
+    return true;
+  }
+
+  async removeMissing(tokenHash: string, guard: AbsenceGuard): Promise<boolean> {
+    if (this.guarded(tokenHash, guard) === undefined) return false;
     this.rows.delete(tokenHash);
     return true;
+  }
+
+  async remove(tokenHash: string): Promise<void> {
+    this.rows.delete(tokenHash);
   }
 }

@@ -120,8 +120,9 @@ describe('AircallClient.listWebhooks', () => {
       ok(page(ids.slice(50, 100), `${fake.baseUrl}/webhooks?page=3&per_page=50`)),
       ok(page(ids.slice(100), null)),
     );
-    const webhooks = await clientFor().client.listWebhooks();
+    const { webhooks, incomplete } = await clientFor().client.listWebhooks();
     expect(webhooks.map((webhook) => webhook.webhookId)).toEqual(ids);
+    expect(incomplete).toBeUndefined();
     expect(fake.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
       'GET /v1/webhooks?per_page=50',
       'GET /v1/webhooks?page=2&per_page=50',
@@ -147,6 +148,35 @@ describe('AircallClient.listWebhooks', () => {
     const error = await rejection(clientFor().client.listWebhooks());
     expect(error.message).toContain('did not end');
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('says a listing is incomplete when its pages hold fewer webhooks than their total', async () => {
+    fake.script(ok(page(['w1'], null)));
+    expect(await clientFor().client.listWebhooks()).toMatchObject({
+      webhooks: [{ webhookId: 'w1' }],
+      incomplete: 'the webhook list held 1 of 101 webhooks',
+    });
+  });
+
+  it('says a listing is incomplete when a webhook comes back on two pages, and keeps it once', async () => {
+    const withTotal = (ids: string[], next: string | null) => ({
+      ...page(ids, next),
+      meta: { total: 2, next_page_link: next },
+    });
+    fake.script(
+      ok(withTotal(['w1', 'w2'], `${fake.baseUrl}/webhooks?page=2&per_page=50`)),
+      ok(withTotal(['w2'], null)),
+    );
+    const listing = await clientFor().client.listWebhooks();
+    expect(listing.webhooks.map((webhook) => webhook.webhookId)).toEqual(['w1', 'w2']);
+    expect(listing.incomplete).toBe('the webhook list changed while it was read (1 read twice)');
+  });
+
+  it('trusts a listing without a total, as a single page without meta reads', async () => {
+    fake.script(ok({ webhooks: [wireWebhook('w1')] }));
+    expect(await clientFor().client.listWebhooks()).toEqual({
+      webhooks: [expect.objectContaining({ webhookId: 'w1' })],
+    });
   });
 
   it('tolerates a trailing slash on the base URL', async () => {
