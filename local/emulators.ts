@@ -1,12 +1,13 @@
 // Starts and stops the embedded emulators the local stack and the tests run on: dynalite (DynamoDB) and fauxqs
-// (SQS and S3 on one endpoint), each listening on loopback unless told otherwise.
+// (SQS and S3 on one endpoint), each listening on loopback unless told otherwise, and neither answering a browser.
 
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import { LOCAL_REGION, LOOPBACK, urlFor } from './clients.js';
+import { FORBIDDEN, guardListener, refusal } from './request-guard.js';
 
 export interface RunningEmulator {
   /** Base URL to give an SDK client as its endpoint, e.g. `http://127.0.0.1:8000`. */
@@ -47,6 +48,14 @@ export const startDynamo = async ({
   if (path !== undefined) await mkdir(path, { recursive: true });
   // Tables are ACTIVE as soon as they are created: nothing local gains from waiting like the real service.
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite answers CORS for any Origin, which would let any web page read and write the tables: its one
+  // request listener is put behind the guard, so a refused request never reaches it.
+  const listeners = server.listeners('request') as RequestListener[];
+  const [handler] = listeners;
+  if (listeners.length !== 1 || handler === undefined)
+    throw new Error(`dynalite has ${listeners.length} request listeners, expected 1`);
+  server.removeAllListeners('request');
+  server.on('request', guardListener(handler, { bindAddress: host }));
   const address = await listen(server, port, host);
   return { endpoint: urlFor(host, address.port), stop: () => close(server) };
 };
@@ -65,10 +74,21 @@ export interface RunningSqs extends RunningEmulator {
 export const startSqs = async ({ port, host = LOOPBACK, path }: EmulatorOptions): Promise<RunningSqs> => {
   if (path !== undefined) await mkdir(path, { recursive: true });
   // The queue URLs' host is fixed so that FAUXQS_HOST in the environment cannot change them; `bindAddress`
-  // is this project's patch of fauxqs (patches/), which otherwise listens on every interface.
+  // and `onRequest` are this project's patch of fauxqs (patches/), which otherwise listens on every interface
+  // and answers anyone.
   const server = await startFauxqs({
     port,
     bindAddress: host,
+    onRequest: (request, reply, done) => {
+      if (refusal(request.headers, { bindAddress: host }) === undefined) {
+        done();
+        return;
+      }
+      reply
+        .code(FORBIDDEN.status)
+        .header('content-type', FORBIDDEN.headers['content-type'])
+        .send(FORBIDDEN.body);
+    },
     logger: false,
     host: 'localhost',
     defaultRegion: LOCAL_REGION,

@@ -1,10 +1,12 @@
-// A local stand-in for the API Gateway HTTP API: one POST route, API Gateway's limits, payload format 2.0 events.
+// A local stand-in for the API Gateway HTTP API: one POST route, API Gateway's limits, payload format 2.0 events,
+// and no answer to a web page in the developer's browser.
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { LOOPBACK, urlFor } from './clients.js';
+import { type HostPolicy, refusal } from './request-guard.js';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -12,6 +14,8 @@ export interface GatewayOptions {
   readonly port: number;
   /** Interface to listen on; loopback unless told otherwise. */
   readonly host?: string;
+  /** Host names answered besides loopback and `host`, e.g. a tunnel's in front of the endpoint. */
+  readonly extraHosts?: readonly string[];
   /** Path of the only route, e.g. `/aircall/webhook`. */
   readonly routePath: string;
   readonly handler: HttpApiHandler;
@@ -163,12 +167,19 @@ const answer = async (
 };
 
 export const startGateway = async (options: GatewayOptions): Promise<RunningGateway> => {
+  const host = options.host ?? LOOPBACK;
+  const policy: HostPolicy = { bindAddress: host, extraHosts: options.extraHosts ?? [] };
   const server = createServer((request, response) => {
+    // Refused before anything is read, and counted like any other answer.
+    if (refusal(request.headers, policy) !== undefined) {
+      request.resume();
+      options.onResponse?.(send(response, message(403, 'Forbidden')));
+      return;
+    }
     answer(request, options)
       .then((result) => options.onResponse?.(send(response, result)))
       .catch(() => options.onResponse?.(send(response, message(500, 'Internal Server Error'))));
   });
-  const host = options.host ?? LOOPBACK;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {

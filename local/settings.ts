@@ -26,6 +26,11 @@ export interface LocalSettings {
   readonly account: string;
   /** Path of the webhook route (`WEBHOOK_PATH`), as in the deployed stack. */
   readonly webhookPath: string;
+  /**
+   * Host names the webhook endpoint answers besides loopback and `host`: that of `WEBHOOK_URL`, the tunnel Aircall
+   * delivers through, when it is set. The emulators answer loopback and `host` only.
+   */
+  readonly webhookHosts: readonly string[];
   /** Days an `events` row is kept, written as its `expires_at` (`EVENT_RETENTION_DAYS`); 0 keeps it for ever. */
   readonly eventRetentionDays: number;
   /** Physical table names: locally, the logical names themselves. */
@@ -69,6 +74,11 @@ export const readLocalSettings = (
   const problems: string[] = [];
   const host = value('BIND_ADDRESS');
   if (isIP(host) === 0) problems.push(`BIND_ADDRESS must be an IP address, got "${host}"`);
+  const webhookHosts: string[] = [];
+  if (env.WEBHOOK_URL) {
+    if (URL.canParse(env.WEBHOOK_URL)) webhookHosts.push(new URL(env.WEBHOOK_URL).hostname);
+    else problems.push('WEBHOOK_URL must be a URL');
+  }
   const settings: LocalSettings = {
     host,
     port: port('PORT', value('PORT'), problems),
@@ -78,6 +88,7 @@ export const readLocalSettings = (
     token: value('LOCAL_WEBHOOK_TOKEN'),
     account: value('LOCAL_ACCOUNT'),
     webhookPath: value('WEBHOOK_PATH'),
+    webhookHosts,
     eventRetentionDays: wholeNumber('EVENT_RETENTION_DAYS', value('EVENT_RETENTION_DAYS'), problems),
     tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, name])) as Record<TableName, string>,
     queues: { queue: 'events', deadLetterQueue: 'events-dlq' },

@@ -174,6 +174,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const gateway = await startGateway({
     port: settings.port,
     host: settings.host,
+    extraHosts: settings.webhookHosts,
     routePath: settings.webhookPath,
     handler: ingest,
     onResponse: (status) => {

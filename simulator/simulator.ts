@@ -2,6 +2,7 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { guardListener } from '../local/request-guard.js';
 import { type ActiveFieldName, createApiHandler, type ResetUnit } from './api.js';
 import { type DeliveredEvent, DeliveryEngine, type WebhookDeliveryStats } from './delivery.js';
 import type { GeneratedEvent } from './envelope.js';
@@ -200,8 +201,9 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     };
   };
 
-  const server = createServer(handler);
   const host = options.host ?? '127.0.0.1';
+  // Like the local stack's servers, it answers no web page: it hands out webhook tokens to whoever asks.
+  const server = createServer(guardListener(handler, { bindAddress: host }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
