@@ -4,6 +4,7 @@ import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-s
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
+import { splitWebhookUrls, WEBHOOK_URLS_OUTPUT } from '../lib/definitions/webhook-urls.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/clients.js';
 import { isRunning, readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
@@ -18,6 +19,8 @@ export interface Target {
   /** Physical names; a deployed target named only by --table may lack some. */
   readonly tables: TableNames;
   readonly webhookUrl: string | undefined;
+  /** Every webhook URL of a deployed stack, from its `WebhookUrls` output; absent when the target does not say. */
+  readonly webhookUrls?: readonly string[];
   /** The local development token; a deployed stack's tokens are Aircall's and never known here. */
   readonly webhookToken: string | undefined;
   /** The local DynamoDB endpoint, named in the message when nothing answers there. */
@@ -123,18 +126,23 @@ export const findLocalStack = async (
   });
 };
 
-/** The tables and URL a deployed stack publishes as outputs, --table overrides taking precedence. */
+/** The tables and URLs a deployed stack publishes as outputs, --table overrides taking precedence. */
 export const fromStackOutputs = (
   outputs: readonly Output[],
   overrides: TableNames,
-): { tables: TableNames; webhookUrl: string | undefined } => {
+): { tables: TableNames; webhookUrl: string | undefined; webhookUrls?: readonly string[] } => {
   const value = (key: string): string | undefined => outputs.find((o) => o.OutputKey === key)?.OutputValue;
   const tables: Partial<Record<TableName, string>> = {};
   for (const table of TABLE_NAMES) {
     const name = overrides[table] ?? value(tableOutputName(table));
     if (name !== undefined) tables[table] = name;
   }
-  return { tables, webhookUrl: value('WebhookUrl') };
+  const urls = value(WEBHOOK_URLS_OUTPUT);
+  return {
+    tables,
+    webhookUrl: value('WebhookUrl'),
+    ...(urls === undefined ? {} : { webhookUrls: splitWebhookUrls(urls) }),
+  };
 };
 
 const describeOutputs = async (stack: string, region: string | undefined): Promise<Output[]> => {
@@ -162,7 +170,7 @@ export const resolveTarget =
   async (options) => {
     if (options.stack === undefined && options.region === undefined)
       return findLocalStack(env, options.tables);
-    const { tables, webhookUrl } =
+    const { tables, webhookUrl, webhookUrls } =
       options.stack === undefined
         ? { tables: options.tables, webhookUrl: undefined }
         : fromStackOutputs(await describeOutputs(options.stack, options.region), options.tables);
@@ -172,6 +180,7 @@ export const resolveTarget =
       documents,
       tables,
       webhookUrl,
+      ...(webhookUrls === undefined ? {} : { webhookUrls }),
       webhookToken: undefined,
       localEndpoint: undefined,
       close: () => documents.destroy(),

@@ -60,8 +60,13 @@ Aircall account (flags, or the environment; prefer the environment, flags show i
                           (AIRCALL_ACCOUNT; required with --stack, "default" locally)
   --api-id, --api-token   Basic credentials (AIRCALL_API_ID, AIRCALL_API_TOKEN)
   --access-token          an OAuth token instead (AIRCALL_ACCESS_TOKEN)
-  --api-url <url>         the Public API (AIRCALL_API_URL, default ${AIRCALL_API_URL})
-  --webhook-url <url>     this stack's webhook URL (WEBHOOK_URL, default the target's)
+  --api-url <url>         the Public API (default ${AIRCALL_API_URL}; AIRCALL_API_URL is read for
+                          the local stack only, so a deployed stack's credentials go nowhere else)
+  --webhook-url <url>     the one webhook URL to create at, list or guard (default: a deployed stack's
+                          WebhookUrls output; locally WEBHOOK_URL, then the local stack's URL)
+
+--stack always wins over the environment: a WEBHOOK_URL or AIRCALL_API_URL left in the shell for the
+local stack is not used against a deployed one.
   --json                  JSON on stdout
 
 ${TARGET_HELP}
@@ -90,19 +95,44 @@ const credentialsOf = (
   return credentials;
 };
 
-const webhookUrlOf = (values: Values, env: CommandContext['io']['env'], target: Target): string => {
-  const url = pick(values['webhook-url'], env.WEBHOOK_URL) ?? target.webhookUrl;
-  if (url === undefined)
-    throw new UsageError("this stack's webhook URL is unknown: pass --webhook-url or set WEBHOOK_URL");
-  return url;
+const isDeployed = (target: Pick<Target, 'localEndpoint'>): boolean => target.localEndpoint === undefined;
+
+/**
+ * The webhook URLs the command works with, the first one the URL `create` uses: the flag; else a deployed stack's
+ * own (its outputs), which no variable overrides; else WEBHOOK_URL (a tunnel in front of the local stack, as
+ * `npm start` reads it); else the local stack's URL.
+ */
+const stackUrlsOf = (
+  values: Values,
+  env: CommandContext['io']['env'],
+  target: Target,
+): readonly [string, ...string[]] => {
+  const flag = pick(values['webhook-url'], undefined);
+  if (flag !== undefined) return [flag];
+  const [first, ...rest] = target.webhookUrls ?? (target.webhookUrl === undefined ? [] : [target.webhookUrl]);
+  if (first !== undefined && isDeployed(target)) return [first, ...rest];
+  const fromEnv = pick(undefined, env.WEBHOOK_URL);
+  if (fromEnv !== undefined) return [fromEnv];
+  if (first !== undefined) return [first, ...rest];
+  throw new UsageError("this stack's webhook URL is unknown: pass --webhook-url or set WEBHOOK_URL");
 };
 
+/**
+ * The Public API the account's credentials are sent to: the flag; AIRCALL_API_URL for the local stack only (the
+ * simulator, usually), so one left in the shell never receives a deployed stack's real credentials; else Aircall.
+ */
+export const apiUrlFor = (
+  target: Pick<Target, 'localEndpoint'>,
+  flag: string | undefined,
+  env: CommandContext['io']['env'],
+): string => pick(flag, isDeployed(target) ? undefined : env.AIRCALL_API_URL) ?? AIRCALL_API_URL;
+
 /** What a listing shows of a webhook: never its token. */
-const shown = (webhook: AircallWebhook, stackUrl: string) => ({
+const shown = (webhook: AircallWebhook, stackUrls: readonly string[]) => ({
   webhook_id: webhook.webhookId,
   name: webhook.customName,
   active: webhook.active,
-  points_here: sameUrl(webhook.url, stackUrl),
+  points_here: stackUrls.some((url) => sameUrl(webhook.url, url)),
   events: webhook.events,
   url: webhook.url,
 });
@@ -156,18 +186,17 @@ export const webhooksCommand: Command = {
     if (action === undefined) throw new UsageError('which action: list, create, delete or reenable?');
     const named = pick(values.account, io.env.AIRCALL_ACCOUNT);
     const credentials = credentialsOf(values, io.env, named ?? 'default');
-    const api = new AircallClient({
-      credentials,
-      baseUrl: pick(values['api-url'], io.env.AIRCALL_API_URL) ?? AIRCALL_API_URL,
-    });
     const target = await open(targetOptions(values));
-    if (named === undefined && target.localEndpoint === undefined) {
+    if (named === undefined && isDeployed(target)) {
       // Rows carry the account name; on a deployed stack it must be the one the guardian's secret uses.
       throw new UsageError(
         'name the account (--account or AIRCALL_ACCOUNT) as the credentials secret names it',
       );
     }
-    const stackUrl = webhookUrlOf(values, io.env, target);
+    // Built once the target is known: which API URL applies depends on it.
+    const api = new AircallClient({ credentials, baseUrl: apiUrlFor(target, values['api-url'], io.env) });
+    const stackUrls = stackUrlsOf(values, io.env, target);
+    const [stackUrl] = stackUrls;
     const registry = new DynamoWebhookRegistry(target.documents, requireTable(target, 'webhooks'));
     const now = () => io.now().getTime();
 
@@ -175,11 +204,11 @@ export const webhooksCommand: Command = {
       case 'list': {
         if (rest.length > 0) throw new UsageError('list takes no arguments');
         const rows = (await api.listWebhooks()).webhooks
-          .map((webhook) => shown(webhook, stackUrl))
+          .map((webhook) => shown(webhook, stackUrls))
           .filter((row) => values.all === true || row.points_here);
         if (values.json === true) io.stdout(formatJson(rows));
         else if (rows.length === 0)
-          io.stderr(`No webhook of account ${credentials.account} points at ${stackUrl}.\n`);
+          io.stderr(`No webhook of account ${credentials.account} points at ${stackUrls.join(' or ')}.\n`);
         else io.stdout(formatWebhooks(rows));
         return 0;
       }
@@ -195,7 +224,7 @@ export const webhooksCommand: Command = {
           ...(events === undefined ? {} : { events }),
         });
         await registry.upsert(snapshotOf(credentials.account, webhook, now()));
-        const row = shown(webhook, stackUrl);
+        const row = shown(webhook, stackUrls);
         if (values.json === true) io.stdout(formatJson(row));
         else
           io.stdout(
@@ -215,7 +244,7 @@ export const webhooksCommand: Command = {
       }
       case 'reenable': {
         if (rest.length > 0) throw new UsageError('reenable takes no arguments');
-        const report = await guardAccount(credentials.account, { api, registry, stackUrls: [stackUrl], now });
+        const report = await guardAccount(credentials.account, { api, registry, stackUrls, now });
         if (values.json === true) io.stdout(formatJson(report));
         else io.stdout(formatReport(report));
         return needsAttention([report]) ? 1 : 0;

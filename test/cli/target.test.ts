@@ -42,6 +42,16 @@ describe('fromStackOutputs', () => {
     expect(fromStackOutputs(outputs, { calls: 'copy-of-calls' }).tables.calls).toBe('copy-of-calls');
   });
 
+  it('reads every webhook URL the guardian keeps from WebhookUrls, when the stack publishes it', () => {
+    const apiUrl = 'https://abc.execute-api.eu-west-1.amazonaws.com/aircall/webhook';
+    const withUrls = [
+      ...outputs,
+      { OutputKey: 'WebhookUrls', OutputValue: `${apiUrl},https://hooks.example.com/aircall` },
+    ];
+    expect(fromStackOutputs(withUrls, {}).webhookUrls).toEqual([apiUrl, 'https://hooks.example.com/aircall']);
+    expect(fromStackOutputs(outputs, {})).not.toHaveProperty('webhookUrls');
+  });
+
   it('leaves out tables the stack does not publish', () => {
     expect(fromStackOutputs([], {})).toEqual({ tables: {}, webhookUrl: undefined });
   });

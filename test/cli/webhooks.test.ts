@@ -3,18 +3,25 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiUrlFor } from '../../cli/commands/webhooks.js';
 import { run } from '../../cli/run.js';
-import { localTarget, type ResolveTarget } from '../../cli/target.js';
+import { localTarget, type ResolveTarget, type TargetOptions } from '../../cli/target.js';
 import { hashToken } from '../../lambdas/shared/token.js';
 import { registerToken } from '../../local/provision.js';
 import { type CompanyHandle, type Simulator, startSimulator } from '../../simulator/simulator.js';
 import type { CompanyConfig, Webhook } from '../../simulator/store.js';
+import { type FakeAircall, startFakeAircall } from '../support/fake-aircall.js';
 import { startStack, type TestStack } from '../support/stack.js';
 import { getItem } from '../support/tables.js';
 import { recordingIo } from './io.js';
 
 const STACK_URL = 'https://hooks.example.test/webhooks/aircall';
 const ELSEWHERE_URL = 'https://crm.example.test/aircall';
+/** What a deployed stack's outputs say: its API's URL, and a custom domain in front of it. */
+const DEPLOYED_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/aircall/webhook';
+const DEPLOYED_CUSTOM_URL = 'https://aircall.example.test/aircall/webhook';
+/** A WEBHOOK_URL left in the shell from local work, e.g. a tunnel that is long gone. */
+const STRAY_URL = 'https://stray-tunnel.example.test/aircall/webhook';
 // Narrower than "all events", so that a re-enable that reset the subscription would show.
 const SUBSCRIBED = ['call.created', 'call.ended', 'user.connected'];
 
@@ -30,6 +37,8 @@ const DELETER = company('deleter');
 const GUARDED = company('guarded');
 const STUCK = company('stuck');
 const RESET = company('reset');
+const DEPLOYED_CREATOR = company('deployed-creator');
+const DEPLOYED_GUARDED = company('deployed-guarded');
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -124,7 +133,9 @@ describe('webhooks command', () => {
   };
 
   beforeAll(async () => {
-    simulator = await startSimulator({ companies: [LISTER, CREATOR, DELETER, GUARDED, STUCK, RESET] });
+    simulator = await startSimulator({
+      companies: [LISTER, CREATOR, DELETER, GUARDED, STUCK, RESET, DEPLOYED_CREATOR, DEPLOYED_GUARDED],
+    });
     stack = await startStack();
   });
 
@@ -312,6 +323,105 @@ describe('webhooks command', () => {
         ),
       );
       expect(await registryRow(webhook.token)).toMatchObject({ last_reenable_ok: false });
+    });
+  });
+
+  describe('against a deployed stack', () => {
+    const asked: TargetOptions[] = [];
+    /** The stack `--stack` names, as its CloudFormation outputs describe it. */
+    const deployedTarget: ResolveTarget = async (options) => {
+      asked.push(options);
+      return {
+        ...(await testTarget(options)),
+        label: `stack ${options.stack ?? '?'}`,
+        localEndpoint: undefined,
+        webhookUrl: DEPLOYED_URL,
+        webhookUrls: [DEPLOYED_URL, DEPLOYED_CUSTOM_URL],
+      };
+    };
+    let strayApi: FakeAircall;
+
+    beforeAll(async () => {
+      // Where a stray AIRCALL_API_URL points: it must never receive the deployed account's credentials.
+      strayApi = await startFakeAircall();
+    });
+
+    afterAll(async () => {
+      await strayApi.close();
+    });
+
+    const deployedCli = async (config: CompanyConfig, ...args: string[]) => {
+      const io = recordingIo({
+        resolveTarget: deployedTarget,
+        env: { ...credentialsEnv(config), WEBHOOK_URL: STRAY_URL, AIRCALL_API_URL: strayApi.baseUrl },
+      });
+      const code = await run(['webhooks', ...args, '--stack', 'Prod', '--api-url', simulator.apiUrl], io);
+      return { code, out: io.out(), err: io.err() };
+    };
+
+    it("creates the webhook at the stack's WebhookUrl output, not at the WEBHOOK_URL of the shell", async () => {
+      const { code, out } = await deployedCli(DEPLOYED_CREATOR, 'create', '--name', 'prod', '--json');
+
+      expect(code).toBe(0);
+      const created = JSON.parse(out) as { webhook_id: string; url: string; points_here: boolean };
+      expect(created).toMatchObject({ url: DEPLOYED_URL, points_here: true });
+      expect(find(simulator.company(DEPLOYED_CREATOR.account), created.webhook_id)?.url).toBe(DEPLOYED_URL);
+      expect(asked.at(-1)).toMatchObject({ stack: 'Prod' });
+    });
+
+    it("re-enables the webhooks at every URL of the stack's outputs and none at WEBHOOK_URL", async () => {
+      const guarded = simulator.company(DEPLOYED_GUARDED.account);
+      const direct = guarded.createWebhook({ url: DEPLOYED_URL, customName: 'direct', events: SUBSCRIBED });
+      const custom = guarded.createWebhook({
+        url: DEPLOYED_CUSTOM_URL,
+        customName: 'custom',
+        events: SUBSCRIBED,
+      });
+      const stray = guarded.createWebhook({ url: STRAY_URL, customName: 'stray', events: SUBSCRIBED });
+      for (const webhook of [direct, custom, stray]) await deactivate(guarded, webhook);
+
+      const { code, out } = await deployedCli(DEPLOYED_GUARDED, 'reenable');
+
+      expect(code).toBe(0);
+      expect(out).toContain(`${direct.webhookId}  direct: reenabled`);
+      expect(out).toContain(`${custom.webhookId}  custom: reenabled`);
+      expect(out).not.toContain(stray.webhookId);
+      expect(find(guarded, stray.webhookId)?.active).toBe(false);
+      expect(await registryRow(stray.token)).toBeUndefined();
+    });
+
+    it('lets --webhook-url name the one URL to list, over the outputs', async () => {
+      const { code, out } = await deployedCli(
+        DEPLOYED_GUARDED,
+        'list',
+        '--all',
+        '--json',
+        '--webhook-url',
+        STRAY_URL,
+      );
+
+      expect(code).toBe(0);
+      const rows = JSON.parse(out) as { url: string; points_here: boolean }[];
+      expect(rows.filter((row) => row.points_here).map((row) => row.url)).toEqual([STRAY_URL]);
+    });
+
+    it('sends the credentials to --api-url, never to the AIRCALL_API_URL of the shell', () => {
+      expect(strayApi.requests).toEqual([]);
+    });
+  });
+
+  describe('apiUrlFor', () => {
+    const env = { AIRCALL_API_URL: 'http://127.0.0.1:4000/v1' };
+
+    it("uses AIRCALL_API_URL for the local stack, and Aircall's own API for a deployed one", () => {
+      expect(apiUrlFor({ localEndpoint: 'http://127.0.0.1:8000' }, undefined, env)).toBe(env.AIRCALL_API_URL);
+      expect(apiUrlFor({ localEndpoint: undefined }, undefined, env)).toBe('https://api.aircall.io/v1');
+    });
+
+    it('lets --api-url win for either', () => {
+      const flag = 'https://staging.example.test/v1';
+      expect(apiUrlFor({ localEndpoint: 'http://127.0.0.1:8000' }, flag, env)).toBe(flag);
+      expect(apiUrlFor({ localEndpoint: undefined }, flag, env)).toBe(flag);
     });
   });
 
