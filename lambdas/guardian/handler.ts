@@ -51,7 +51,10 @@ const REPORTING_RESERVE_MS = 10_000;
 export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandler => {
   const logReport = (report: AccountReport): void => {
     // Outcomes carry ids, names, events and reasons only: no token ever reaches them.
-    const level = !report.listed || report.webhooks.some((w) => w.action === 'failed') ? 'error' : 'info';
+    const level =
+      !report.listed || report.registered === 0 || report.webhooks.some((w) => w.action === 'failed')
+        ? 'error'
+        : 'info';
     deps.logger[level]('guardian pass', { ...report });
   };
 
@@ -81,7 +84,21 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
       MetricUnit.Count,
       reports.filter((report) => !report.listed).length,
     );
+    const counted = reports.flatMap((report) =>
+      report.registered === undefined ? [] : [{ account: report.account, rows: report.registered }],
+    );
+    deps.metrics.addMetric(
+      names.accountsWithoutWebhooks,
+      MetricUnit.Count,
+      counted.filter(({ rows }) => rows === 0).length,
+    );
     deps.metrics.publishStoredMetrics();
+    // One line per account: EMF gives every metric of a line the same dimensions.
+    for (const { account, rows } of counted) {
+      const perAccount = deps.metrics.singleMetric();
+      perAccount.addDimension(GUARDIAN_METRICS.accountDimension, account);
+      perAccount.addMetric(names.registeredWebhooks, MetricUnit.Count, rows);
+    }
     return reports;
   };
 };

@@ -117,19 +117,41 @@ export class Alarms extends Construct {
           threshold: 1,
         });
       }
+      // Accounts appear only at run time, so the guardian counts those left without a row itself, and one alarm on
+      // that count covers them all: no alarm per account, no query over the account dimension.
+      this.add(GUARDIAN_METRICS.names.accountsWithoutWebhooks, {
+        alarmDescription:
+          'An Aircall account has no row left in the token registry: ingest refuses every delivery it sends. ' +
+          'The guardian log names the account (registered: 0); its RegisteredWebhooks metric shows when it dropped.',
+        metric: new cloudwatch.Metric({
+          namespace: GUARDIAN_METRICS.options.namespace,
+          metricName: GUARDIAN_METRICS.names.accountsWithoutWebhooks,
+          dimensionsMap: GUARDIAN_METRICS.dimensions,
+          period: FIVE_MINUTES,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        // A state, not an event: between two runs nothing is known, so the alarm keeps what the last run said.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
     }
   }
 
   private add(
     id: string,
-    props: { alarmDescription: string; metric: cloudwatch.IMetric; threshold: number },
+    props: {
+      alarmDescription: string;
+      metric: cloudwatch.IMetric;
+      threshold: number;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    },
   ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
-      ...props,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No data means nothing happened: no dead letters, no requests, no guardian run to report on.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
     });
     alarm.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);

@@ -18,10 +18,16 @@ export const GUARDIAN_METRICS = {
   /** What the guardian passes to `new Metrics(...)`. */
   options: { namespace: METRICS_NAMESPACE, serviceName: GUARDIAN_SERVICE },
   dimensions: serviceDimensions(GUARDIAN_SERVICE),
+  /** The dimension, beside `service`, of the per-account metrics: the account as the credentials secret names it. */
+  accountDimension: 'account',
   names: {
     webhooksReenabled: 'WebhooksReenabled',
     webhookReenableFailures: 'WebhookReenableFailures',
     accountsUnreachable: 'AccountsUnreachable',
+    /** Accounts listed whose registry holds no row after the pass: ingest refuses every delivery they send. */
+    accountsWithoutWebhooks: 'AccountsWithoutWebhooks',
+    /** Per account (dimensions `service` and `account`): the registry rows it holds after the pass. */
+    registeredWebhooks: 'RegisteredWebhooks',
   },
 } as const;
 

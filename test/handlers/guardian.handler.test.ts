@@ -126,6 +126,13 @@ const current = (company: CompanyHandle, webhookId: string): Webhook | undefined
 
 const sorted = (events: readonly string[]): string[] => [...events].sort();
 
+/** The EMF documents a run printed, in order. */
+const emfLines = (output: string): Record<string, unknown>[] =>
+  output
+    .split('\n')
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
 describe('guardian handler', () => {
   let simulator: Simulator;
   let secrets: FakeSecretsManager;
@@ -269,20 +276,47 @@ describe('guardian handler', () => {
     });
   });
 
-  it('prints one EMF line counting one webhook re-enabled, none failed and one account unreachable', () => {
-    const emf = pass.output
-      .split('\n')
-      .filter((line) => line.includes('"_aws"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  it('prints one EMF line for the run: one webhook re-enabled, none failed, one account unreachable, none without rows', () => {
+    const [run, ...others] = emfLines(pass.output);
 
-    expect(emf).toHaveLength(1);
-    expect(emf[0]).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: GUARDIAN_METRICS.options.namespace }] },
+    expect(others.every((line) => GUARDIAN_METRICS.accountDimension in line)).toBe(true);
+    expect(run).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: GUARDIAN_METRICS.options.namespace,
+            Dimensions: [Object.keys(GUARDIAN_METRICS.dimensions)],
+          },
+        ],
+      },
       ...GUARDIAN_METRICS.dimensions,
       [GUARDIAN_METRICS.names.webhooksReenabled]: 1,
       [GUARDIAN_METRICS.names.webhookReenableFailures]: 0,
       [GUARDIAN_METRICS.names.accountsUnreachable]: 1,
+      [GUARDIAN_METRICS.names.accountsWithoutWebhooks]: 0,
     });
+  });
+
+  it('prints the rows each listed account keeps, under the service and account dimensions', () => {
+    const perAccount = emfLines(pass.output).filter((line) => GUARDIAN_METRICS.accountDimension in line);
+
+    // acme keeps its two webhooks here and the two rows registered by hand; globex could not be listed.
+    expect(perAccount).toEqual([
+      expect.objectContaining({
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [
+            expect.objectContaining({
+              Namespace: GUARDIAN_METRICS.options.namespace,
+              Dimensions: [['service', GUARDIAN_METRICS.accountDimension]],
+              Metrics: [{ Name: GUARDIAN_METRICS.names.registeredWebhooks, Unit: 'Count' }],
+            }),
+          ],
+        }),
+        ...GUARDIAN_METRICS.dimensions,
+        [GUARDIAN_METRICS.accountDimension]: ACME.account,
+        [GUARDIAN_METRICS.names.registeredWebhooks]: 4,
+      }),
+    ]);
   });
 
   it('logs the pass of each account, and prints no API token, access token or webhook token', () => {
@@ -308,6 +342,8 @@ describe('guardian handler', () => {
 describe('guardian handler over consecutive passes', () => {
   const WATCHED = { account: 'watched', apiId: 'watched-id', apiToken: 'watched-api-token' } as const;
   const EMPTIED = { account: 'emptied', apiId: 'emptied-id', apiToken: 'emptied-api-token' } as const;
+  /** Configured, but no webhook of it was ever registered: every delivery it sent would be refused. */
+  const BARE = { account: 'bare', apiId: 'bare-id', apiToken: 'bare-api-token' } as const;
   let simulator: Simulator;
   let secrets: FakeSecretsManager;
   let stack: TestStack;
@@ -315,14 +351,18 @@ describe('guardian handler over consecutive passes', () => {
 
   const row = (token: string) =>
     getItem(stack.documents, stack.tables.webhooks, { token_hash: hashToken(token) });
-  const pass = async (): Promise<AccountReport[]> =>
-    (await captureOutput(() => handler({}, lambdaContext('guardian')))).result;
+  let lastOutput = '';
+  const pass = async (): Promise<AccountReport[]> => {
+    const captured = await captureOutput(() => handler({}, lambdaContext('guardian')));
+    lastOutput = captured.output;
+    return captured.result;
+  };
 
   beforeAll(async () => {
-    simulator = await startSimulator({ companies: [WATCHED, EMPTIED] });
+    simulator = await startSimulator({ companies: [WATCHED, EMPTIED, BARE] });
     secrets = await startFakeSecretsManager({
       [SECRET_ID]: JSON.stringify(
-        [WATCHED, EMPTIED].map((c) => ({ account: c.account, api_id: c.apiId, api_token: c.apiToken })),
+        [WATCHED, EMPTIED, BARE].map((c) => ({ account: c.account, api_id: c.apiId, api_token: c.apiToken })),
       ),
     });
     stack = await startStack();
@@ -383,5 +423,22 @@ describe('guardian handler over consecutive passes', () => {
     });
     expect(await row(doomed.token)).toBeUndefined();
     expect(await row(lone.token)).toMatchObject({ missing_passes: 0, webhook_id: lone.webhookId });
+  });
+
+  it('counts the account left without a row, and says how many rows each account keeps', async () => {
+    await pass();
+    const lines = emfLines(lastOutput);
+    const perAccount = Object.fromEntries(
+      lines
+        .filter((line) => GUARDIAN_METRICS.accountDimension in line)
+        .map((line) => [
+          line[GUARDIAN_METRICS.accountDimension],
+          line[GUARDIAN_METRICS.names.registeredWebhooks],
+        ]),
+    );
+
+    expect(perAccount).toEqual({ [WATCHED.account]: 1, [EMPTIED.account]: 1, [BARE.account]: 0 });
+    expect(lines[0]).toMatchObject({ [GUARDIAN_METRICS.names.accountsWithoutWebhooks]: 1 });
+    expect(lastOutput).toMatch(/"level":"ERROR","message":"guardian pass".*"account":"bare"/);
   });
 });

@@ -80,7 +80,24 @@ describe('Alarms', () => {
 
   it('adds the guardian alarms when the stack has a guardian', () => {
     const metrics = alarmsOf(withEverything.template).map((a) => a.Properties.MetricName);
-    expect(metrics).toEqual(expect.arrayContaining(['Errors', ...ALARMED_GUARDIAN_METRICS]));
+    expect(metrics).toEqual(
+      expect.arrayContaining(['Errors', ...ALARMED_GUARDIAN_METRICS, 'AccountsWithoutWebhooks']),
+    );
+  });
+
+  it('alarms once any account is left without a registry row, and holds that state between runs', () => {
+    withEverything.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: GUARDIAN_METRICS.options.namespace,
+      MetricName: GUARDIAN_METRICS.names.accountsWithoutWebhooks,
+      Dimensions: [{ Name: 'service', Value: 'guardian' }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: [{ Ref: logicalId(withEverything.stack.alarms.topic) }],
+    });
   });
 
   it.each(ALARMED_GUARDIAN_METRICS)(
