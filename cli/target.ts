@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
 import { splitWebhookUrls, WEBHOOK_URLS_OUTPUT } from '../lib/definitions/webhook-urls.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/clients.js';
+import { readDevToken } from '../local/dev-token.js';
 import { isRunning, readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
@@ -121,7 +122,8 @@ export const findLocalStack = async (
     dynamoEndpoint: endpoints.dynamodb,
     tables: { ...settings.tables, ...tables },
     webhookUrl: endpoints.webhookUrl,
-    webhookToken: settings.token,
+    // Without a record, the token the stack would use: the variable's, or the one it keeps in DATA_DIR.
+    webhookToken: settings.token ?? (await readDevToken(settings.dataDir)),
     lookup: `${found}, so tried the ports PORT and DYNAMODB_PORT name, or their defaults`,
   });
 };

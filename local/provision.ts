@@ -2,13 +2,17 @@
 
 import {
   type AttributeDefinition,
+  type AttributeValue,
+  ConditionalCheckFailedException,
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteItemCommand,
   type DynamoDBClient,
   type GlobalSecondaryIndex,
   type KeySchemaElement,
   PutItemCommand,
   ResourceInUseException,
+  ScanCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -233,4 +237,58 @@ export const registerToken = async (
     }),
   );
   return tokenHash;
+};
+
+/**
+ * Removes every row `registerToken` wrote (source `local`) but the one of `keepTokenHash`, and returns how many:
+ * a token of an earlier start, such as the old well-known default, stops working when the stack starts with
+ * another. Rows the guardian or the CLI wrote for Aircall webhooks have another source and stay.
+ */
+export const removeOtherLocalTokens = async (
+  client: DynamoDBClient,
+  tableName: string,
+  keepTokenHash: string,
+): Promise<number> => {
+  const stale: string[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: '#source = :local AND token_hash <> :keep',
+        ExpressionAttributeNames: { '#source': 'source' },
+        ExpressionAttributeValues: { ':local': { S: 'local' }, ':keep': { S: keepTokenHash } },
+        ProjectionExpression: 'token_hash',
+        ConsistentRead: true,
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    for (const item of page.Items ?? []) if (item.token_hash?.S !== undefined) stale.push(item.token_hash.S);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  let removed = 0;
+  for (const tokenHash of stale) {
+    try {
+      await client.send(
+        new DeleteItemCommand({
+          TableName: tableName,
+          Key: { token_hash: { S: tokenHash } },
+          // Taken over by an Aircall webhook since the scan: it stays.
+          ConditionExpression: '#source = :local',
+          ExpressionAttributeNames: { '#source': 'source' },
+          ExpressionAttributeValues: { ':local': { S: 'local' } },
+        }),
+      );
+      removed += 1;
+    } catch (error) {
+      if (
+        !(
+          error instanceof ConditionalCheckFailedException ||
+          isNamed(error, 'ConditionalCheckFailedException')
+        )
+      )
+        throw error;
+    }
+  }
+  return removed;
 };

@@ -20,8 +20,11 @@ export interface LocalSettings {
   readonly sqsPort: number;
   /** Where data survives restarts (`DATA_DIR`). */
   readonly dataDir: string;
-  /** The development token registered at start (`LOCAL_WEBHOOK_TOKEN`). */
-  readonly token: string;
+  /**
+   * The development token registered at start, when `LOCAL_WEBHOOK_TOKEN` names one; otherwise the stack makes a
+   * random one, once per data directory, and keeps it in `DATA_DIR/dev-token` (see dev-token.ts).
+   */
+  readonly token: string | undefined;
   /** The account the development token belongs to (`LOCAL_ACCOUNT`). */
   readonly account: string;
   /** Path of the webhook route (`WEBHOOK_PATH`), as in the deployed stack. */
@@ -44,7 +47,6 @@ export const LOCAL_DEFAULTS = {
   DYNAMODB_PORT: '8000',
   SQS_PORT: '9324',
   DATA_DIR: '.data',
-  LOCAL_WEBHOOK_TOKEN: 'local-dev-token',
   LOCAL_ACCOUNT: 'local',
   WEBHOOK_PATH: '/aircall/webhook',
   EVENT_RETENTION_DAYS: String(DEFAULT_CONFIG.eventRetentionDays),
@@ -85,7 +87,7 @@ export const readLocalSettings = (
     dynamoPort: port('DYNAMODB_PORT', value('DYNAMODB_PORT'), problems),
     sqsPort: port('SQS_PORT', value('SQS_PORT'), problems),
     dataDir: resolve(value('DATA_DIR')),
-    token: value('LOCAL_WEBHOOK_TOKEN'),
+    token: env.LOCAL_WEBHOOK_TOKEN || undefined,
     account: value('LOCAL_ACCOUNT'),
     webhookPath: value('WEBHOOK_PATH'),
     webhookHosts,

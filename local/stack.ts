@@ -21,12 +21,19 @@ import {
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
 import { localClientTarget, localSqsClientConfig } from './clients.js';
+import { devToken } from './dev-token.js';
 import { isRunning, readStackRecord, removeStackRecord, writeStackRecord } from './discovery.js';
 import { startDynamo, startSqs } from './emulators.js';
 import { startEventSource } from './event-source.js';
 import { type RunningGuardian, startLocalGuardian } from './guardian-loop.js';
 import { startGateway } from './http-gateway.js';
-import { createQueues, createTables, type ProvisionedQueues, registerToken } from './provision.js';
+import {
+  createQueues,
+  createTables,
+  type ProvisionedQueues,
+  registerToken,
+  removeOtherLocalTokens,
+} from './provision.js';
 import {
   type LocalEndpoints,
   type LocalGuardianSettings,
@@ -67,6 +74,10 @@ export interface Activity {
 
 export interface LocalStack {
   readonly webhookUrl: string;
+  /** The development token: `LOCAL_WEBHOOK_TOKEN`, or the random one kept in DATA_DIR. */
+  readonly token: string;
+  /** Rows of other development tokens, from earlier starts, removed from the registry at this start. */
+  readonly revokedTokens: number;
   readonly endpoints: LocalEndpoints;
   readonly queues: ProvisionedQueues;
   /** What the queues held at start, kept on disk by the embedded SQS since the last run. */
@@ -153,7 +164,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   // The previous run's consumer is gone with its process: what it had in hand is released now, rather than
   // after the visibility timeout, as if each of its invocations had failed.
   const released = await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue));
-  await registerToken(dynamo, settings.tables.webhooks, settings.token, settings.account);
+  const token = settings.token ?? (await devToken(settings.dataDir));
+  const tokenHash = await registerToken(dynamo, settings.tables.webhooks, token, settings.account);
+  const revokedTokens = await removeOtherLocalTokens(dynamo, settings.tables.webhooks, tokenHash);
 
   const environment = handlerEnvironment(settings, queues.queueUrl);
   const logger = (serviceName: string) =>
@@ -247,7 +260,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       ...(simulator === undefined ? {} : { simulator: portOf(simulator.simulator.apiUrl) }),
     },
     account: settings.account,
-    token: settings.token,
+    token,
     tables: settings.tables,
     queues: { queueUrl: queues.queueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl },
     queuedAtStart,
@@ -257,6 +270,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   return {
     webhookUrl: endpoints.webhookUrl,
+    token,
+    revokedTokens,
     endpoints,
     ...(simulator === undefined ? {} : { simulator }),
     ...(guardian === undefined ? {} : { guardian }),

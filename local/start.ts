@@ -3,6 +3,7 @@
 import { relative, resolve } from 'node:path';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { TABLE_NAMES } from '../lib/definitions/tables.js';
+import { devTokenPath } from './dev-token.js';
 import { LOCAL_DEFAULTS, type LocalSettings, readLocalExtras, readLocalSettings } from './settings.js';
 import { type Activity, type LocalStack, startLocalStack } from './stack.js';
 
@@ -27,6 +28,14 @@ const banner = (
   guardianSeconds: number,
 ): string => {
   const example = 'examples/call.ended.json';
+  const tokenSource =
+    settings.token === undefined
+      ? `kept in ${shownPath(devTokenPath(settings.dataDir))}`
+      : 'LOCAL_WEBHOOK_TOKEN';
+  const revoked =
+    stack.revokedTokens > 0
+      ? `\n               ${stack.revokedTokens} dev token${stack.revokedTokens === 1 ? '' : 's'} of earlier starts removed from the registry`
+      : '';
   const { queue, deadLetterQueue } = stack.queuedAtStart;
   const released =
     stack.released > 0 ? `, ${stack.released} of them released from its unfinished batches` : '';
@@ -38,7 +47,7 @@ const banner = (
     `aircall-webhook-stack is running locally on Node.js ${process.versions.node} (ready in ${seconds.toFixed(1)} s)`,
     '',
     `  Webhook URL  ${stack.webhookUrl}`,
-    `  Dev token    ${settings.token}  (account "${settings.account}")`,
+    `  Dev token    ${stack.token}  (account "${settings.account}", ${tokenSource})${revoked}`,
     `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.join(', ')}`,
     `  SQS          ${stack.endpoints.sqs}  queues: ${settings.queues.queue}, ${settings.queues.deadLetterQueue}`,
     `  S3           ${stack.endpoints.s3}  (same server as SQS)`,
@@ -51,7 +60,7 @@ const banner = (
     ...(stack.guardian === undefined ? [] : [`  Guardian     every ${guardianSeconds} s (and at start)`]),
     '',
     '  Try it:',
-    `    curl -X POST ${stack.webhookUrl} -H 'content-type: application/json' --data @${example}`,
+    `    ${cliPrefix(settings.dataDir)}npm run cli -- send ${example}    # posted with the dev token`,
     `    ${cliPrefix(settings.dataDir)}npm run cli -- calls 780836699`,
     ...(stack.simulator === undefined
       ? []

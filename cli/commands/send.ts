@@ -10,7 +10,7 @@ import {
   TARGET_OPTIONS,
   targetOptions,
 } from '../command.js';
-import { UsageError } from '../errors.js';
+import { TargetError, UsageError } from '../errors.js';
 import { formatJson, formatSendSummary, progressBar } from '../format.js';
 import { allAccepted, collectFiles, loadPayloads, safeUrl, sendAll } from '../sender.js';
 
@@ -49,8 +49,8 @@ Posts each JSON payload (for a directory: every *.json in it, by name) as Aircal
 field replaced, then prints how many requests got each status. Exits 1 unless every answer is 2xx.
 
   --url <url>          where to post (default: the local webhook URL, or the stack's WebhookUrl output)
-  --token <token>      the token to send (default: the local stack's LOCAL_WEBHOOK_TOKEN; required
-                       for a deployed stack). It is never printed.
+  --token <token>      the token to send (default: the local stack's dev token; required for a
+                       deployed stack). It is never printed.
   --concurrency <n>    requests in flight at once (default 1: in the order given)
   --repeat <n>         send the whole set n times (default 1)
   --json               the summary as a JSON object on stdout
@@ -73,6 +73,13 @@ ${TARGET_HELP}
     const token = values.token ?? opened?.webhookToken;
     if (url === undefined)
       throw new UsageError(`no webhook URL known for ${opened?.label ?? 'the target'}: pass --url`);
+    if (token === undefined && opened?.localEndpoint !== undefined) {
+      // A local stack makes its token at its first start in DATA_DIR: none there means none ever started there.
+      const lookup = opened.localLookup === undefined ? '' : ` (${opened.localLookup})`;
+      throw new TargetError(
+        `No dev token known for the ${opened.label}${lookup}: start it with \`npm start\`, which makes one, or pass --token`,
+      );
+    }
     if (token === undefined) {
       throw new UsageError(
         `no token known for ${opened?.label ?? 'the target'}: pass --token (a token Aircall sends)`,

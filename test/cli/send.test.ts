@@ -140,7 +140,11 @@ describe('send', () => {
   it('says no local stack answers when the default local URL refuses the connection', async () => {
     const port = await closedPort();
     const io = recordingIo({
-      resolveTarget: resolveTarget({ DATA_DIR: await emptyDataDir(), PORT: String(port) }),
+      resolveTarget: resolveTarget({
+        DATA_DIR: await emptyDataDir(),
+        PORT: String(port),
+        LOCAL_WEBHOOK_TOKEN: TOKEN,
+      }),
     });
 
     const code = await run(['send', accepted[0] ?? ''], io);

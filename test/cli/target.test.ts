@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../cli/errors.js';
 import { fromStackOutputs, parseTableOverrides, resolveTarget, tableOutputName } from '../../cli/target.js';
 import { TABLE_NAMES } from '../../lib/definitions/tables.js';
+import { devToken } from '../../local/dev-token.js';
+import { emptyDataDir } from './net.js';
 
 describe('parseTableOverrides', () => {
   it('maps each logical table to the physical name given', () => {
@@ -59,15 +61,38 @@ describe('fromStackOutputs', () => {
 
 describe('resolveTarget: local', () => {
   it('finds the local stack through the same variables as npm start, tables by their logical names', async () => {
-    const target = await resolveTarget({ DYNAMODB_PORT: '8123', PORT: '3100', WEBHOOK_PATH: '/hooks' })({
-      tables: { calls: 'other-calls' },
-    });
+    const target = await resolveTarget({
+      DATA_DIR: await emptyDataDir(),
+      DYNAMODB_PORT: '8123',
+      PORT: '3100',
+      WEBHOOK_PATH: '/hooks',
+    })({ tables: { calls: 'other-calls' } });
     target.close();
 
     expect(target.localEndpoint).toBe('http://127.0.0.1:8123');
     expect(target.webhookUrl).toBe('http://127.0.0.1:3100/hooks');
-    expect(target.webhookToken).toBe('local-dev-token');
     expect(target.tables).toMatchObject({ calls: 'other-calls', events: 'events', users: 'users' });
-    expect(target.label).not.toContain('local-dev-token');
+  });
+
+  it('knows no token for a DATA_DIR no stack has started on: there is no well-known default', async () => {
+    const target = await resolveTarget({ DATA_DIR: await emptyDataDir() })({ tables: {} });
+    target.close();
+
+    expect(target.webhookToken).toBeUndefined();
+  });
+
+  it('takes the token a stack keeps in DATA_DIR when no record is there, and LOCAL_WEBHOOK_TOKEN over it', async () => {
+    const dataDir = await emptyDataDir();
+    const kept = await devToken(dataDir);
+    const found = await resolveTarget({ DATA_DIR: dataDir })({ tables: {} });
+    const named = await resolveTarget({ DATA_DIR: dataDir, LOCAL_WEBHOOK_TOKEN: 'named-token' })({
+      tables: {},
+    });
+    found.close();
+    named.close();
+
+    expect(found.webhookToken).toBe(kept);
+    expect(named.webhookToken).toBe('named-token');
+    expect(found.label).not.toContain(kept);
   });
 });
