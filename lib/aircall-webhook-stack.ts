@@ -73,6 +73,9 @@ export class AircallWebhookStack extends Stack {
       this.guardian = new Guardian(this, 'Guardian', {
         webhooksTable: tables.webhooks,
         secretName: config.aircallSecretName,
+        ...(config.aircallSecretKmsKeyArn === undefined
+          ? {}
+          : { secretKmsKeyArn: config.aircallSecretKmsKeyArn }),
         webhookUrls,
         schedule: config.guardianSchedule,
         logRetention,

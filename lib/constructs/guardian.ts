@@ -1,9 +1,10 @@
 // Guardian: a scheduled Lambda that keeps the token registry in step with Aircall and re-enables deactivated webhooks.
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -27,6 +28,12 @@ export interface GuardianProps {
   readonly webhooksTable: dynamodb.ITable;
   /** Name of the Secrets Manager secret holding the Aircall credentials of every account. */
   readonly secretName: string;
+  /**
+   * ARN of the customer-managed KMS key the secret is encrypted with: the function may decrypt with it only through
+   * Secrets Manager, and only for this secret.
+   * @default the secret uses the AWS-managed key `aws/secretsmanager`, which needs no grant
+   */
+  readonly secretKmsKeyArn?: string;
   /**
    * Every URL Aircall may deliver to for this stack (the API's own, and any custom domain in front of it): the
    * webhooks pointing at one of them are the ones the guardian keeps alive.
@@ -77,8 +84,36 @@ export class Guardian extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // One pass at a time: a slow pass and the next tick never list, count absences and re-enable side by side.
+    (this.guardianFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    // A failed or throttled tick is not replayed: the next tick re-reads everything, and a stale one would only
+    // queue up behind the running pass (Lambda keeps throttled events up to six hours unless told otherwise).
+    this.guardianFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+
     // grantRead knows that a secret named without its ARN needs the `-??????` suffix Secrets Manager appends.
     secret.grantRead(this.guardianFunction);
+    if (props.secretKmsKeyArn !== undefined) {
+      const stack = Stack.of(this);
+      this.guardianFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [props.secretKmsKeyArn],
+          conditions: {
+            // Only as Secrets Manager decrypts the secret for GetSecretValue, and only this secret (its ARN is
+            // the encryption context Secrets Manager passes), never a direct kms:Decrypt of anything else.
+            StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+            StringLike: {
+              'kms:EncryptionContext:SecretARN': stack.formatArn({
+                service: 'secretsmanager',
+                resource: 'secret',
+                resourceName: `${props.secretName}-??????`,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            },
+          },
+        }),
+      );
+    }
     this.guardianFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [...GUARDIAN_TABLE_ACTIONS],

@@ -5,6 +5,7 @@ import { arnOf, logicalId, policyStatements, synthesize } from './support.js';
 
 const SECRET_NAME = 'aircall/credentials';
 const CUSTOM_URL = 'https://hooks.example.com/aircall/webhook';
+const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const { stack, template } = synthesize({
   aircallSecretName: SECRET_NAME,
   guardianSchedule: 'rate(10 minutes)',
@@ -51,6 +52,25 @@ describe('Guardian', () => {
     });
   });
 
+  it('runs one pass at a time: reserved concurrency 1', () => {
+    const fn = template.toJSON().Resources[logicalId(guardian.guardianFunction)];
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('never retries an asynchronous invocation, and drops a tick not run within a minute', () => {
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(guardian.guardianFunction) },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
+  it('gets no kms permission while the secret uses the AWS-managed key', () => {
+    expect(JSON.stringify(policyStatements(template, roleId))).not.toContain('kms:');
+  });
+
   it('carries the secret name, the webhook URL and the registry in its environment, and no credential', () => {
     const resources = template.findResources('AWS::Lambda::Function');
     const fn = resources[logicalId(guardian.guardianFunction)] as {
@@ -90,5 +110,64 @@ describe('Guardian', () => {
       Timeout: 120,
       Environment: { Variables: Match.objectLike({ AIRCALL_SECRET_ID: SECRET_NAME }) },
     });
+  });
+});
+
+describe('Guardian with a customer-managed key for its secret', () => {
+  const keyed = synthesize({ aircallSecretName: SECRET_NAME, aircallSecretKmsKeyArn: KEY_ARN });
+  const keyedGuardian = keyed.stack.guardian;
+  if (keyedGuardian === undefined) throw new Error('the guardian was not built');
+  const statements = policyStatements(
+    keyed.template,
+    logicalId(keyedGuardian.guardianFunction.role ?? keyedGuardian.guardianFunction),
+  ).filter((statement) => !JSON.stringify(statement.Action).includes('logs:'));
+
+  it('may decrypt with that key only, only through Secrets Manager, and only for its own secret', () => {
+    const kms = statements.filter((statement) => JSON.stringify(statement.Action).includes('kms:'));
+    expect(kms).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: KEY_ARN,
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': {
+              'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+            },
+          },
+          StringLike: {
+            'kms:EncryptionContext:SecretARN': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':secretsmanager:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  `:secret:${SECRET_NAME}-??????`,
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+  });
+
+  it('keeps the secret and registry statements as they were, and nothing more', () => {
+    expect(statements).toHaveLength(3);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: [...GUARDIAN_TABLE_ACTIONS].sort(),
+      Resource: arnOf(keyed.stack.tables.tables.webhooks),
+    });
+  });
+
+  it('passes the nag packs, which synthesis runs as a gate', () => {
+    expect(() =>
+      synthesize({ aircallSecretName: SECRET_NAME, aircallSecretKmsKeyArn: KEY_ARN }),
+    ).not.toThrow();
   });
 });
