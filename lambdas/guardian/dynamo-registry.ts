@@ -47,26 +47,34 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
     private readonly tableName: string,
   ) {}
 
-  async upsert(snapshot: WebhookSnapshot): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { token_hash: snapshot.tokenHash },
-        UpdateExpression:
-          'SET account = :account, webhook_id = :id, #url = :url, events = :events, active = :active, synced_at = :at, #source = :source, missing_passes = :zero',
-        ExpressionAttributeNames: { '#url': 'url', '#source': 'source' },
-        ExpressionAttributeValues: {
-          ':account': snapshot.account,
-          ':id': snapshot.webhookId,
-          ':url': snapshot.url,
-          ':events': [...snapshot.events],
-          ':active': snapshot.active,
-          ':at': snapshot.syncedAt,
-          ':source': SYNCED_SOURCE,
-          ':zero': 0,
-        },
-      }),
-    );
+  async upsert(snapshot: WebhookSnapshot): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { token_hash: snapshot.tokenHash },
+          UpdateExpression:
+            'SET account = :account, webhook_id = :id, #url = :url, events = :events, active = :active, synced_at = :at, #source = :source, missing_passes = :zero',
+          // A row registered by hand stays exactly as its author wrote it, even for a token Aircall knows.
+          ConditionExpression: 'attribute_not_exists(token_hash) OR #source = :source',
+          ExpressionAttributeNames: { '#url': 'url', '#source': 'source' },
+          ExpressionAttributeValues: {
+            ':account': snapshot.account,
+            ':id': snapshot.webhookId,
+            ':url': snapshot.url,
+            ':events': [...snapshot.events],
+            ':active': snapshot.active,
+            ':at': snapshot.syncedAt,
+            ':source': SYNCED_SOURCE,
+            ':zero': 0,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async recordReenable(tokenHash: string, record: ReenableRecord): Promise<void> {
@@ -76,12 +84,14 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
         Key: { token_hash: tokenHash },
         UpdateExpression:
           'SET last_reenable_at = :at, last_reenable_ok = :ok, last_reenable_detail = :detail ADD reenable_attempts :one',
-        ConditionExpression: 'attribute_exists(token_hash)',
+        ConditionExpression: '#source = :synced',
+        ExpressionAttributeNames: { '#source': 'source' },
         ExpressionAttributeValues: {
           ':at': record.at,
           ':ok': record.ok,
           ':detail': record.detail,
           ':one': 1,
+          ':synced': SYNCED_SOURCE,
         },
       }),
     );

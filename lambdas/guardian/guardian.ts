@@ -203,8 +203,9 @@ export const guardAccount = async (
     const tokenHash = hashToken(webhook.token);
     try {
       const { after, outcome } = await reenable(webhook, deps.api);
-      await deps.registry.upsert(snapshotOf(account, after, deps.now()));
-      if (outcome.action !== 'active') {
+      const synced = await deps.registry.upsert(snapshotOf(account, after, deps.now()));
+      // A hand-registered row keeps no history of ours either.
+      if (synced && outcome.action !== 'active') {
         await deps.registry.recordReenable(tokenHash, {
           at: deps.now(),
           ok: outcome.action === 'reenabled',
@@ -214,8 +215,8 @@ export const guardAccount = async (
       outcomes.push(outcome);
     } catch (error) {
       // The webhook is still registered (its token stays valid) even when Aircall could not be reached.
-      await deps.registry.upsert(snapshotOf(account, webhook, deps.now()));
-      await deps.registry.recordReenable(tokenHash, { at: deps.now(), ok: false, detail: describe(error) });
+      if (await deps.registry.upsert(snapshotOf(account, webhook, deps.now())))
+        await deps.registry.recordReenable(tokenHash, { at: deps.now(), ok: false, detail: describe(error) });
       outcomes.push({
         webhookId: webhook.webhookId,
         customName: webhook.customName,

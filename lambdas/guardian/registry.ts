@@ -45,8 +45,12 @@ export interface AbsenceGuard {
 }
 
 export interface WebhookRegistry {
-  /** Writes what Aircall says of a webhook, keeping the row's re-enable history; the webhook is seen, so its absence count is 0. */
-  upsert(snapshot: WebhookSnapshot): Promise<void>;
+  /**
+   * Writes what Aircall says of a webhook, keeping the row's re-enable history; the webhook is seen, so its absence
+   * count is 0. Resolves false, writing nothing, when the token's row was registered by hand (another `source`).
+   */
+  upsert(snapshot: WebhookSnapshot): Promise<boolean>;
+  /** Adds a re-enable attempt to a synced row's history. */
   recordReenable(tokenHash: string, record: ReenableRecord): Promise<void>;
   /** Every row of one account. */
   listAccount(account: string): Promise<RegisteredWebhook[]>;

@@ -93,6 +93,24 @@ describe('DynamoWebhookRegistry', () => {
     }
   });
 
+  it('writes nothing over a row registered by hand, even for a token Aircall lists, and says so', async () => {
+    await put({ token_hash: 'by-hand', account: 'acme', source: 'local' });
+    const written = await registry.upsert({
+      tokenHash: 'by-hand',
+      account: 'acme',
+      webhookId: 'w1',
+      url: 'https://hooks.example.com/aircall',
+      events: ['call.ended'],
+      active: true,
+      syncedAt: PASS_STARTED_AT,
+    });
+    expect(written).toBe(false);
+    expect(await row('by-hand')).toEqual({ token_hash: 'by-hand', account: 'acme', source: 'local' });
+    await expect(
+      registry.recordReenable('by-hand', { at: PASS_STARTED_AT, ok: true, detail: 'x' }),
+    ).rejects.toThrow(/conditional/i);
+  });
+
   it('removes a synced row whose count is still the one the pass read', async () => {
     await synced('due', { missing_passes: 2 });
     expect(await registry.removeMissing('due', { missingPasses: 2, syncedBefore: PASS_STARTED_AT })).toBe(

@@ -99,18 +99,16 @@ export class MemoryRegistry implements WebhookRegistry {
     this.rows.set(row.tokenHash, { source: SYNCED_SOURCE, syncedAt: 0, ...row });
   }
 
-  async upsert(snapshot: WebhookSnapshot): Promise<void> {
-    this.rows.set(snapshot.tokenHash, {
-      ...this.rows.get(snapshot.tokenHash),
-      ...snapshot,
-      source: SYNCED_SOURCE,
-      missingPasses: 0,
-    });
+  async upsert(snapshot: WebhookSnapshot): Promise<boolean> {
+    const row = this.rows.get(snapshot.tokenHash);
+    if (row !== undefined && row.source !== SYNCED_SOURCE) return false;
+    this.rows.set(snapshot.tokenHash, { ...row, ...snapshot, source: SYNCED_SOURCE, missingPasses: 0 });
+    return true;
   }
 
   async recordReenable(tokenHash: string, record: ReenableRecord): Promise<void> {
     const row = this.rows.get(tokenHash);
-    if (row === undefined) throw new Error('no such row');
+    if (row === undefined || row.source !== SYNCED_SOURCE) throw new Error('no synced row');
     this.rows.set(tokenHash, { ...row, reenables: [...(row.reenables ?? []), record] });
   }
 

@@ -204,6 +204,17 @@ describe('guardAccount', () => {
     expect(reports.at(-1)?.registered).toBe(3);
   });
 
+  it('re-enables a webhook whose token was registered by hand, and leaves that row exactly as it was', async () => {
+    const { api, registry, deps } = setup();
+    const hook = api.add({ url: STACK_URL, events: SUBSCRIBED, active: false });
+    const byHand = { tokenHash: hashToken(hook.token), account: 'acme', source: 'local' };
+    registry.rows.set(byHand.tokenHash, byHand);
+    const report = await guardAccount('acme', deps);
+    expect(report.webhooks).toEqual([expect.objectContaining({ action: 'reenabled' })]);
+    expect(api.webhooks.get(hook.webhookId)?.active).toBe(true);
+    expect(registry.rows.get(byHand.tokenHash)).toEqual(byHand);
+  });
+
   it('deletes nothing and counts nothing when Aircall lists no webhook at all while rows exist', async () => {
     const { registry, deps } = setup();
     registry.seedSynced({ tokenHash: 'due', account: 'acme', webhookId: 'w1', missingPasses: 2 });
