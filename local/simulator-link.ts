@@ -5,7 +5,7 @@ import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { AircallClient } from '../lambdas/guardian/aircall-client.js';
 import { snapshotOf } from '../lambdas/guardian/guardian.js';
 import type { WebhookRegistry } from '../lambdas/guardian/registry.js';
-import { type Simulator, startSimulator } from '../simulator/simulator.js';
+import { randomCompany, type Simulator, startSimulator } from '../simulator/simulator.js';
 
 export interface LinkedSimulatorOptions {
   readonly port: number;
@@ -20,27 +20,24 @@ export interface LinkedSimulatorOptions {
 
 export interface LinkedSimulator {
   readonly simulator: Simulator;
-  /** The simulated company's credentials, for the local guardian. */
-  readonly credentials: AircallCredentials;
+  /** The simulated company's credentials, made at random for this start: for the local guardian and the banner. */
+  readonly credentials: AircallCredentials & { readonly apiId: string; readonly apiToken: string };
   readonly webhookId: string;
   stop(): Promise<void>;
 }
 
-/** The simulated company; its credentials only open the simulator. */
-export const SIMULATED_COMPANY = {
-  account: 'simulated',
-  apiId: 'simulated-id',
-  apiToken: 'simulated-token',
-} as const;
+/** The simulated company's account; its credentials are made at each start and only open the simulator. */
+export const SIMULATED_ACCOUNT = 'simulated';
 
 export const linkSimulator = async (options: LinkedSimulatorOptions): Promise<LinkedSimulator> => {
+  const company = randomCompany(SIMULATED_ACCOUNT);
   const simulator = await startSimulator({
     port: options.port,
     host: options.host,
-    companies: [SIMULATED_COMPANY],
+    companies: [company],
   });
   try {
-    const credentials: AircallCredentials = { ...SIMULATED_COMPANY };
+    const credentials = { account: company.account, apiId: company.apiId, apiToken: company.apiToken };
     const api = new AircallClient({ credentials, baseUrl: simulator.apiUrl });
     const webhook = await api.createWebhook({
       url: options.webhookUrl,

@@ -56,6 +56,8 @@ const banner = (
       ? []
       : [
           `  Simulator    ${stack.simulator.simulator.apiUrl}  webhook ${stack.simulator.webhookId} sends live traffic here`,
+          // Made at random for this start: printed so that the simulated company can be used by hand.
+          `               account ${stack.simulator.credentials.account}  api_id ${stack.simulator.credentials.apiId}  api_token ${stack.simulator.credentials.apiToken}`,
         ]),
     ...(stack.guardian === undefined ? [] : [`  Guardian     every ${guardianSeconds} s (and at start)`]),
     '',

@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { InvalidOptionsError } from './errors.js';
-import { DEFAULT_COMPANY, type SimulatorOptions } from './simulator.js';
+import { DEFAULT_ACCOUNT, randomCompany, type SimulatorOptions } from './simulator.js';
 
 export interface CommandLine {
   readonly options: SimulatorOptions;
@@ -15,9 +15,12 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --port <n>             API and delivery port on 127.0.0.1 (default 4000; 0 = any free port)
   --rate <n>             generated events per second (default 5; 0 = none)
   --account <name>       company account (default demo)
-  --api-id <id>          its API ID (default demo-id)
-  --api-token <token>    its API token (default demo-token)
+  --api-id <id>          its API ID (default: made at random at each start, and printed)
+  --api-token <token>    its API token (default: made at random at each start, and printed)
   --access-token <tok>   also accept this OAuth Bearer token
+  --allow-remote-delivery
+                         let webhooks point at any host; by default only at this machine (127.0.0.1,
+                         ::1, localhost), and the API answers 400 to another URL
   --seed <n>             seed of the generated traffic (default 1)
   --rate-limit <n>       API requests per minute per company (default 120)
   --timeout <ms>         delivery timeout (default 5000)
@@ -57,10 +60,13 @@ export const parseCommandLine = (argv: readonly string[]): CommandLine => {
       'is-active': { type: 'boolean' },
       'reset-ms': { type: 'boolean' },
       'keep-events-on-put': { type: 'boolean' },
+      'allow-remote-delivery': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const accessToken = values['access-token'];
+  const account = values.account ?? DEFAULT_ACCOUNT;
+  const made = randomCompany(account);
   return {
     help: values.help ?? false,
     eventsPerSecond: number(values.rate, 'rate', 5),
@@ -68,9 +74,9 @@ export const parseCommandLine = (argv: readonly string[]): CommandLine => {
       port: number(values.port, 'port', 4000),
       companies: [
         {
-          account: values.account ?? DEFAULT_COMPANY.account,
-          apiId: values['api-id'] ?? DEFAULT_COMPANY.apiId,
-          apiToken: values['api-token'] ?? DEFAULT_COMPANY.apiToken,
+          account,
+          apiId: values['api-id'] ?? made.apiId,
+          apiToken: values['api-token'] ?? made.apiToken,
           ...(accessToken === undefined ? {} : { accessToken }),
         },
       ],
@@ -83,6 +89,7 @@ export const parseCommandLine = (argv: readonly string[]): CommandLine => {
       activeFieldName: values['is-active'] === true ? 'is_active' : 'active',
       resetUnit: values['reset-ms'] === true ? 'milliseconds' : 'seconds',
       resetEventsOnPutWithoutEvents: values['keep-events-on-put'] !== true,
+      allowRemoteDelivery: values['allow-remote-delivery'] === true,
     },
   };
 };

@@ -24,7 +24,7 @@ const main = async (): Promise<void> => {
   console.log(`Aircall simulator on ${simulator.url}`);
   console.log(`  API base URL   ${simulator.apiUrl}`);
   if (company !== undefined) {
-    // Local, made-up credentials: printing them is the point. Webhook tokens are never printed.
+    // Made up for this run (unless given): printing them is the point. Webhook tokens are never printed.
     console.log(`  account        ${company.account}`);
     console.log(`  api_id         ${company.apiId}`);
     console.log(`  api_token      ${company.apiToken}`);
@@ -34,6 +34,11 @@ const main = async (): Promise<void> => {
         `    -d '{"url":"http://127.0.0.1:3000/aircall/webhook"}' ${simulator.apiUrl}/webhooks`,
     );
   }
+  console.log(
+    commandLine.options.allowRemoteDelivery === true
+      ? '  delivers to    any host (--allow-remote-delivery)'
+      : '  delivers to    this machine only (127.0.0.1, ::1, localhost); --allow-remote-delivery for others',
+  );
   if (commandLine.eventsPerSecond > 0) {
     simulator.startTraffic({ eventsPerSecond: commandLine.eventsPerSecond });
     console.log(`  generating ${commandLine.eventsPerSecond} events/s for the company's active webhooks`);

@@ -1,8 +1,9 @@
 // startSimulator: the Aircall webhooks API and Aircall-like delivery of generated traffic, on one loopback port.
 
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { guardListener } from '../local/request-guard.js';
+import { guardListener, isAllowedHost, isLoopbackHost } from '../local/request-guard.js';
 import { type ActiveFieldName, createApiHandler, type ResetUnit } from './api.js';
 import { type DeliveredEvent, DeliveryEngine, type WebhookDeliveryStats } from './delivery.js';
 import type { GeneratedEvent } from './envelope.js';
@@ -17,8 +18,14 @@ export interface SimulatorOptions {
   readonly port?: number;
   /** Address to listen on. @default '127.0.0.1', loopback only: the simulated API hands out tokens to anyone. */
   readonly host?: string;
-  /** @default one company: account `demo`, api id `demo-id`, api token `demo-token` */
+  /** @default one company, account `demo`, with credentials made at random for this start (`randomCompany`) */
   readonly companies?: readonly CompanyConfig[];
+  /**
+   * Lets webhooks point at any host. Otherwise a webhook URL must name this machine (loopback, or `host` when the
+   * simulator listens on another address), and the API refuses any other with a 400: whoever reaches the API
+   * could make the simulator post to any host. @default false
+   */
+  readonly allowRemoteDelivery?: boolean;
   /** Requests per company per minute. @default 120 */
   readonly rateLimitPerMinute?: number;
   /** Unit of `X-AircallApi-Reset`. @default 'seconds' */
@@ -104,16 +111,32 @@ export interface Simulator {
   delivered(webhookId: string): DeliveredEvent[];
 }
 
-export const DEFAULT_COMPANY: CompanyConfig = { account: 'demo', apiId: 'demo-id', apiToken: 'demo-token' };
+/** The account of the company a simulator has when it is given none. */
+export const DEFAULT_ACCOUNT = 'demo';
+
+/** A company whose API ID and token are made at random now: nobody can know them before they are printed. */
+export const randomCompany = (account: string = DEFAULT_ACCOUNT): CompanyConfig => ({
+  account,
+  apiId: `${account}-${randomBytes(4).toString('hex')}`,
+  apiToken: randomBytes(16).toString('hex'),
+});
 const TRAFFIC_TICK_MS = 100;
 const FLUSH_POLL_MS = 5;
+
+/** The names a webhook URL may use to reach this machine, in words. */
+const machineNames = (host: string): string => {
+  const loopback = 'this machine (127.0.0.1, ::1 or localhost';
+  if (isLoopbackHost(host)) return `${loopback})`;
+  if (host === '0.0.0.0' || host === '::') return `${loopback}, or an address of its own)`;
+  return `${loopback}, or ${host})`;
+};
 
 const check = (ok: boolean, message: string): void => {
   if (!ok) throw new InvalidOptionsError(message);
 };
 
 export const startSimulator = async (options: SimulatorOptions = {}): Promise<Simulator> => {
-  const companies = options.companies ?? [DEFAULT_COMPANY];
+  const companies = options.companies ?? [randomCompany()];
   const seed = options.seed ?? 1;
   const duplicateRate = options.duplicateRate ?? 0.02;
   const shuffleWindow = options.shuffleWindow ?? 4;
@@ -127,7 +150,12 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   check(rateLimitPerMinute >= 1, 'rateLimitPerMinute must be at least 1');
 
   const clock = options.now ?? Date.now;
-  const store = new WebhookStore(companies);
+  const host = options.host ?? '127.0.0.1';
+  const store = new WebhookStore(companies, {
+    anywhere: options.allowRemoteDelivery ?? false,
+    deliverable: (hostname) => isAllowedHost(hostname, { bindAddress: host }),
+    description: `${machineNames(host)}: the simulator delivers nowhere else unless allowed to (--allow-remote-delivery)`,
+  });
   const engine = new DeliveryEngine(store, {
     timeoutMs: options.deliveryTimeoutMs ?? 5000,
     deactivateAfterFailures: options.deactivateAfterFailures ?? 10,
@@ -201,7 +229,6 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     };
   };
 
-  const host = options.host ?? '127.0.0.1';
   // Like the local stack's servers, it answers no web page: it hands out webhook tokens to whoever asks.
   const server = createServer(guardListener(handler, { bindAddress: host }));
   await new Promise<void>((resolve, reject) => {
@@ -236,7 +263,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       last = now;
       while (budget >= 1) {
         budget -= 1;
-        const account = companies[turn % companies.length]?.account ?? DEFAULT_COMPANY.account;
+        const account = companies[turn % companies.length]?.account ?? DEFAULT_ACCOUNT;
         turn += 1;
         const buffer = buffers.get(account) ?? [];
         // Handed out later than generated, so what the buffer holds has still happened when it is sent.

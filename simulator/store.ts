@@ -52,7 +52,16 @@ export type WebhookChange =
 
 export const MAX_WEBHOOKS_PER_COMPANY = 100;
 
-const checkUrl = (url: string): string => {
+/** Which hosts webhooks may point at: `deliverable` decides, unless `anywhere`. */
+export interface DeliveryScope {
+  readonly anywhere: boolean;
+  /** True for a host name the simulator may deliver to when not `anywhere`. */
+  readonly deliverable: (hostname: string) => boolean;
+  /** Says where deliveries may go, in the refusal of another URL. */
+  readonly description: string;
+}
+
+const checkUrl = (url: string, scope: DeliveryScope): string => {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -62,6 +71,10 @@ const checkUrl = (url: string): string => {
   // Aircall itself insists on HTTPS; local receivers speak plain HTTP, so both are taken here.
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new BadRequestError('url must be an http(s) URL');
+  }
+  // Whoever reaches the API could otherwise make the simulator post tokens and payloads to any host.
+  if (!scope.anywhere && !scope.deliverable(parsed.hostname)) {
+    throw new BadRequestError(`url must point at ${scope.description}`);
   }
   return url;
 };
@@ -79,7 +92,10 @@ export class WebhookStore {
   private readonly webhooks = new Map<string, Webhook>();
   private readonly listeners: ((change: WebhookChange) => void)[] = [];
 
-  constructor(companies: readonly CompanyConfig[]) {
+  constructor(
+    companies: readonly CompanyConfig[],
+    private readonly scope: DeliveryScope,
+  ) {
     for (const company of companies) this.companiesByAccount.set(company.account, company);
   }
 
@@ -131,7 +147,7 @@ export class WebhookStore {
     const webhook: Webhook = {
       webhookId: randomUUID(),
       account,
-      url: checkUrl(input.url),
+      url: checkUrl(input.url, this.scope),
       customName: input.customName ?? 'Webhook',
       active: true,
       token: randomBytes(16).toString('hex'),
@@ -153,7 +169,7 @@ export class WebhookStore {
     }
     const updated: Webhook = {
       ...current,
-      url: patch.url === undefined ? current.url : checkUrl(patch.url),
+      url: patch.url === undefined ? current.url : checkUrl(patch.url, this.scope),
       customName: patch.customName ?? current.customName,
       active: patch.active ?? current.active,
       events,

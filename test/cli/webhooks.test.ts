@@ -135,6 +135,8 @@ describe('webhooks command', () => {
   beforeAll(async () => {
     simulator = await startSimulator({
       companies: [LISTER, CREATOR, DELETER, GUARDED, STUCK, RESET, DEPLOYED_CREATOR, DEPLOYED_GUARDED],
+      // STACK_URL and the others stand for deployed stacks: remote delivery allowed.
+      allowRemoteDelivery: true,
     });
     stack = await startStack();
   });

@@ -149,7 +149,8 @@ describe('guardian handler', () => {
     getItem(stack.documents, stack.tables.webhooks, { token_hash: hashToken(token) });
 
   beforeAll(async () => {
-    simulator = await startSimulator({ companies: [ACME, GLOBEX] });
+    // STACK_URL stands for a deployed stack: remote delivery allowed.
+    simulator = await startSimulator({ companies: [ACME, GLOBEX], allowRemoteDelivery: true });
     const acme = simulator.company(ACME.account);
     const globex = simulator.company(GLOBEX.account);
     ours = acme.createWebhook({ url: STACK_URL, customName: 'stack', events: SUBSCRIBED });
@@ -359,7 +360,7 @@ describe('guardian handler over consecutive passes', () => {
   };
 
   beforeAll(async () => {
-    simulator = await startSimulator({ companies: [WATCHED, EMPTIED, BARE] });
+    simulator = await startSimulator({ companies: [WATCHED, EMPTIED, BARE], allowRemoteDelivery: true });
     secrets = await startFakeSecretsManager({
       [SECRET_ID]: JSON.stringify(
         [WATCHED, EMPTIED, BARE].map((c) => ({ account: c.account, api_id: c.apiId, api_token: c.apiToken })),

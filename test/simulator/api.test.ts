@@ -12,8 +12,9 @@ const AUTH = basic(ACME.apiId, ACME.apiToken);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let simulator: Simulator | undefined;
+/** These tests stand for a deployed receiver with example.com URLs, so remote delivery is allowed unless told. */
 const start = async (options: SimulatorOptions = {}): Promise<Simulator> => {
-  simulator = await startSimulator({ companies: [ACME, GLOBEX], ...options });
+  simulator = await startSimulator({ companies: [ACME, GLOBEX], allowRemoteDelivery: true, ...options });
   return simulator;
 };
 afterEach(async () => {
@@ -323,5 +324,93 @@ describe('simulator API rate limit', () => {
     await callApi(sim, '/ping', { authorization: AUTH });
     const other = await callApi(sim, '/ping', { authorization: basic(GLOBEX.apiId, GLOBEX.apiToken) });
     expect(other.status).toBe(200);
+  });
+});
+
+describe('simulator API delivery targets', () => {
+  const create = (sim: Simulator, url: string) =>
+    callApi(sim, '/webhooks', { method: 'POST', authorization: AUTH, body: { url } });
+
+  it("refuses a webhook URL outside this machine with Aircall's 400, and creates nothing", async () => {
+    const sim = await start({ allowRemoteDelivery: false });
+    for (const url of [
+      'https://example.com/hook',
+      'http://10.0.0.1/hook',
+      'http://localhost.evil.example/',
+    ]) {
+      const answer = await create(sim, url);
+      expect({ url, status: answer.status }).toEqual({ url, status: 400 });
+      expect(answer.json).toEqual({
+        error: 'Bad Request',
+        troubleshoot: expect.stringContaining('url must point at this machine (127.0.0.1, ::1 or localhost)'),
+      });
+    }
+    expect(sim.company('acme').webhooks()).toEqual([]);
+    expect(() => sim.company('acme').createWebhook({ url: 'https://example.com/hook' })).toThrow(
+      /url must point at this machine/,
+    );
+  });
+
+  it('takes webhook URLs on loopback, by address or by name', async () => {
+    const sim = await start({ allowRemoteDelivery: false });
+    for (const url of [
+      'http://127.0.0.1:3000/aircall/webhook',
+      'http://127.0.0.2/hook',
+      'http://[::1]:3000/hook',
+      'https://localhost/hook',
+    ]) {
+      expect({ url, status: (await create(sim, url)).status }).toEqual({ url, status: 201 });
+    }
+  });
+
+  it('refuses to move a webhook to a remote URL with a PUT, and keeps its URL', async () => {
+    const sim = await start({ allowRemoteDelivery: false });
+    const webhook = webhookOf(await create(sim, 'http://127.0.0.1:3000/aircall/webhook'));
+    const moved = await callApi(sim, `/webhooks/${String(webhook.webhook_id)}`, {
+      method: 'PUT',
+      authorization: AUTH,
+      body: { url: 'https://example.com/hook', events: ['call.ended'] },
+    });
+    expect(moved.status).toBe(400);
+    expect(
+      sim
+        .company('acme')
+        .webhooks()
+        .map((w) => w.url),
+    ).toEqual(['http://127.0.0.1:3000/aircall/webhook']);
+  });
+
+  it('refuses remote URLs by default, and takes them when remote delivery is allowed', async () => {
+    const byDefault = await startSimulator({ companies: [ACME] });
+    try {
+      expect((await create(byDefault, 'https://example.com/hook')).status).toBe(400);
+    } finally {
+      await byDefault.stop();
+    }
+    const allowed = await start({ allowRemoteDelivery: true });
+    expect((await create(allowed, 'https://example.com/hook')).status).toBe(201);
+  });
+});
+
+describe('simulator default company', () => {
+  it('makes its API ID and token at random at each start', async () => {
+    const first = await startSimulator();
+    const second = await startSimulator();
+    try {
+      const [a, b] = [first.companies()[0], second.companies()[0]];
+      expect(a?.account).toBe('demo');
+      expect(a?.apiId).toMatch(/^demo-[0-9a-f]{8}$/);
+      expect(a?.apiToken).toMatch(/^[0-9a-f]{32}$/);
+      expect(b?.apiToken).not.toBe(a?.apiToken);
+      expect(b?.apiId).not.toBe(a?.apiId);
+      const ping = await callApi(first, '/ping', { authorization: first.company('demo').authorization });
+      expect(ping.status).toBe(200);
+      expect((await callApi(first, '/ping', { authorization: basic('demo-id', 'demo-token') })).status).toBe(
+        401,
+      );
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
   });
 });

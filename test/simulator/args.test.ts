@@ -11,11 +11,26 @@ describe('simulator command line', () => {
     expect(help).toBe(false);
     expect(options).toMatchObject({
       port: 4000,
-      companies: [{ account: 'demo', apiId: 'demo-id', apiToken: 'demo-token' }],
+      companies: [{ account: 'demo', apiId: expect.stringMatching(/^demo-[0-9a-f]{8}$/) }],
       activeFieldName: 'active',
       resetUnit: 'seconds',
       resetEventsOnPutWithoutEvents: true,
+      allowRemoteDelivery: false,
     });
+  });
+
+  it('makes the default API ID and token at random, anew for each run', () => {
+    const [first, second] = [parseCommandLine([]), parseCommandLine([])].map(
+      ({ options }) => options.companies?.[0],
+    );
+    expect(first?.apiToken).toMatch(/^[0-9a-f]{32}$/);
+    expect(second?.apiToken).not.toBe(first?.apiToken);
+    expect(second?.apiId).not.toBe(first?.apiId);
+    expect(parseCommandLine(['--account', 'acme']).options.companies?.[0]?.apiId).toMatch(/^acme-/);
+  });
+
+  it('delivers to remote hosts only with --allow-remote-delivery', () => {
+    expect(parseCommandLine(['--allow-remote-delivery']).options.allowRemoteDelivery).toBe(true);
   });
 
   it('takes the port, rate, credentials and API variants', () => {

@@ -16,7 +16,8 @@ const URL_HERE = 'https://hooks.example.com/aircall/webhook';
 describe('AircallClient against the simulator', () => {
   let simulator: Simulator | undefined;
   const start = async (options: SimulatorOptions = {}) => {
-    simulator = await startSimulator({ companies: [COMPANY], ...options });
+    // URL_HERE stands for a deployed stack: remote delivery allowed.
+    simulator = await startSimulator({ companies: [COMPANY], allowRemoteDelivery: true, ...options });
     return simulator;
   };
   afterEach(async () => {
