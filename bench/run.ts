@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 import { ingest } from '../lambdas/ingest/ingest.js';
 import { CachedTokenRegistry } from '../lambdas/ingest/token-cache.js';
 import { hashToken } from '../lambdas/shared/token.js';
-import { EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
+import { EVENTS_QUEUE, PAYLOAD_CAP, PERSIST } from '../lib/definitions/pipeline.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig } from '../local/clients.js';
 import { freePort } from '../local/free-port.js';
 import { readLocalSettings } from '../local/settings.js';
@@ -53,8 +53,10 @@ const ingestOverhead = async (bodies: readonly string[]) => {
     queue: { send: async () => undefined },
     clock: { now: Date.now },
     maxBodyBytes: EVENTS_QUEUE.maxMessageSizeBytes - 1024,
+    maxPayloadBytes: PAYLOAD_CAP.defaultBytes,
   };
-  const run = (body: string) => ingest({ body, isBase64Encoded: false }, deps);
+  const run = (body: string) =>
+    ingest({ body, isBase64Encoded: false, contentType: 'application/json' }, deps);
   for (const body of bodies.slice(0, 2000)) await run(body);
   const times: number[] = [];
   for (let round = 0; round < 5; round += 1) {

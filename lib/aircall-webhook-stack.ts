@@ -49,6 +49,7 @@ export class AircallWebhookStack extends Stack {
       throttlingRateLimit: config.throttlingRateLimit,
       throttlingBurstLimit: config.throttlingBurstLimit,
       tokenCacheSeconds: config.tokenCacheSeconds,
+      maxPayloadBytes: config.maxPayloadBytes,
       logRetention,
       removalPolicy,
     });

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
+import { PAYLOAD_CAP } from './definitions/pipeline.js';
 import { splitWebhookUrls, webhookUrlProblem } from './definitions/webhook-urls.js';
 
 export type RemovalPolicyName = 'retain' | 'destroy';
@@ -36,6 +37,8 @@ export interface StackConfig {
   readonly logRetentionDays: number;
   /** How long ingest caches a token lookup. */
   readonly tokenCacheSeconds: number;
+  /** Largest `data` an event may carry, in bytes (as JSON and as DynamoDB encodes it); larger is answered 413. */
+  readonly maxPayloadBytes: number;
 }
 
 type RequiredKey = Exclude<
@@ -53,6 +56,7 @@ export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
   guardianSchedule: 'rate(5 minutes)',
   logRetentionDays: 30,
   tokenCacheSeconds: 60,
+  maxPayloadBytes: PAYLOAD_CAP.defaultBytes,
 };
 
 export const CONFIG_KEYS: readonly (keyof StackConfig)[] = [
@@ -202,6 +206,12 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     tokenCacheSeconds:
       number('tokenCacheSeconds', 'a whole number of seconds (0 disables the cache)', wholeNumber(0)) ??
       d.tokenCacheSeconds,
+    maxPayloadBytes:
+      number(
+        'maxPayloadBytes',
+        `a whole number of bytes from ${PAYLOAD_CAP.minBytes} to ${PAYLOAD_CAP.maxBytes} (above it a call item can outgrow DynamoDB's 400 KB)`,
+        (v) => wholeNumber(PAYLOAD_CAP.minBytes)(v) && v <= PAYLOAD_CAP.maxBytes,
+      ) ?? d.maxPayloadBytes,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(aircallSecretName === undefined ? {} : { aircallSecretName }),
     ...(aircallSecretKmsKeyArn === undefined ? {} : { aircallSecretKmsKeyArn }),

@@ -47,7 +47,15 @@ export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
     try {
       if (event.requestContext.http.method !== 'POST')
         throw new MethodNotAllowedError(event.requestContext.http.method);
-      const accepted = await ingest({ body: event.body, isBase64Encoded: event.isBase64Encoded }, deps);
+      // API Gateway hands the function its header names in lower case.
+      const accepted = await ingest(
+        {
+          body: event.body,
+          isBase64Encoded: event.isBase64Encoded,
+          contentType: event.headers['content-type'],
+        },
+        deps,
+      );
       logger.debug('webhook accepted', { ...accepted });
       return respond(200, { message: 'accepted' });
     } catch (error) {
@@ -102,6 +110,7 @@ export const ingestDependencies = (
   }),
   clock,
   maxBodyBytes: config.maxBodyBytes,
+  maxPayloadBytes: config.maxPayloadBytes,
 });
 
 export const handler: IngestHandler = builtOnFirstCall(() =>

@@ -1,9 +1,17 @@
-// The ingest use case: size, then shape, then token, then a durable enqueue. Nothing else.
+// The ingest use case: size, content type, shape (what persist can store), token, then a durable enqueue.
 
 import { type AircallEnvelope, parseEnvelope } from '../shared/envelope.js';
-import { PayloadTooLargeError, ServiceUnavailableError, UnauthorizedError } from '../shared/errors.js';
+import {
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  UnstorableEventError,
+  UnsupportedMediaTypeError,
+} from '../shared/errors.js';
+import { storabilityProblem } from '../shared/storability.js';
 import { digestsMatch, hashToken } from '../shared/token.js';
 import type { Clock, EventQueue, RegisteredWebhook, TokenRegistry } from './ports.js';
+import { withoutTopLevelMember } from './strip-token.js';
 
 export interface IngestDeps {
   readonly registry: TokenRegistry;
@@ -11,11 +19,15 @@ export interface IngestDeps {
   readonly clock: Clock;
   /** Largest body, in bytes, that still fits a queue message with its attributes. */
   readonly maxBodyBytes: number;
+  /** Largest `data`, in bytes as JSON and as DynamoDB encodes it, that is stored; larger is answered 413. */
+  readonly maxPayloadBytes: number;
 }
 
 export interface WebhookRequest {
   readonly body: string | undefined;
   readonly isBase64Encoded: boolean;
+  /** The request's `content-type` header, when it has one. */
+  readonly contentType: string | undefined;
 }
 
 export interface Accepted {
@@ -47,6 +59,10 @@ const decodeBody = (request: WebhookRequest): { text: string; bytes: number } =>
   return { text: buffer.toString('utf8'), bytes: buffer.length };
 };
 
+/** `application/json`, with any parameters (`; charset=utf-8`), in any case. */
+const isJson = (contentType: string | undefined): boolean =>
+  contentType?.split(';', 1)[0]?.trim().toLowerCase() === 'application/json';
+
 const authenticate = async (envelope: AircallEnvelope, registry: TokenRegistry): Promise<string> => {
   if (typeof envelope.token !== 'string' || envelope.token === '')
     throw new UnauthorizedError('token missing');
@@ -68,11 +84,20 @@ export const ingest = async (request: WebhookRequest, deps: IngestDeps): Promise
   const { text, bytes } = decodeBody(request);
   if (bytes > deps.maxBodyBytes) throw new PayloadTooLargeError(`body of ${bytes} bytes`);
 
+  if (!isJson(request.contentType))
+    throw new UnsupportedMediaTypeError('content-type is not application/json');
+
   const envelope = parseEnvelope(text);
+  // The same check persist classifies records by: nothing is answered 200 that it could never store.
+  const problem = storabilityProblem(envelope, { maxPayloadBytes: deps.maxPayloadBytes });
+  if (problem?.status === 413)
+    throw new PayloadTooLargeError(problem.reason, { publicMessage: problem.reason });
+  if (problem !== undefined) throw new UnstorableEventError(problem.reason);
   const account = await authenticate(envelope, deps.registry);
 
-  const body = toQueueSafe(text);
-  if (body !== text && Buffer.byteLength(body, 'utf8') > deps.maxBodyBytes) {
+  // The token stops here: the queue carries the body without it, every other byte as it was sent.
+  const body = toQueueSafe(withoutTopLevelMember(text, 'token'));
+  if (Buffer.byteLength(body, 'utf8') > deps.maxBodyBytes) {
     throw new PayloadTooLargeError(`body of ${bytes} bytes grows past the limit once made queue-safe`);
   }
   try {

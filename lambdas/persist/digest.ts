@@ -1,11 +1,12 @@
 // A content digest of an event, the same whatever the key order of the JSON it arrived as.
 
 import { createHash } from 'node:crypto';
-import type { AircallEnvelope, JsonValue } from '../shared/envelope.js';
+import { type AircallEnvelope, isJsonObject, type JsonValue } from '../shared/envelope.js';
 
+// An integer beyond 2^53 is an ExactInteger, which JSON.stringify writes as the digits that were sent.
 const canonical = (value: JsonValue): string => {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
+  if (isJsonObject(value)) {
     const keys = Object.keys(value).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k] ?? null)}`).join(',')}}`;
   }

@@ -28,6 +28,10 @@ const CALL_RANK: Readonly<Record<string, number>> = {
 const UNKNOWN_CALL_RANK = 6;
 const ANNOTATION_RANK = 9;
 
+// Own keys only: an event named `constructor` or `toString` would otherwise find what every object inherits.
+const callRank = (name: string): number | undefined =>
+  Object.hasOwn(CALL_RANK, name) ? CALL_RANK[name] : undefined;
+
 // For users, numbers and contacts: creation first, deletion last, everything else between.
 const lifecycleRank = (verb: string): number => {
   if (verb === 'created') return 0;
@@ -40,7 +44,7 @@ export const baseEventName = (event: string): string => (event.endsWith('.v2') ?
 
 export const eventRank = (resource: string, event: string): number => {
   const name = baseEventName(event);
-  if (resource === 'call') return CALL_RANK[name] ?? UNKNOWN_CALL_RANK;
+  if (resource === 'call') return callRank(name) ?? UNKNOWN_CALL_RANK;
   const verb = name.slice(name.lastIndexOf('.') + 1);
   return lifecycleRank(verb);
 };
@@ -55,7 +59,7 @@ export const callStage = (envelope: AircallEnvelope): number => {
   if (name === 'call.ended') return 2;
   const done = envelope.data.status === 'done';
   if (!done) return 0;
-  const rank = CALL_RANK[name];
+  const rank = callRank(name);
   return rank === undefined || rank === ANNOTATION_RANK ? 2 : 1;
 };
 

@@ -1,5 +1,6 @@
 // What the persist use case needs from storage, as interfaces its tests fake.
 
+import type { ExactInteger } from '../../lib/definitions/json.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import type { AircallEnvelope } from '../shared/envelope.js';
 
@@ -7,6 +8,7 @@ import type { AircallEnvelope } from '../shared/envelope.js';
 export type StoredValue =
   | string
   | number
+  | ExactInteger
   | boolean
   | Uint8Array
   | StoredValue[]

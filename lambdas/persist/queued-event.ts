@@ -19,6 +19,8 @@ export const parseQueuedRecord = (
     throw new MalformedRecordError('record has no usable receive time');
   }
   try {
+    // parseEnvelope keeps integers beyond 2^53 as the digits ingest received (JSON.parse source text access), so
+    // a 64-bit id reaches the tables unrounded. The body carries no token: ingest cut it out.
     return { envelope: parseEnvelope(record.body), account, receivedAt };
   } catch (error) {
     throw new MalformedRecordError('record body is not an Aircall envelope', { cause: error });

@@ -3,7 +3,13 @@
 import { DAY_SECONDS, utcDay } from '../../lib/definitions/days.js';
 import { encodePayload, fitsAsMap, otherPayloadAttribute } from '../../lib/definitions/payload.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
-import { type AircallEnvelope, isJsonObject, type JsonObject, type JsonValue } from '../shared/envelope.js';
+import {
+  type AircallEnvelope,
+  ExactInteger,
+  isJsonObject,
+  type JsonObject,
+  type JsonValue,
+} from '../shared/envelope.js';
 import { eventSortKey, stateOrderKey } from './ordering.js';
 import type { EventRecord, QueuedEvent, StateWrite, StoredValue } from './ports.js';
 
@@ -27,7 +33,12 @@ export const eventPartition = (envelope: AircallEnvelope): { resource: string; i
     return { resource: 'call', id: String(toId(ownId)) };
   const callId = relatedCallId(envelope.data);
   if (callId !== undefined) return { resource: 'call', id: String(callId) };
-  if (typeof ownId === 'number' || (typeof ownId === 'string' && ownId !== '')) {
+  // An id beyond 2^53 keys the log by the digits it was sent with.
+  if (
+    typeof ownId === 'number' ||
+    ownId instanceof ExactInteger ||
+    (typeof ownId === 'string' && ownId !== '')
+  ) {
     return { resource: envelope.resource, id: String(ownId) };
   }
   return { resource: envelope.resource, id: '-' };
@@ -194,7 +205,10 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
 export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] => {
   const { envelope } = event;
   const orderKey = stateOrderKey(envelope, effectiveTimestamp(event), digest);
-  const target = STATE_TARGETS[envelope.resource];
+  // Own keys only: `constructor` or `__proto__` would otherwise find what every object inherits.
+  const target = Object.hasOwn(STATE_TARGETS, envelope.resource)
+    ? STATE_TARGETS[envelope.resource]
+    : undefined;
   if (target === undefined) {
     const insight = insightWrite(event, digest, orderKey);
     return insight === undefined ? [] : [insight];

@@ -1,9 +1,9 @@
 // The Aircall webhook envelope: parsed once at the edge, typed for everything after.
 
-import { isJsonObject, type JsonObject } from '../../lib/definitions/json.js';
+import { isJsonObject, type JsonObject, parseJson } from '../../lib/definitions/json.js';
 import { InvalidEnvelopeError } from './errors.js';
 
-export { isJsonObject, type JsonObject, type JsonValue } from '../../lib/definitions/json.js';
+export { ExactInteger, isJsonObject, type JsonObject, type JsonValue } from '../../lib/definitions/json.js';
 
 export interface AircallEnvelope {
   readonly resource: string;
@@ -17,14 +17,16 @@ export interface AircallEnvelope {
 
 /**
  * Parses a webhook body. Only `resource`, `event` and `data` are required: an event or resource this
- * project does not know is accepted as it is, and the token is checked separately.
+ * project does not know is accepted as it is, and the token is checked separately. Integers beyond 2^53 are
+ * kept exactly, as {@link ExactInteger}s, so that ingest checks and persist stores the numbers that were sent.
  */
 export const parseEnvelope = (body: string): AircallEnvelope => {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = parseJson(body);
   } catch (error) {
-    throw new InvalidEnvelopeError('body is not JSON', { cause: error });
+    const reason = error instanceof RangeError ? 'body nests too deeply to read' : 'body is not JSON';
+    throw new InvalidEnvelopeError(reason, { cause: error });
   }
   if (!isJsonObject(parsed)) throw new InvalidEnvelopeError('body is not a JSON object');
   const { resource, event, timestamp, token, data } = parsed;

@@ -11,15 +11,40 @@ export abstract class WebhookError extends Error {
   }
 }
 
+/** A body larger than the queue takes, or a `data` larger than the payload cap (its reason then says so). */
 export class PayloadTooLargeError extends WebhookError {
   readonly statusCode = 413;
-  readonly publicMessage = 'payload too large';
+  readonly publicMessage: string;
+
+  constructor(message: string, options?: { cause?: unknown; publicMessage?: string }) {
+    super(message, options);
+    this.publicMessage = options?.publicMessage ?? 'payload too large';
+  }
+}
+
+export class UnsupportedMediaTypeError extends WebhookError {
+  readonly statusCode = 415;
+  readonly publicMessage = 'content-type must be application/json';
 }
 
 export class InvalidEnvelopeError extends WebhookError {
   readonly statusCode = 400;
   readonly publicMessage =
     'body must be a JSON object with string "resource" and "event" and an object "data"';
+}
+
+/**
+ * An envelope persist could never store: a name, key, number or nesting DynamoDB cannot hold. The reason names
+ * the field and quotes no value, so the caller is told it.
+ */
+export class UnstorableEventError extends WebhookError {
+  readonly statusCode = 400;
+  readonly publicMessage: string;
+
+  constructor(reason: string) {
+    super(reason);
+    this.publicMessage = reason;
+  }
 }
 
 export class UnauthorizedError extends WebhookError {

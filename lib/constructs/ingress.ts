@@ -39,6 +39,11 @@ export interface IngressProps {
    */
   readonly tokenCacheSeconds?: number;
   /**
+   * Largest `data` an event may carry, in bytes as JSON and as DynamoDB encodes it; larger is answered 413.
+   * @default 65536
+   */
+  readonly maxPayloadBytes?: number;
+  /**
    * Retention of the access log and of the function's log.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -94,6 +99,7 @@ export class Ingress extends Construct {
         [ENV.eventsQueueUrl]: props.queue.queueUrl,
         [tableEnvName('webhooks')]: props.webhooksTable.tableName,
         [ENV.tokenCacheSeconds]: String(props.tokenCacheSeconds ?? DEFAULT_CONFIG.tokenCacheSeconds),
+        [ENV.maxPayloadBytes]: String(props.maxPayloadBytes ?? DEFAULT_CONFIG.maxPayloadBytes),
       },
       logRetention,
       removalPolicy,

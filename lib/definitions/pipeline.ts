@@ -48,11 +48,26 @@ export const MESSAGE_ATTRIBUTES = {
   receivedAt: 'received_at',
 } as const;
 
+/**
+ * The cap on an event's `data` (`maxPayloadBytes`): larger, as JSON text or as DynamoDB encodes it, is answered 413.
+ * A call item holds its data, the summary attributes copied out of it and up to eight inline insights (each at
+ * most 16,000 bytes of JSON, so at most twice that encoded), which together stay inside DynamoDB's 400 KB item only
+ * while the cap is at most 64 KiB: it may be lowered, never raised (test/unit/item-size.test.ts builds the worst).
+ */
+export const PAYLOAD_CAP = {
+  defaultBytes: 65_536,
+  /** The largest event Aircall sends is about 4.5 KB; a cap below this would refuse real events. */
+  minBytes: 8_192,
+  maxBytes: 65_536,
+} as const;
+
 /** Environment variable names the handlers read. */
 export const ENV = {
   eventsQueueUrl: 'EVENTS_QUEUE_URL',
   eventRetentionDays: 'EVENT_RETENTION_DAYS',
   tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
+  /** Ingest's cap on an event's `data`, in bytes: larger is answered 413. */
+  maxPayloadBytes: 'MAX_PAYLOAD_BYTES',
   /** Name or ARN of the Secrets Manager secret holding the Aircall credentials; never the credentials. */
   aircallSecretId: 'AIRCALL_SECRET_ID',
   /** Every webhook URL of this stack, as registered at Aircall, comma-separated: the API's own and any custom domain. */

@@ -1,5 +1,6 @@
 // The ingest handler against the embedded emulators: what it answers, and what it puts on the queue.
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,13 @@ const ended = { body: sampleBody('captured-outbound-call.ended'), token: SAMPLE_
 
 const message = (response: APIGatewayProxyStructuredResultV2): unknown =>
   JSON.parse(response.body ?? 'null') as unknown;
+
+/** What the queue should carry: the body as sent, but for the token member and the separator before it. */
+const withoutToken = (body: string): string => {
+  const cut = body.replace(/,\s*"token":\s*"[^"]*"/, '');
+  expect(cut).not.toBe(body);
+  return cut;
+};
 
 /** A TCP server that accepts connections and never answers: the worst an SQS endpoint can do. */
 const startSilentServer = async (): Promise<{ url: string; stop: () => Promise<void> }> => {
@@ -57,7 +65,7 @@ describe('ingest handler', () => {
     await enqueued();
   });
 
-  it('answers 200 and enqueues the raw body once, with account and receive time, for a registered token', async () => {
+  it('answers 200 and enqueues the body once, without its token, with account and receive time', async () => {
     const before = Date.now();
     const { result, output } = await invoke(webhookRequest(ended.body));
     const after = Date.now();
@@ -67,7 +75,8 @@ describe('ingest handler', () => {
     const messages = await enqueued();
     expect(messages).toHaveLength(1);
     const [queued] = messages;
-    expect(queued?.Body).toBe(ended.body);
+    expect(queued?.Body).toBe(withoutToken(ended.body));
+    expect(queued?.Body).not.toContain(ended.token);
     expect(queued?.MessageAttributes?.[MESSAGE_ATTRIBUTES.account]).toEqual({
       DataType: 'String',
       StringValue: ACCOUNT,
@@ -85,7 +94,7 @@ describe('ingest handler', () => {
 
     expect(result.statusCode).toBe(200);
     const messages = await enqueued();
-    expect(messages.map((m) => m.Body)).toEqual([ended.body]);
+    expect(messages.map((m) => m.Body)).toEqual([withoutToken(ended.body)]);
     expect(messages[0]?.MessageAttributes?.[MESSAGE_ATTRIBUTES.account]?.StringValue).toBe(ACCOUNT);
   });
 
@@ -95,7 +104,97 @@ describe('ingest handler', () => {
     const { result } = await invoke(webhookRequest(body));
 
     expect(result.statusCode).toBe(200);
-    expect((await enqueued()).map((m) => m.Body)).toEqual([body]);
+    expect((await enqueued()).map((m) => m.Body)).toEqual([withoutToken(body)]);
+  });
+
+  it('answers 200 for application/json with parameters, in any case', async () => {
+    const { result } = await invoke(
+      webhookRequest(ended.body, { headers: { 'content-type': 'Application/JSON; charset=UTF-8' } }),
+    );
+
+    expect(result.statusCode).toBe(200);
+    expect(await enqueued()).toHaveLength(1);
+  });
+
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['form-encoded', 'application/x-www-form-urlencoded'],
+    ['missing', undefined],
+  ])('answers 415 and enqueues nothing when the content type is %s', async (_case, contentType) => {
+    // API Gateway hands a body of no text content type over base64-encoded.
+    const request = webhookRequest(ended.body, { base64: contentType === undefined });
+    if (contentType === undefined) delete request.headers['content-type'];
+    else request.headers['content-type'] = contentType;
+
+    const { result, output } = await invoke(request);
+
+    expect(result.statusCode).toBe(415);
+    expect(message(result)).toEqual({ message: 'content-type must be application/json' });
+    expect(await enqueued()).toEqual([]);
+    expect(output).not.toContain(ended.token);
+  });
+
+  it.each([
+    [
+      'resource is "constructor"',
+      withFields(ended.body, { resource: 'constructor' }),
+      '"resource" is a name every JavaScript object has',
+    ],
+    [
+      'resource is over 2,048 bytes',
+      withFields(ended.body, { resource: 'r'.repeat(2049) }),
+      '"resource" and "data.id" are longer together than the event log\'s 2048-byte partition key allows',
+    ],
+    [
+      'event is over 1,024 bytes',
+      withFields(ended.body, { event: `call.${'e'.repeat(1020)}` }),
+      '"event" is longer than the 987 bytes the event log\'s sort key has room for',
+    ],
+    [
+      'data holds a __proto__ key',
+      ended.body.replace('"direction":', '"__proto__": { "admin": true }, "direction":'),
+      '"data.__proto__" is a key that would set an object’s prototype',
+    ],
+    [
+      'started_at is 1e300',
+      ended.body.replace(/"started_at": \d+/, '"started_at": 1e300'),
+      '"data.started_at" is a number of a magnitude above DynamoDB’s 9.99…E+125',
+    ],
+    [
+      'started_at has no calendar day',
+      ended.body.replace(/"started_at": \d+/, '"started_at": 9e12'),
+      '"data.started_at" is not a time in seconds a calendar day can be found for',
+    ],
+    [
+      'duration is 1e200',
+      ended.body.replace(/"duration": \d+/, '"duration": 1e200'),
+      '"data.duration" is a number of a magnitude above DynamoDB’s 9.99…E+125',
+    ],
+  ])('answers 400 with the reason and enqueues nothing when %s', async (_case, body, reason) => {
+    expect(body).not.toBe(ended.body);
+
+    const { result, output } = await invoke(webhookRequest(body));
+
+    expect(result.statusCode).toBe(400);
+    expect(message(result)).toEqual({ message: reason });
+    expect(await enqueued()).toEqual([]);
+    expect(output).toContain('webhook rejected');
+    expect(output).not.toContain(ended.token);
+  });
+
+  it('answers 413 and enqueues nothing for about 480 KB of incompressible data, under the queue’s limit', async () => {
+    const noise = randomBytes(360_000).toString('base64');
+    const body = withFields(ended.body, { data: { id: 780836699, noise } });
+    const { maxBodyBytes, maxPayloadBytes } = loadIngestConfig(stack.environment);
+    expect(Buffer.byteLength(body)).toBeLessThan(maxBodyBytes);
+
+    const { result } = await invoke(webhookRequest(body));
+
+    expect(result.statusCode).toBe(413);
+    expect(message(result)).toEqual({
+      message: `"data" is ${Buffer.byteLength(JSON.stringify({ id: 780836699, noise }))} bytes of JSON, over the ${maxPayloadBytes} stored`,
+    });
+    expect(await enqueued()).toEqual([]);
   });
 
   it.each([
@@ -165,7 +264,7 @@ describe('ingest handler', () => {
 
     expect(Buffer.byteLength(largest)).toBe(maxBodyBytes);
     expect(result.statusCode).toBe(200);
-    expect((await enqueued()).map((m) => m.Body)).toEqual([largest]);
+    expect((await enqueued()).map((m) => m.Body)).toEqual([withoutToken(largest)]);
   });
 
   it('answers 405 and enqueues nothing for a GET', async () => {

@@ -58,8 +58,9 @@ describe('persist handler', () => {
   const samples = (names: readonly SampleName[]) => deliver(names.map((name) => sampleBody(name)));
   const run = async (records: readonly SQSRecord[], handler: PersistHandler = persist) =>
     (await captureOutput(() => handler(sqsEvent(records), lambdaContext('persist')))).result;
+  // Ingest queues the sample's text without its token member.
   const byBody = (records: readonly SQSRecord[], name: SampleName): SQSRecord[] =>
-    records.filter((r) => r.body === sampleBody(name));
+    records.filter((r) => r.body === sampleBody(name).replace(/,\s*"token":\s*"[^"]*"/, ''));
   const call = (id: number) => getItem(stack.documents, stack.tables.calls, { id });
   const callEvents = (id: number) =>
     queryPartition(stack.documents, stack.tables.events, { name: 'pk', value: `call#${id}` });
@@ -238,6 +239,28 @@ describe('persist handler', () => {
     expect((await run(records)).batchItemFailures).toEqual([]);
     expect(await call(CALL_ID)).toMatchObject({ tags: [{ name: 'big-id' }], last_event: 'call.ended' });
     expect(await callEvents(CALL_ID)).toHaveLength(1);
+  });
+
+  it('keeps a 64-bit id as sent, from the webhook through the queue to the call and the event log', async () => {
+    // 2^53 + 1: JSON.parse alone would read 9007199254740992.
+    const body = sampleBody('captured-outbound-call.ended').replace(
+      '"tags": []',
+      '"tags": [{ "id": 9007199254740993, "name": "big-id" }]',
+    );
+    const records = await deliver([body]);
+    expect(records[0]?.body).toContain('"id": 9007199254740993');
+    expect(records[0]?.body).not.toContain(sampleToken('captured-outbound-call.ended'));
+
+    expect((await run(records)).batchItemFailures).toEqual([]);
+
+    // The document client reads a number beyond 2^53 back as a BigInt, digit for digit.
+    const stored = await call(CALL_ID);
+    expect(stored).toMatchObject({
+      tags: [{ id: 9007199254740993n, name: 'big-id' }],
+      data: expect.objectContaining({ tags: [{ id: 9007199254740993n, name: 'big-id' }] }),
+    });
+    const [logged] = await callEvents(CALL_ID);
+    expect(logged?.data).toMatchObject({ id: CALL_ID, tags: [{ id: 9007199254740993n, name: 'big-id' }] });
   });
 
   it('stores an unanswered inbound voicemail call as missed, with no user', async () => {

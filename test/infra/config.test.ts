@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       guardianSchedule: 'rate(5 minutes)',
       logRetentionDays: 30,
       tokenCacheSeconds: 60,
+      maxPayloadBytes: 65_536,
     });
     expect(parseConfig({})).toEqual(DEFAULT_CONFIG);
   });
@@ -62,6 +63,17 @@ describe('parseConfig', () => {
       logRetentionDays: 365,
       webhookPath: '/hooks/aircall_v2',
     });
+  });
+
+  it('takes a payload cap from 8 KiB to 64 KiB, as `cdk -c` passes it, and nothing above', () => {
+    expect(parseConfig({ maxPayloadBytes: '16384' }).maxPayloadBytes).toBe(16_384);
+    expect(parseConfig({ maxPayloadBytes: 8192 }).maxPayloadBytes).toBe(8192);
+    expect(parseConfig({ maxPayloadBytes: 65_536 }).maxPayloadBytes).toBe(65_536);
+    for (const bad of [65_537, 8191, 0, 1.5, 'big']) {
+      expect(problemsOf({ maxPayloadBytes: bad })).toEqual([
+        `maxPayloadBytes must be a whole number of bytes from 8192 to 65536 (above it a call item can outgrow DynamoDB's 400 KB) (got ${JSON.stringify(bad)})`,
+      ]);
+    }
   });
 
   it('throws one error naming every bad value at once', () => {

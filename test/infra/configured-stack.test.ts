@@ -7,6 +7,7 @@ const { stack, template } = synthesize({
   throttlingRateLimit: '20',
   throttlingBurstLimit: 40,
   tokenCacheSeconds: 0,
+  maxPayloadBytes: '16384',
   eventRetentionDays: 0,
   logRetentionDays: 7,
   removalPolicy: 'destroy',
@@ -34,6 +35,10 @@ describe('the configured stack', () => {
     expect(propertiesOf(stack.persistence.persistFunction).Environment.Variables.EVENT_RETENTION_DAYS).toBe(
       '0',
     );
+  });
+
+  it('passes the payload cap to ingest', () => {
+    expect(propertiesOf(stack.ingress.ingestFunction).Environment.Variables.MAX_PAYLOAD_BYTES).toBe('16384');
   });
 
   it("deletes every table with the stack when removalPolicy is 'destroy'", () => {

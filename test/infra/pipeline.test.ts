@@ -126,11 +126,12 @@ describe('the ingest function', () => {
     expect(ingest.MemorySize).toBe(512);
   });
 
-  it('learns the queue, the token registry and the cache lifetime from its environment', () => {
+  it('learns the queue, the token registry, the cache lifetime and the payload cap from its environment', () => {
     expect(ingest.Environment.Variables).toEqual({
       EVENTS_QUEUE_URL: { Ref: logicalId(stack.events.queue) },
       WEBHOOKS_TABLE: { Ref: logicalId(stack.tables.tables.webhooks) },
       TOKEN_CACHE_SECONDS: '60',
+      MAX_PAYLOAD_BYTES: '65536',
     });
   });
 });

@@ -7,6 +7,7 @@ import type {
   StateWrite,
   StoredValue,
 } from '../../lambdas/persist/ports.js';
+import { ExactInteger } from '../../lib/definitions/json.js';
 import { perStateTable, type StateTableName } from '../../lib/definitions/tables.js';
 
 type Item = Record<string, StoredValue>;
@@ -32,7 +33,13 @@ export class MemoryEventLog implements EventLog {
 const readPath = (item: Item | undefined, path: readonly string[]): StoredValue | undefined => {
   let value: StoredValue | undefined = item;
   for (const segment of path) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    if (
+      value === null ||
+      typeof value !== 'object' ||
+      Array.isArray(value) ||
+      value instanceof Uint8Array ||
+      value instanceof ExactInteger
+    ) {
       return undefined;
     }
     value = value[segment];

@@ -6,13 +6,18 @@ import type {
   RegisteredWebhook,
   TokenRegistry,
 } from '../../lambdas/ingest/ports.js';
+import { eventDigest } from '../../lambdas/persist/digest.js';
+import { parseEnvelope } from '../../lambdas/shared/envelope.js';
 import {
   InvalidEnvelopeError,
   PayloadTooLargeError,
   ServiceUnavailableError,
   UnauthorizedError,
+  UnstorableEventError,
+  UnsupportedMediaTypeError,
 } from '../../lambdas/shared/errors.js';
 import { hashToken } from '../../lambdas/shared/token.js';
+import { withFields } from '../support/bodies.js';
 import { SAMPLE_TOKEN, sampleBody } from '../support/fixtures.js';
 
 class FakeQueue implements EventQueue {
@@ -36,30 +41,83 @@ class FakeRegistry implements TokenRegistry {
   }
 }
 
-const setup = (maxBodyBytes = 10_000) => {
+const setup = (maxBodyBytes = 10_000, maxPayloadBytes = 8_192) => {
   const queue = new FakeQueue();
   const registry = new FakeRegistry();
   registry.register(SAMPLE_TOKEN, 'acme');
-  const deps: IngestDeps = { queue, registry, clock: { now: () => 1_700_000_000_123 }, maxBodyBytes };
+  const deps: IngestDeps = {
+    queue,
+    registry,
+    clock: { now: () => 1_700_000_000_123 },
+    maxBodyBytes,
+    maxPayloadBytes,
+  };
   return { queue, registry, deps };
 };
 
-const plain = (body: string | undefined) => ({ body, isBase64Encoded: false });
+const JSON_TYPE = 'application/json';
+const plain = (body: string | undefined, contentType: string | undefined = JSON_TYPE) => ({
+  body,
+  isBase64Encoded: false,
+  contentType,
+});
+const withContentType = (body: string, contentType: string | undefined) => ({
+  body,
+  isBase64Encoded: false,
+  contentType,
+});
+
+/** The sample body as Aircall sends it, and as the queue should carry it: the same text without its token. */
+const withoutToken = (body: string): string => body.replace(/,?\s*"token":\s*"[^"]*"/, '');
 
 describe('ingest', () => {
-  it('enqueues the raw body with the account and receive time', async () => {
+  it('enqueues the body without its token, every other byte as sent, with the account and receive time', async () => {
     const { queue, deps } = setup();
     const body = sampleBody('captured-outbound-call.created');
     const accepted = await ingest(plain(body), deps);
     expect(accepted).toMatchObject({ account: 'acme', resource: 'call', event: 'call.created' });
-    expect(queue.sent).toEqual([{ body, account: 'acme', receivedAt: 1_700_000_000_123 }]);
+    expect(queue.sent).toEqual([
+      { body: withoutToken(body), account: 'acme', receivedAt: 1_700_000_000_123 },
+    ]);
+    expect(queue.sent[0]?.body).not.toContain(SAMPLE_TOKEN);
+    expect(queue.sent[0]?.body).not.toContain('"token"');
+  });
+
+  it('queues a body persist reads as the same event, with the same digest', async () => {
+    const { queue, deps } = setup();
+    const body = sampleBody('captured-inbound-voicemail-call.ended');
+    await ingest(plain(body), deps);
+    const queued = parseEnvelope(queue.sent[0]?.body ?? '');
+    const sent = parseEnvelope(body);
+    expect(queued.token).toBeUndefined();
+    expect({ ...queued, token: sent.token }).toEqual(sent);
+    expect(eventDigest(queued)).toBe(eventDigest(sent));
   });
 
   it('decodes a base64 body before anything else', async () => {
     const { queue, deps } = setup();
     const body = sampleBody('captured-user.created');
-    await ingest({ body: Buffer.from(body).toString('base64'), isBase64Encoded: true }, deps);
-    expect(queue.sent[0]?.body).toBe(body);
+    await ingest(
+      { body: Buffer.from(body).toString('base64'), isBase64Encoded: true, contentType: JSON_TYPE },
+      deps,
+    );
+    expect(queue.sent[0]?.body).toBe(withoutToken(body));
+  });
+
+  it('keeps a 64-bit id in the queued body as the digits that were sent', async () => {
+    const { queue, deps } = setup();
+    const body = `{"resource":"call","event":"call.tagged","token":"${SAMPLE_TOKEN}","data":{"id":9007199254740993,"tags":[{"id":18446744073709551615}]}}`;
+    await ingest(plain(body), deps);
+    expect(queue.sent[0]?.body).toBe(
+      '{"resource":"call","event":"call.tagged","data":{"id":9007199254740993,"tags":[{"id":18446744073709551615}]}}',
+    );
+  });
+
+  it('cuts every top-level token, however its key is spelled, and no token inside data', async () => {
+    const { queue, deps } = setup();
+    const body = `{"tok\\u0065n":"spare","resource":"call","event":"call.tagged","data":{"token":"kept"},"token":"${SAMPLE_TOKEN}"}`;
+    await ingest(plain(body), deps);
+    expect(queue.sent[0]?.body).toBe('{"resource":"call","event":"call.tagged","data":{"token":"kept"}}');
   });
 
   it('accepts a resource it has never heard of', async () => {
@@ -71,20 +129,78 @@ describe('ingest', () => {
     expect(queue.sent).toHaveLength(1);
   });
 
-  it('checks size before shape, and shape before token', async () => {
+  it('checks size, then content type, then shape and storability, then token', async () => {
     const { queue, deps } = setup(100);
-    await expect(ingest(plain(`${'x'.repeat(101)}`), deps)).rejects.toThrow(PayloadTooLargeError);
+    await expect(ingest(plain(`${'x'.repeat(101)}`, 'text/plain'), deps)).rejects.toThrow(
+      PayloadTooLargeError,
+    );
+    await expect(ingest(plain('{"token":"nope"}', 'text/plain'), deps)).rejects.toThrow(
+      UnsupportedMediaTypeError,
+    );
     await expect(ingest(plain('{"token":"nope"}'), deps)).rejects.toThrow(InvalidEnvelopeError);
+    await expect(
+      ingest(plain('{"resource":"constructor","event":"call.ended","token":"nope","data":{}}'), deps),
+    ).rejects.toThrow(UnstorableEventError);
     await expect(ingest(plain('{"resource":"call","event":"call.ended","data":{}}'), deps)).rejects.toThrow(
       UnauthorizedError,
     );
     expect(queue.sent).toHaveLength(0);
   });
 
+  it.each([
+    ['application/json', true],
+    ['application/json; charset=utf-8', true],
+    ['Application/JSON;Charset=UTF-8', true],
+    ['  application/json  ', true],
+    [undefined, false],
+    ['', false],
+    ['text/plain', false],
+    ['application/jsonp', false],
+    ['application/x-www-form-urlencoded', false],
+    ['application/json-patch+json', false],
+    ['text/json', false],
+  ])('takes content-type %j as JSON: %s', async (contentType, accepted) => {
+    const { queue, deps } = setup();
+    const attempt = ingest(withContentType(sampleBody('captured-user.created'), contentType), deps);
+    if (accepted) await expect(attempt).resolves.toMatchObject({ account: 'acme' });
+    else await expect(attempt).rejects.toThrow(UnsupportedMediaTypeError);
+    expect(queue.sent).toHaveLength(accepted ? 1 : 0);
+  });
+
+  it('refuses what persist could never store with the reason, and enqueues nothing', async () => {
+    const { queue, deps } = setup();
+    const body = withFields(sampleBody('captured-outbound-call.ended'), { resource: '__proto__' });
+    await expect(ingest(plain(body), deps)).rejects.toThrow(
+      new UnstorableEventError('"resource" is a name every JavaScript object has'),
+    );
+    const huge = withFields(sampleBody('captured-outbound-call.ended'), {
+      data: { id: 1, note: 'x'.repeat(9000) },
+    });
+    await expect(ingest(plain(huge), { ...deps, maxBodyBytes: 20_000 })).rejects.toThrow(
+      PayloadTooLargeError,
+    );
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it('answers a data over the payload cap with a reason the caller may read', async () => {
+    const { deps } = setup();
+    const huge = withFields(sampleBody('captured-outbound-call.ended'), {
+      data: { id: 1, note: 'x'.repeat(9000) },
+    });
+    const error = await ingest(plain(huge), { ...deps, maxBodyBytes: 20_000 }).catch((e: unknown) => e);
+    const dataBytes = Buffer.byteLength(JSON.stringify(JSON.parse(huge).data));
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect((error as PayloadTooLargeError).publicMessage).toBe(
+      `"data" is ${dataBytes} bytes of JSON, over the 8192 stored`,
+    );
+  });
+
   it('counts the decoded size of a base64 body', async () => {
     const { deps } = setup(100);
     const body = Buffer.from('é'.repeat(60)).toString('base64');
-    await expect(ingest({ body, isBase64Encoded: true }, deps)).rejects.toThrow(PayloadTooLargeError);
+    await expect(ingest({ body, isBase64Encoded: true, contentType: JSON_TYPE }, deps)).rejects.toThrow(
+      PayloadTooLargeError,
+    );
   });
 
   it.each([
