@@ -1,12 +1,13 @@
 // Starts and stops the embedded emulators the local stack and the tests run on: dynalite (DynamoDB) and fauxqs
 // (SQS and S3 on one endpoint), each listening on loopback unless told otherwise, and neither answering a browser.
 
-import { mkdir } from 'node:fs/promises';
 import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import { LOCAL_REGION, LOOPBACK, urlFor } from './clients.js';
+import { createPrivateDirectory, createPrivateFile, SQS_DATABASE_FILE } from './data-dir.js';
 import { FORBIDDEN, guardListener, refusal } from './request-guard.js';
 
 export interface RunningEmulator {
@@ -45,7 +46,7 @@ export const startDynamo = async ({
   host = LOOPBACK,
   path,
 }: EmulatorOptions): Promise<RunningEmulator> => {
-  if (path !== undefined) await mkdir(path, { recursive: true });
+  if (path !== undefined) await createPrivateDirectory(path);
   // Tables are ACTIVE as soon as they are created: nothing local gains from waiting like the real service.
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   // dynalite answers CORS for any Origin, which would let any web page read and write the tables: its one
@@ -72,7 +73,11 @@ export interface RunningSqs extends RunningEmulator {
  * is answered, so a message SQS accepted survives even a `kill -9` of the process.
  */
 export const startSqs = async ({ port, host = LOOPBACK, path }: EmulatorOptions): Promise<RunningSqs> => {
-  if (path !== undefined) await mkdir(path, { recursive: true });
+  if (path !== undefined) {
+    await createPrivateDirectory(path);
+    // Made 0600 before fauxqs opens it, so that SQLite gives its journal files the same mode.
+    await createPrivateFile(join(path, SQS_DATABASE_FILE));
+  }
   // The queue URLs' host is fixed so that FAUXQS_HOST in the environment cannot change them; `bindAddress`
   // and `onRequest` are this project's patch of fauxqs (patches/), which otherwise listens on every interface
   // and answers anyone.

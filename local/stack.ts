@@ -21,6 +21,7 @@ import {
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
 import { localClientTarget, localSqsClientConfig } from './clients.js';
+import { prepareDataDir } from './data-dir.js';
 import { devToken } from './dev-token.js';
 import { isRunning, readStackRecord, removeStackRecord, writeStackRecord } from './discovery.js';
 import { startDynamo, startSqs } from './emulators.js';
@@ -124,6 +125,7 @@ const releaseInFlight = async (
 
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { settings } = options;
+  await prepareDataDir(settings.dataDir);
   // Two stacks on one DATA_DIR would share its database files; the second one is refused before it opens them.
   const running = await readStackRecord(settings.dataDir);
   if (running !== undefined && running.pid !== process.pid && isRunning(running.pid)) {

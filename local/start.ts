@@ -7,6 +7,10 @@ import { devTokenPath } from './dev-token.js';
 import { LOCAL_DEFAULTS, type LocalSettings, readLocalExtras, readLocalSettings } from './settings.js';
 import { type Activity, type LocalStack, startLocalStack } from './stack.js';
 
+// Everything this process writes is its owner's alone: dynalite's LevelDB makes its files as it goes, with
+// modes no option sets. DATA_DIR and what is already in it get their modes set outright at start (data-dir.ts).
+process.umask(0o077);
+
 const ACTIVITY_INTERVAL_MS = 5000;
 
 const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));
