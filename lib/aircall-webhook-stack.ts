@@ -88,6 +88,8 @@ export class AircallWebhookStack extends Stack {
       queue: this.events.queue,
       deadLetterQueue: this.events.deadLetterQueue,
       httpApi: this.ingress.httpApi,
+      accessLogGroup: this.ingress.accessLogGroup,
+      ingestLogGroup: this.ingress.ingestFunction.logGroup,
       ...(this.guardian === undefined ? {} : { guardianFunction: this.guardian.guardianFunction }),
       ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
     });

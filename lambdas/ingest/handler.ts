@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { INGEST_REJECTED_MESSAGE } from '../../lib/definitions/metrics.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { MethodNotAllowedError, WebhookError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
@@ -36,7 +37,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
     if (error instanceof WebhookError) {
       const detail = { status: error.statusCode, reason: error.message };
       if (error.statusCode >= 500) logger.error('webhook not accepted', { ...detail, error: error.cause });
-      else logger.warn('webhook rejected', detail);
+      // A metric filter counts the 401s of this line: keep its message and `status` as they are.
+      else logger.warn(INGEST_REJECTED_MESSAGE, detail);
       return respond(error.statusCode, { message: error.publicMessage });
     }
     logger.error('unexpected failure', { error });

@@ -1,19 +1,31 @@
-// Alarms: what must reach a person, on one SNS topic: dead letters, a stuck queue, failing webhooks, a silent guardian.
+// Alarms: what must reach a person, on one SNS topic: dead letters, a stuck queue, failing or refused webhooks, a
+// silent guardian.
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ALARMED_GUARDIAN_METRICS, GUARDIAN_METRICS } from '../definitions/metrics.js';
+import {
+  ALARMED_GUARDIAN_METRICS,
+  GUARDIAN_METRICS,
+  INGEST_REJECTED_MESSAGE,
+  INGRESS_METRICS,
+} from '../definitions/metrics.js';
+import { ACCESS_LOG_STATUS_FIELD } from './ingress.js';
 
 export interface AlarmsProps {
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly httpApi: apigw.IHttpApi;
+  /** The HTTP API's JSON access log, where throttled (429) answers are counted. */
+  readonly accessLogGroup: logs.ILogGroup;
+  /** The ingest function's log, where its token rejections (401) are counted. */
+  readonly ingestLogGroup: logs.ILogGroup;
   /** The guardian, when the stack has one. */
   readonly guardianFunction?: lambda.IFunction;
   /**
@@ -29,6 +41,8 @@ export interface AlarmsProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+// Below this many requests in five minutes a share of 4xx says little: one stray request would be 100%.
+const CLIENT_ERROR_RATE_MIN_REQUESTS = 20;
 
 export class Alarms extends Construct {
   public readonly topic: sns.Topic;
@@ -98,6 +112,47 @@ export class Alarms extends Construct {
       metric: props.httpApi.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
       threshold: 5,
     });
+    this.add('WebhookClientErrorRate', {
+      alarmDescription:
+        'Over 10% of webhook requests were answered 4xx: events refused as unstorable (400, 413, 415), unknown ' +
+        'tokens, throttling or stray requests. Aircall counts each as a failed delivery; the ingest log says why.',
+      metric: new cloudwatch.MathExpression({
+        label: 'webhook 4xx, % of requests',
+        expression: `IF(requests >= ${CLIENT_ERROR_RATE_MIN_REQUESTS}, 100 * FILL(clientErrors, 0) / requests, 0)`,
+        usingMetrics: {
+          clientErrors: props.httpApi.metricClientError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          requests: props.httpApi.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        },
+        period: FIVE_MINUTES,
+      }),
+      threshold: 10,
+    });
+    // Counted from logs, not published by ingest: its hot path stays one SendMessage.
+    this.add('WebhookThrottled', {
+      alarmDescription:
+        'API Gateway answered 429 to webhook requests above throttlingRateLimit or throttlingBurstLimit: Aircall ' +
+        'retries, and deactivates the webhook if it goes on. Raise the limits, or find the flood.',
+      metric: this.countLogLines('ThrottledFilter', {
+        logGroup: props.accessLogGroup,
+        filterPattern: logs.FilterPattern.stringValue(`$.${ACCESS_LOG_STATUS_FIELD}`, '=', '429'),
+        metricName: INGRESS_METRICS.names.throttled,
+      }),
+      threshold: 5,
+    });
+    this.add('WebhookTokenRejected', {
+      alarmDescription:
+        'Ingest answered 401 to webhooks with a missing or unknown token, and enqueued nothing: a webhook the ' +
+        'registry does not hold (yet), a token rotated at Aircall, or someone probing the endpoint.',
+      metric: this.countLogLines('TokenRejectedFilter', {
+        logGroup: props.ingestLogGroup,
+        filterPattern: logs.FilterPattern.all(
+          logs.FilterPattern.stringValue('$.message', '=', INGEST_REJECTED_MESSAGE),
+          logs.FilterPattern.numberValue('$.status', '=', 401),
+        ),
+        metricName: INGRESS_METRICS.names.tokenRejected,
+      }),
+      threshold: 5,
+    });
     if (props.guardianFunction !== undefined) {
       this.add('GuardianErrors', {
         alarmDescription: 'The guardian failed outright: deactivated webhooks are not being re-enabled.',
@@ -135,6 +190,22 @@ export class Alarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       });
     }
+  }
+
+  /** A count of the log lines that match, as a metric filter publishes it, summed over five minutes. */
+  private countLogLines(
+    id: string,
+    props: { logGroup: logs.ILogGroup; filterPattern: logs.IFilterPattern; metricName: string },
+  ): cloudwatch.IMetric {
+    const filter = new logs.MetricFilter(this, id, {
+      logGroup: props.logGroup,
+      filterPattern: props.filterPattern,
+      metricNamespace: INGRESS_METRICS.namespace,
+      metricName: props.metricName,
+      metricValue: '1',
+      unit: cloudwatch.Unit.COUNT,
+    });
+    return filter.metric({ period: FIVE_MINUTES, statistic: 'Sum' });
   }
 
   private add(

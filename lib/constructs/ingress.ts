@@ -55,6 +55,9 @@ export interface IngressProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The access log's field that holds the status answered, as a string: the throttling metric filter reads it. */
+export const ACCESS_LOG_STATUS_FIELD = 'status';
+
 // HTTP API context variables only; neither the body nor the query string is logged, so no token is either.
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   JSON.stringify({
@@ -65,7 +68,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
     method: '$context.httpMethod',
     path: '$context.path',
     routeKey: '$context.routeKey',
-    status: '$context.status',
+    [ACCESS_LOG_STATUS_FIELD]: '$context.status',
     protocol: '$context.protocol',
     responseLength: '$context.responseLength',
     responseLatency: '$context.responseLatency',
@@ -79,6 +82,8 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 export class Ingress extends Construct {
   public readonly httpApi: apigw.HttpApi;
   public readonly stage: apigw.HttpStage;
+  /** The JSON access log of every request the API answered, throttled ones included. */
+  public readonly accessLogGroup: logs.LogGroup;
   public readonly ingestFunction: NodejsFunction;
   /** Full URL of the webhook route, to register at Aircall. */
   public readonly webhookUrl: string;
@@ -126,7 +131,7 @@ export class Ingress extends Construct {
       description: 'Receives Aircall webhooks',
       createDefaultStage: false,
     });
-    const accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
       retention: logRetention,
       removalPolicy,
     });
@@ -139,7 +144,7 @@ export class Ingress extends Construct {
         burstLimit: props.throttlingBurstLimit ?? DEFAULT_CONFIG.throttlingBurstLimit,
       },
       accessLogSettings: {
-        destination: new apigw.LogGroupLogDestination(accessLogGroup),
+        destination: new apigw.LogGroupLogDestination(this.accessLogGroup),
         format: ACCESS_LOG_FORMAT,
       },
     });

@@ -38,3 +38,19 @@ export const ALARMED_GUARDIAN_METRICS: readonly GuardianMetricName[] = [
   GUARDIAN_METRICS.names.webhookReenableFailures,
   GUARDIAN_METRICS.names.accountsUnreachable,
 ];
+
+/** The line ingest logs for every request it refuses, with the `status` it answered and the `reason`. */
+export const INGEST_REJECTED_MESSAGE = 'webhook rejected';
+
+/**
+ * Counts CloudWatch Logs metric filters make of the webhook's logs, so that ingest's hot path publishes nothing:
+ * 429 answers from the HTTP API's access log, and 401 answers from ingest's {@link INGEST_REJECTED_MESSAGE} line.
+ * No dimensions: one stack, one webhook endpoint.
+ */
+export const INGRESS_METRICS = {
+  namespace: METRICS_NAMESPACE,
+  names: {
+    throttled: 'WebhookThrottled',
+    tokenRejected: 'WebhookTokenRejected',
+  },
+} as const;

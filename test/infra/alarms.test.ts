@@ -1,6 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ALARMED_GUARDIAN_METRICS, GUARDIAN_METRICS } from '../../lib/definitions/metrics.js';
+import {
+  ALARMED_GUARDIAN_METRICS,
+  GUARDIAN_METRICS,
+  INGEST_REJECTED_MESSAGE,
+  INGRESS_METRICS,
+} from '../../lib/definitions/metrics.js';
 import { logicalId, synthesize } from './support.js';
 
 const withEverything = synthesize({
@@ -24,6 +29,8 @@ describe('Alarms', () => {
         'AWS/ApiGateway/5xx',
         'AWS/SQS/ApproximateAgeOfOldestMessage',
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.throttled}`,
+        `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.tokenRejected}`,
       ].sort(),
     );
   });
@@ -130,4 +137,104 @@ describe('Alarms', () => {
     });
     withEverything.template.hasOutput('AlarmTopicArn', { Value: topic });
   });
+});
+
+describe('ingress alarms', () => {
+  const { stack, template } = bare;
+  const topic = { Ref: logicalId(stack.alarms.topic) };
+  const apiId = { Ref: logicalId(stack.ingress.httpApi) };
+
+  it('alarms when over 10% of at least 20 webhook requests in five minutes are answered 4xx', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Expression: 'IF(requests >= 20, 100 * FILL(clientErrors, 0) / requests, 0)',
+          ReturnData: true,
+        }),
+        Match.objectLike({
+          Id: 'clientErrors',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/ApiGateway',
+              MetricName: '4xx',
+              Dimensions: [{ Name: 'ApiId', Value: apiId }],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        }),
+        Match.objectLike({
+          Id: 'requests',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/ApiGateway',
+              MetricName: 'Count',
+              Dimensions: [{ Name: 'ApiId', Value: apiId }],
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        }),
+      ]),
+      EvaluationPeriods: 1,
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+    });
+  });
+
+  it('counts 429 answers from the JSON access log, where the status is a string', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalId(stack.ingress.accessLogGroup) },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        {
+          MetricNamespace: INGRESS_METRICS.namespace,
+          MetricName: INGRESS_METRICS.names.throttled,
+          MetricValue: '1',
+          Unit: 'Count',
+        },
+      ],
+    });
+    const format = JSON.parse(
+      template.toJSON().Resources[logicalId(stack.ingress.stage)].Properties.AccessLogSettings
+        .Format as string,
+    ) as Record<string, string>;
+    expect(format.status).toBe('$context.status');
+  });
+
+  it('counts the 401s of ingest’s rejection line from its own log group', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalId(stack.ingress.ingestFunction.logGroup) },
+      FilterPattern: `{ ($.message = "${INGEST_REJECTED_MESSAGE}") && ($.status = 401) }`,
+      MetricTransformations: [
+        {
+          MetricNamespace: INGRESS_METRICS.namespace,
+          MetricName: INGRESS_METRICS.names.tokenRejected,
+          MetricValue: '1',
+          Unit: 'Count',
+        },
+      ],
+    });
+  });
+
+  it.each([INGRESS_METRICS.names.throttled, INGRESS_METRICS.names.tokenRejected])(
+    'alarms on %s from five in five minutes, quiet when nothing is logged',
+    (metricName) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: INGRESS_METRICS.namespace,
+        MetricName: metricName,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    },
+  );
 });
