@@ -14,27 +14,35 @@ const expect = (text: string, at: number, char: string): void => {
   if (text[at] !== char) throw new Error(`expected ${JSON.stringify(char)} at offset ${at}`);
 };
 
-/** Offset just after the JSON string that opens at `start`. */
+/** Offset just after the JSON string that opens at `start`: the first quote not escaped by a backslash. */
 const stringEnd = (text: string, start: number): number => {
-  for (let i = start + 1; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c === BACKSLASH) i += 1;
-    else if (c === QUOTE) return i + 1;
+  let quote = text.indexOf('"', start + 1);
+  while (quote !== -1) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return quote + 1;
+    quote = text.indexOf('"', quote + 1);
   }
   throw new Error(`unterminated string at offset ${start}`);
 };
 
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+
 /** Offset just after the JSON value that starts at `start`. */
 const valueEnd = (text: string, start: number): number => {
-  const first = text[start];
-  if (first === '"') return stringEnd(text, start);
-  if (first === '{' || first === '[') {
+  const first = text.charCodeAt(start);
+  if (first === QUOTE) return stringEnd(text, start);
+  if (first === OPEN_OBJECT || first === OPEN_ARRAY) {
     let depth = 0;
     for (let i = start; i < text.length; i += 1) {
-      const c = text[i];
-      if (c === '"') i = stringEnd(text, i) - 1;
-      else if (c === '{' || c === '[') depth += 1;
-      else if (c === '}' || c === ']') {
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) i = stringEnd(text, i) - 1;
+      else if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth += 1;
+      else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
         depth -= 1;
         if (depth === 0) return i + 1;
       }
@@ -43,7 +51,10 @@ const valueEnd = (text: string, start: number): number => {
   }
   // A number, true, false or null: it runs to the next separator.
   let i = start;
-  while (i < text.length && !isWhitespace(text.charCodeAt(i)) && !',}]'.includes(text[i] ?? '')) i += 1;
+  for (; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (isWhitespace(c) || c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY) break;
+  }
   return i;
 };
 

@@ -1,7 +1,7 @@
 // Whether persist can store an event: the one check ingest answers 400 or 413 by, and persist classifies records by.
 
 import { PAYLOAD_CAP } from '../../lib/definitions/pipeline.js';
-import { type AircallEnvelope, ExactInteger, isJsonObject, type JsonValue } from './envelope.js';
+import { type AircallEnvelope, ExactInteger, type JsonValue } from './envelope.js';
 
 export interface StorabilityProblem {
   /** 400: a name, key, number or nesting DynamoDB cannot hold. 413: `data` larger than the payload cap. */
@@ -49,11 +49,13 @@ export const MAX_DATA_DEPTH = 30;
 // Date covers ±8.64e15 ms; persist derives a UTC day (started_day, missed_day) from a call's started_at.
 const MAX_DAY_SECONDS = 8.64e12;
 
-const LONE_SURROGATE = /\p{Cs}/u;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NAME_SHOWN = 40;
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+// Node.js 24 has String.prototype.isWellFormed; TypeScript's ES2023 library does not declare it.
+const isWellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** A path like `data.tags[0].id`, keys cut short, for a reason the caller reads. */
 const showPath = (path: readonly (string | number)[]): string =>
@@ -67,23 +69,32 @@ const showPath = (path: readonly (string | number)[]): string =>
     })
     .join('');
 
+const ZERO = 48;
+const POINT = 46;
+const MINUS = 45;
+
 /** Significant digits of a number's decimal text, as DynamoDB counts them: leading and trailing zeros trimmed. */
 const significantDigits = (text: string): number => {
-  const mantissa = text.replace(/^-/, '').split(/e/i)[0] ?? '';
-  return mantissa.replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length;
+  const exponent = text.search(/e/i);
+  let end = exponent === -1 ? text.length : exponent;
+  let start = text.charCodeAt(0) === MINUS ? 1 : 0;
+  while (start < end && (text.charCodeAt(start) === ZERO || text.charCodeAt(start) === POINT)) start += 1;
+  while (end > start && (text.charCodeAt(end - 1) === ZERO || text.charCodeAt(end - 1) === POINT)) end -= 1;
+  const point = text.indexOf('.', start);
+  return end - start - (point !== -1 && point < end ? 1 : 0);
 };
 
 /** The text DynamoDB receives for a number: its digits for an exact integer, else JavaScript's shortest form. */
 const numberText = (value: number | ExactInteger): string =>
   value instanceof ExactInteger ? value.toString() : String(value);
 
-const numberProblem = (value: number | ExactInteger): string | undefined => {
-  const magnitude = Math.abs(Number(numberText(value)));
+const numberProblem = (value: number | ExactInteger, text: string): string | undefined => {
+  const magnitude = Math.abs(typeof value === 'number' ? value : Number(text));
   if (!Number.isFinite(magnitude) || magnitude >= DYNAMODB_LIMITS.maxMagnitudeExclusive)
     return 'is a number of a magnitude above DynamoDB’s 9.99…E+125';
   if (magnitude !== 0 && magnitude < DYNAMODB_LIMITS.minMagnitude)
     return 'is a number of a magnitude below DynamoDB’s 1E-130';
-  if (significantDigits(numberText(value)) > DYNAMODB_LIMITS.significantDigits)
+  if (significantDigits(text) > DYNAMODB_LIMITS.significantDigits)
     return 'is a number of more than the 38 significant digits DynamoDB keeps';
   return undefined;
 };
@@ -95,60 +106,75 @@ export type EncodableValue =
   | readonly EncodableValue[]
   | { readonly [key: string]: EncodableValue };
 
+const problemAt = (path: readonly (string | number)[], what: string): StorabilityProblem => ({
+  status: 400,
+  reason: `"${showPath(path)}" ${what}`,
+});
+
 /**
  * The size DynamoDB counts for a value, by its developer guide: strings and binaries by their bytes, a number
  * 1 byte plus 1 per two significant digits, null and booleans 1, a list or map 3 plus, per element, 1 and its key.
+ * Given the path to the value, it also checks what DynamoDB cannot hold, and returns the first problem instead.
+ * One walk does both, so ingest reads a body once.
  */
-export const encodedSize = (value: EncodableValue | undefined): number => {
-  if (value === undefined) return 0;
+const sizeOrProblem = (
+  value: EncodableValue,
+  depth: number,
+  path: (string | number)[] | undefined,
+): number | StorabilityProblem => {
+  if (path !== undefined && depth > MAX_DATA_DEPTH)
+    return problemAt(path, `nests deeper than the ${MAX_DATA_DEPTH} levels DynamoDB can hold`);
   if (value === null || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return bytes(value);
-  if (typeof value === 'number' || value instanceof ExactInteger)
-    return 1 + Math.ceil(significantDigits(numberText(value)) / 2);
+  if (typeof value === 'string') {
+    if (path !== undefined && !isWellFormed(value))
+      return problemAt(path, 'holds a lone surrogate, which UTF-8 cannot encode');
+    return bytes(value);
+  }
+  if (typeof value === 'number' || value instanceof ExactInteger) {
+    const text = numberText(value);
+    const problem = path === undefined ? undefined : numberProblem(value, text);
+    return problem === undefined
+      ? 1 + Math.ceil(significantDigits(text) / 2)
+      : problemAt(path ?? [], problem);
+  }
   if (value instanceof Uint8Array) return value.byteLength;
-  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + 1 + encodedSize(item), 3);
   let size = 3;
-  for (const [key, item] of Object.entries(value)) size += 1 + bytes(key) + encodedSize(item);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      path?.push(i);
+      const item = sizeOrProblem(value[i] ?? null, depth + 1, path);
+      if (typeof item !== 'number') return item;
+      path?.pop();
+      size += 1 + item;
+    }
+    return size;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (path !== undefined) {
+      path.push(key);
+      // JSON.parse makes "__proto__" an own key, but copying the object key by key (as a document client does on
+      // every read) sets the prototype instead.
+      if (key === '__proto__') return problemAt(path, 'is a key that would set an object’s prototype');
+      if (key === '') return problemAt(path, 'is an empty key, which DynamoDB refuses');
+      if (!isWellFormed(key))
+        return problemAt(path, 'is a key with a lone surrogate, which UTF-8 cannot encode');
+    }
+    const keyBytes = bytes(key);
+    if (path !== undefined && keyBytes > DYNAMODB_LIMITS.attributeNameBytes)
+      return problemAt(path, 'is a key longer than DynamoDB’s 64 KB');
+    const itemSize = sizeOrProblem(item, depth + 1, path);
+    if (typeof itemSize !== 'number') return itemSize;
+    path?.pop();
+    size += 1 + keyBytes + itemSize;
+  }
   return size;
 };
 
-/** The first value in `data` DynamoDB cannot hold, with the path that leads to it. */
-const dataProblem = (
-  value: JsonValue,
-  depth: number,
-  path: (string | number)[],
-): StorabilityProblem | undefined => {
-  const at = (what: string): StorabilityProblem => ({ status: 400, reason: `"${showPath(path)}" ${what}` });
-  if (depth > MAX_DATA_DEPTH) return at(`nests deeper than the ${MAX_DATA_DEPTH} levels DynamoDB can hold`);
-  if (typeof value === 'number' || value instanceof ExactInteger) {
-    const problem = numberProblem(value);
-    return problem === undefined ? undefined : at(problem);
-  }
-  if (typeof value === 'string')
-    return LONE_SURROGATE.test(value) ? at('holds a lone surrogate, which UTF-8 cannot encode') : undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) {
-      path.push(i);
-      const problem = dataProblem(value[i] ?? null, depth + 1, path);
-      path.pop();
-      if (problem !== undefined) return problem;
-    }
-    return undefined;
-  }
-  if (!isJsonObject(value)) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    path.push(key);
-    // JSON.parse makes "__proto__" an own key, but copying the object key by key (as a document client does on
-    // every read) sets the prototype instead.
-    if (key === '__proto__') return at('is a key that would set an object’s prototype');
-    if (key === '') return at('is an empty key, which DynamoDB refuses');
-    if (bytes(key) > DYNAMODB_LIMITS.attributeNameBytes) return at('is a key longer than DynamoDB’s 64 KB');
-    if (LONE_SURROGATE.test(key)) return at('is a key with a lone surrogate, which UTF-8 cannot encode');
-    const problem = dataProblem(item, depth + 1, path);
-    path.pop();
-    if (problem !== undefined) return problem;
-  }
-  return undefined;
+/** The size DynamoDB counts for a value (see {@link sizeOrProblem}), for a value already known to be storable. */
+export const encodedSize = (value: EncodableValue | undefined): number => {
+  if (value === undefined) return 0;
+  const size = sizeOrProblem(value, 1, undefined);
+  return typeof size === 'number' ? size : Number.NaN;
 };
 
 /** True for `constructor`, `__proto__`, `toString` and the like: names every plain object answers to. */
@@ -157,9 +183,8 @@ const isInheritedName = (name: string): boolean => name in Object.prototype;
 const nameProblem = (envelope: AircallEnvelope): StorabilityProblem | undefined => {
   const refuse = (reason: string): StorabilityProblem => ({ status: 400, reason });
   const { resource, event, data } = envelope;
-  if (LONE_SURROGATE.test(resource))
-    return refuse('"resource" holds a lone surrogate, which UTF-8 cannot encode');
-  if (LONE_SURROGATE.test(event)) return refuse('"event" holds a lone surrogate, which UTF-8 cannot encode');
+  if (!isWellFormed(resource)) return refuse('"resource" holds a lone surrogate, which UTF-8 cannot encode');
+  if (!isWellFormed(event)) return refuse('"event" holds a lone surrogate, which UTF-8 cannot encode');
   if (isInheritedName(resource)) return refuse('"resource" is a name every JavaScript object has');
   if (isInheritedName(event) || isInheritedName(event.replace(/\.v2$/, '')))
     return refuse('"event" is a name every JavaScript object has');
@@ -194,8 +219,10 @@ export const storabilityProblem = (
   limits: StorabilityLimits = {},
 ): StorabilityProblem | undefined => {
   const maxPayloadBytes = limits.maxPayloadBytes ?? PAYLOAD_CAP.maxBytes;
-  const problem = nameProblem(envelope) ?? dataProblem(envelope.data, 1, ['data']);
+  const problem = nameProblem(envelope);
   if (problem !== undefined) return problem;
+  const storedBytes = sizeOrProblem(envelope.data, 1, ['data']);
+  if (typeof storedBytes !== 'number') return storedBytes;
 
   const { started_at: startedAt } = envelope.data;
   if (
@@ -215,7 +242,6 @@ export const storabilityProblem = (
       status: 413,
       reason: `"data" is ${jsonBytes} bytes of JSON, over the ${maxPayloadBytes} stored`,
     };
-  const storedBytes = encodedSize(envelope.data);
   if (storedBytes > maxPayloadBytes) {
     return {
       status: 413,

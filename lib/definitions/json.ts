@@ -27,8 +27,9 @@ const parseWithSource = JSON.parse as (text: string, reviver: SourceReviver) => 
 const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
 const INTEGER_LITERAL = /^-?\d+$/;
-// 2^53 has 16 digits: a text without a run of 16 digits has no integer a number would round.
-const LONG_DIGIT_RUN = /\d{16}/;
+// 2^53 has 16 digits, and a JSON number follows `:`, `[` or `,`: a text without such a run of 16 digits has no
+// integer a number would round, and is parsed at JSON.parse's own speed.
+const LONG_NUMBER = /[:,[][ \t\n\r]*-?[0-9]{16}/;
 
 const keepExactIntegers: SourceReviver = (_key, value, { source }) =>
   typeof value === 'number' &&
@@ -41,7 +42,7 @@ const keepExactIntegers: SourceReviver = (_key, value, { source }) =>
 /**
  * JSON.parse, except that an integer literal beyond 2^53 becomes an {@link ExactInteger}. Every other number is a
  * JavaScript number, as JSON.parse makes it. Throws what JSON.parse throws (a RangeError for nesting too deep to
- * revive, which only a text holding a long run of digits can reach).
+ * revive, which only a text holding a number of 16 digits or more can reach).
  */
 export const parseJson = (text: string): unknown =>
-  LONG_DIGIT_RUN.test(text) ? parseWithSource(text, keepExactIntegers) : JSON.parse(text);
+  LONG_NUMBER.test(text) ? parseWithSource(text, keepExactIntegers) : JSON.parse(text);
