@@ -15,6 +15,8 @@ export interface CliIo {
   /** A progress bar redraws itself only on a terminal; elsewhere it would fill a log with carriage returns. */
   readonly stderrIsTty: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads standard input to its end, for a secret passed there (`send --token -`); absent where there is none. */
+  readonly readStdin?: () => Promise<string>;
   readonly now: () => Date;
   readonly resolveTarget: ResolveTarget;
 }

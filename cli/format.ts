@@ -9,6 +9,44 @@ export interface Column<T> {
   readonly align?: 'left' | 'right';
 }
 
+// A terminal obeys escape sequences in what it prints: a value from a table (a contact's name, a tag) could clear
+// the screen, retitle the window, or draw a hyperlink that is not what it says. Sequences go whole, so their
+// parameters do not survive as text: CSI, OSC (to BEL or ST), DCS, SOS, PM and APC (to ST), and two-byte escapes,
+// in their 7-bit (ESC ...) and 8-bit (C1) forms.
+const ESCAPE_SEQUENCES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  /\u001b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|[ -/]*[0-~]?)|\u009b[0-?]*[ -/]*[@-~]?|[\u0090\u0098\u009d-\u009f][^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?/g;
+// Line breaks and tabs would break a table's rows and columns: each becomes a space.
+const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
+// Every other C0 control, DEL and C1 control, and the bidirectional controls that make text display out of order.
+const CONTROLS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text with nothing a terminal would act on: every table, field and summary line passes through it. */
+export const printable = (text: string): string =>
+  text.replace(ESCAPE_SEQUENCES, '').replace(BREAKS, ' ').replace(CONTROLS, '');
+
+/** Origin and path only: user-info or a query string in a URL could hold a secret. Throws if it is no URL. */
+export const safeUrl = (url: string): string => {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+};
+
+// Up to a space or a quote, and not the punctuation that ends a sentence after it.
+const URLS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*[^\s"'<>.,;:!?)]/gi;
+
+/**
+ * The text with every URL in it that carries user-info, a query or a fragment cut to its origin and path, e.g. an
+ * error that quotes the URL it was given; other URLs stay as written.
+ */
+export const redactUrls = (text: string): string =>
+  text.replace(URLS, (url) => {
+    if (!URL.canParse(url)) return url.replace(/\/\/[^/@]*@/, '//');
+    const { username, password, search, hash } = new URL(url);
+    return username === '' && password === '' && search === '' && hash === '' ? url : safeUrl(url);
+  });
+
 /** What an empty cell shows, so that columns never collapse and a missing value is visible. */
 export const EMPTY = '-';
 
@@ -38,20 +76,22 @@ const pad = (text: string, size: number, align: 'left' | 'right'): string => {
 
 /** Rows under a header, each column as wide as its widest cell, two spaces apart, no trailing blanks. */
 export const formatTable = <T>(columns: readonly Column<T>[], rows: readonly T[]): string => {
-  const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s+/g, ' ')));
-  const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((r) => width(r[i] ?? ''))));
+  const cells = rows.map((row) => columns.map((c) => printable(c.value(row)).replace(/\s+/g, ' ')));
+  const headers = columns.map((c) => printable(c.header));
+  const widths = headers.map((header, i) => Math.max(width(header), ...cells.map((r) => width(r[i] ?? ''))));
   const line = (texts: readonly string[]): string =>
     texts
       .map((text, i) => pad(text, widths[i] ?? 0, columns[i]?.align ?? 'left'))
       .join('  ')
       .trimEnd();
-  return `${[line(columns.map((c) => c.header)), ...cells.map(line)].join('\n')}\n`;
+  return `${[line(headers), ...cells.map(line)].join('\n')}\n`;
 };
 
 /** Label/value lines with the values aligned: one record read top to bottom. */
 export const formatFields = (fields: ReadonlyArray<readonly [string, string]>): string => {
-  const labelWidth = Math.max(0, ...fields.map(([label]) => width(label)));
-  return `${fields.map(([label, value]) => `${pad(label, labelWidth, 'left')}  ${value}`.trimEnd()).join('\n')}\n`;
+  const shown = fields.map(([label, value]) => [printable(label), printable(value)] as const);
+  const labelWidth = Math.max(0, ...shown.map(([label]) => width(label)));
+  return `${shown.map(([label, value]) => `${pad(label, labelWidth, 'left')}  ${value}`.trimEnd()).join('\n')}\n`;
 };
 
 /** JSON.stringify cannot show sets or bytes; DynamoDB returns both. */
@@ -61,8 +101,18 @@ export const jsonReplacer = (_key: string, value: unknown): unknown => {
   return value;
 };
 
-/** The whole stdout of a `--json` run: one JSON document and a newline. */
-export const formatJson = (value: unknown): string => `${JSON.stringify(value, jsonReplacer, 2)}\n`;
+// JSON.stringify escapes C0 controls but writes DEL, C1 and the bidirectional controls as they are.
+const UNESCAPED_CONTROLS = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+/**
+ * The whole stdout of a `--json` run: one JSON document and a newline, with every control character escaped
+ * (`\u009b`), so the document means the same and a terminal showing it acts on none.
+ */
+export const formatJson = (value: unknown): string =>
+  `${JSON.stringify(value, jsonReplacer, 2).replace(
+    UNESCAPED_CONTROLS,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )}\n`;
 
 /** `[#########-----------]  45/100` */
 export const progressBar = (done: number, total: number, barWidth = 30): string => {
@@ -173,7 +223,7 @@ export const formatSendSummary = (summary: {
     ...Object.entries(summary.statuses)
       .sort(([a], [b]) => Number(a) - Number(b))
       .map(([status, count]) => `${status}: ${count}`),
-    ...Object.entries(summary.errors).map(([message, count]) => `error: ${message}: ${count}`),
+    ...Object.entries(summary.errors).map(([message, count]) => `error: ${printable(message)}: ${count}`),
   ];
   return `${lines.join('\n')}\n`;
 };

@@ -8,6 +8,7 @@ import { sendCommand } from './commands/send.js';
 import { usersCommand } from './commands/users.js';
 import { webhooksCommand } from './commands/webhooks.js';
 import { CliError, UsageError } from './errors.js';
+import { printable, redactUrls } from './format.js';
 import type { Target } from './target.js';
 
 export type { CliIo } from './command.js';
@@ -110,7 +111,14 @@ export const run = async (argv: readonly string[], io: CliIo): Promise<number> =
     });
   } catch (error) {
     const { message, code } = explain(error, command, targets);
-    io.stderr(`${message}\n`);
+    // Messages quote what came from elsewhere (a server's error, a value given): no escape sequence and no URL's
+    // secret reaches the terminal, line by line so the message keeps its shape.
+    io.stderr(
+      `${message
+        .split('\n')
+        .map((line) => printable(redactUrls(line)))
+        .join('\n')}\n`,
+    );
     return code;
   } finally {
     for (const target of targets) target.close();

@@ -3,6 +3,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandFailedError, UsageError } from './errors.js';
+import { redactUrls, safeUrl } from './format.js';
 
 export interface Payload {
   readonly file: string;
@@ -68,12 +69,6 @@ export const loadPayloads = async (files: readonly string[]): Promise<Payload[]>
 export const withToken = (payload: Payload, token: string): string =>
   JSON.stringify({ ...payload.body, token });
 
-/** Origin and path only: a query string or user-info in the URL could hold a secret. */
-export const safeUrl = (url: string): string => {
-  const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname}`;
-};
-
 const errorCode = (error: unknown): string | undefined => {
   for (let current = error; current instanceof Error; current = current.cause) {
     if ('code' in current && typeof current.code === 'string') return current.code;
@@ -91,7 +86,8 @@ export const describeFailure = (error: unknown, url: string): string => {
   if (code === 'ENOTFOUND') return `host of ${safeUrl(url)} not found`;
   if (code === 'ECONNRESET') return `connection reset by ${safeUrl(url)}`;
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return cause instanceof Error ? cause.message : String(cause);
+  // fetch quotes the URL whole in some refusals ("... includes credentials: http://user:pass@..."), the secret with it.
+  return redactUrls(cause instanceof Error ? cause.message : String(cause));
 };
 
 const count = (counts: Record<string, number>, key: string): void => {

@@ -19,6 +19,8 @@ export const recordingIo = (
     readonly env?: Readonly<Record<string, string | undefined>>;
     readonly tty?: boolean;
     readonly now?: Date;
+    /** What standard input holds; without it the run has none. */
+    readonly stdin?: string;
   } = {},
 ): RecordingIo => {
   const stdout: string[] = [];
@@ -30,6 +32,7 @@ export const recordingIo = (
     stderr: (text) => stderr.push(text),
     stderrIsTty: options.tty ?? false,
     env: options.env ?? {},
+    ...(options.stdin === undefined ? {} : { readStdin: async () => options.stdin ?? '' }),
     now: () => options.now ?? new Date('2022-03-05T12:00:00Z'),
     resolveTarget: (targetOptions) => {
       resolutions += 1;

@@ -47,6 +47,68 @@ describe('send: the token', () => {
     expect(code).toBe(1);
     expect(tokens).toEqual([]);
     expect(io.err()).toContain('No dev token known for the local stack at http://127.0.0.1:8000');
-    expect(io.err()).toContain('start it with `npm start`, which makes one, or pass --token');
+    expect(io.err()).toContain(
+      'start it with `npm start`, which makes one, or give a token (AIRCALL_WEBHOOK_TOKEN or --token)',
+    );
+  });
+
+  it('takes the token from AIRCALL_WEBHOOK_TOKEN, looks no stack up, and prints it nowhere', async () => {
+    const io = recordingIo({ env: { AIRCALL_WEBHOOK_TOKEN: 'token-from-the-environment' } });
+
+    const code = await run(['send', FIXTURE, '--url', url], io);
+
+    expect(code).toBe(0);
+    expect(tokens).toEqual(['token-from-the-environment']);
+    expect(io.resolutions()).toBe(0);
+    expect(`${io.out()}${io.err()}`).not.toContain('token-from-the-environment');
+  });
+
+  it('reads the token from standard input with --token -, over the variable', async () => {
+    const io = recordingIo({ stdin: 'token-from-stdin\n', env: { AIRCALL_WEBHOOK_TOKEN: 'not-this-one' } });
+
+    const code = await run(['send', FIXTURE, '--url', url, '--token', '-'], io);
+
+    expect(code).toBe(0);
+    expect(tokens).toEqual(['token-from-stdin']);
+    expect(`${io.out()}${io.err()}`).not.toContain('token-from-stdin');
+  });
+
+  it.each([
+    ['nothing on standard input', ''],
+    ['two words on standard input', 'one two\n'],
+  ])('refuses --token - with %s, and sends nothing', async (_case, stdin) => {
+    const io = recordingIo({ stdin });
+
+    expect(await run(['send', FIXTURE, '--url', url, '--token', '-'], io)).toBe(2);
+    expect(tokens).toEqual([]);
+  });
+
+  it('refuses --token - where the run has no standard input', async () => {
+    const io = recordingIo();
+
+    expect(await run(['send', FIXTURE, '--url', url, '--token', '-'], io)).toBe(2);
+    expect(io.err()).toContain('--token - reads standard input, and there is none');
+  });
+
+  it('lets --token win over the variable', async () => {
+    const io = recordingIo({ env: { AIRCALL_WEBHOOK_TOKEN: 'not-this-one' } });
+
+    expect(await run(['send', FIXTURE, '--url', url, '--token', 'flag-token'], io)).toBe(0);
+    expect(tokens).toEqual(['flag-token']);
+  });
+
+  it('prints a failing URL without its user-info or query, even where fetch quotes it whole', async () => {
+    const secretUrl = `http://sender:hunter2-password@127.0.0.1:${new URL(url).port}/aircall/webhook?key=query-secret`;
+    const io = recordingIo({ env: { AIRCALL_WEBHOOK_TOKEN: 'token-from-the-environment' } });
+
+    const code = await run(['send', FIXTURE, '--url', secretUrl, '--json'], io);
+    const plain = recordingIo({ env: { AIRCALL_WEBHOOK_TOKEN: 'token-from-the-environment' } });
+    await run(['send', FIXTURE, '--url', secretUrl], plain);
+
+    expect(code).toBe(1);
+    const printed = `${io.out()}${io.err()}${plain.out()}${plain.err()}`;
+    expect(printed).toContain(`http://127.0.0.1:${new URL(url).port}/aircall/webhook`);
+    for (const secret of ['hunter2-password', 'sender:', 'query-secret', 'token-from-the-environment'])
+      expect(printed).not.toContain(secret);
   });
 });
