@@ -64,6 +64,7 @@ export class AircallWebhookStack extends Stack {
         contacts: tables.contacts,
       },
       eventRetentionDays: config.eventRetentionDays,
+      timestampMarginSeconds: config.timestampMarginSeconds,
       logRetention,
       removalPolicy,
     });

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
+import { DEFAULT_TIMESTAMP_MARGIN_SECONDS } from './definitions/pipeline.js';
 import { PAYLOAD_CAP } from './definitions/pipeline.js';
 import { splitWebhookUrls, webhookUrlProblem } from './definitions/webhook-urls.js';
 
@@ -37,6 +38,8 @@ export interface StackConfig {
   readonly logRetentionDays: number;
   /** How long ingest caches a token lookup. */
   readonly tokenCacheSeconds: number;
+  /** Seconds an event's timestamp may be ahead of its receive time and still order the state (persist). */
+  readonly timestampMarginSeconds: number;
   /** Largest `data` an event may carry, in bytes (as JSON and as DynamoDB encodes it); larger is answered 413. */
   readonly maxPayloadBytes: number;
 }
@@ -56,6 +59,7 @@ export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
   guardianSchedule: 'rate(5 minutes)',
   logRetentionDays: 30,
   tokenCacheSeconds: 60,
+  timestampMarginSeconds: DEFAULT_TIMESTAMP_MARGIN_SECONDS,
   maxPayloadBytes: PAYLOAD_CAP.defaultBytes,
 };
 
@@ -206,6 +210,9 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     tokenCacheSeconds:
       number('tokenCacheSeconds', 'a whole number of seconds (0 disables the cache)', wholeNumber(0)) ??
       d.tokenCacheSeconds,
+    timestampMarginSeconds:
+      number('timestampMarginSeconds', 'a whole number of seconds', wholeNumber(0)) ??
+      d.timestampMarginSeconds,
     maxPayloadBytes:
       number(
         'maxPayloadBytes',

@@ -1,6 +1,6 @@
 // The persist function's settings, read and checked once at init.
 
-import { ENV } from '../../lib/definitions/pipeline.js';
+import { DEFAULT_TIMESTAMP_MARGIN_SECONDS, ENV } from '../../lib/definitions/pipeline.js';
 import { perStateTable, type StateTableName, tableEnvName } from '../../lib/definitions/tables.js';
 import { readEnv, toWholeNumber } from '../shared/env.js';
 
@@ -8,6 +8,7 @@ export interface PersistConfig {
   readonly eventsTable: string;
   readonly stateTables: Readonly<Record<StateTableName, string>>;
   readonly retentionDays: number;
+  readonly timestampMarginSeconds: number;
 }
 
 export const loadPersistConfig = (source?: Readonly<Record<string, string | undefined>>): PersistConfig => {
@@ -16,6 +17,10 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
       events: { name: tableEnvName('events') },
       ...perStateTable((name) => ({ name: tableEnvName(name) })),
       retentionDays: { name: ENV.eventRetentionDays, default: '0' },
+      timestampMarginSeconds: {
+        name: ENV.timestampMarginSeconds,
+        default: String(DEFAULT_TIMESTAMP_MARGIN_SECONDS),
+      },
     },
     source,
   );
@@ -23,5 +28,6 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
     eventsTable: env.events,
     stateTables: perStateTable((name) => env[name]),
     retentionDays: toWholeNumber(ENV.eventRetentionDays, env.retentionDays),
+    timestampMarginSeconds: toWholeNumber(ENV.timestampMarginSeconds, env.timestampMarginSeconds),
   };
 };

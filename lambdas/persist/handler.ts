@@ -71,6 +71,7 @@ export const persistDependencies = (config: PersistConfig, dynamo: DynamoDBClien
     events: new DynamoEventLog(client, config.eventsTable),
     state: new DynamoStateStore(client, config.stateTables),
     retentionDays: config.retentionDays,
+    timestampMarginSeconds: config.timestampMarginSeconds,
   };
 };
 

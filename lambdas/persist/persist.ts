@@ -9,6 +9,8 @@ export interface PersistDeps {
   readonly state: StateStore;
   /** Days an event-log row is kept; 0 keeps it for ever. */
   readonly retentionDays: number;
+  /** Seconds a timestamp may be ahead of the receive time and still order the state. */
+  readonly timestampMarginSeconds: number;
 }
 
 export interface PersistOutcome {
@@ -28,7 +30,7 @@ export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promi
   const logged = await deps.events.append(toEventRecord(event, digest, deps.retentionDays));
   let applied = 0;
   let skipped = 0;
-  for (const write of toStateWrites(event, digest)) {
+  for (const write of toStateWrites(event, digest, deps.timestampMarginSeconds)) {
     if (await deps.state.apply(write)) applied += 1;
     else skipped += 1;
   }

@@ -50,6 +50,17 @@ export const eventPartition = (envelope: AircallEnvelope): { resource: string; i
  */
 export const effectiveTimestamp = (event: QueuedEvent): number => event.envelope.timestamp ?? 0;
 
+/**
+ * The time an event's state is ordered by: its timestamp, unless that is more than `marginSeconds` ahead of the
+ * receive time; then the receive time's second. A timestamp from the future (a sender's clock, or a forgery) could
+ * otherwise outrank every real event after it. The event log keeps the timestamp as received.
+ */
+export const orderTimestamp = (event: QueuedEvent, marginSeconds: number): number => {
+  const timestamp = effectiveTimestamp(event);
+  const receivedSecond = Math.floor(event.receivedAt / 1000);
+  return timestamp > receivedSecond + marginSeconds ? receivedSecond : timestamp;
+};
+
 export const toEventRecord = (event: QueuedEvent, digest: string, retentionDays: number): EventRecord => {
   const { envelope, account, receivedAt } = event;
   const timestamp = effectiveTimestamp(event);
@@ -201,10 +212,13 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
   };
 };
 
-/** The state writes an event implies: none for resources that have no table of their own. */
-export const toStateWrites = (event: QueuedEvent, digest: string): StateWrite[] => {
+/**
+ * The state writes an event implies: none for resources that have no table of their own. Each is ordered by
+ * {@link orderTimestamp} with the given margin.
+ */
+export const toStateWrites = (event: QueuedEvent, digest: string, marginSeconds: number): StateWrite[] => {
   const { envelope } = event;
-  const orderKey = stateOrderKey(envelope, effectiveTimestamp(event), digest);
+  const orderKey = stateOrderKey(envelope, orderTimestamp(event, marginSeconds), digest);
   // Own keys only: `constructor` or `__proto__` would otherwise find what every object inherits.
   const target = Object.hasOwn(STATE_TARGETS, envelope.resource)
     ? STATE_TARGETS[envelope.resource]

@@ -8,7 +8,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../config.js';
-import { ENV, PERSIST, type PersistSettings } from '../definitions/pipeline.js';
+import {
+  DEFAULT_TIMESTAMP_MARGIN_SECONDS,
+  ENV,
+  PERSIST,
+  type PersistSettings,
+} from '../definitions/pipeline.js';
 import { STATE_TABLES, type TableName, tableEnvName } from '../definitions/tables.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
 
@@ -26,6 +31,12 @@ export interface PersistenceProps {
    * @default 365
    */
   readonly eventRetentionDays?: number;
+  /**
+   * Seconds an event's timestamp may be ahead of its receive time and still order the state; beyond it the event
+   * is ordered by its receive time.
+   * @default 300
+   */
+  readonly timestampMarginSeconds?: number;
   /**
    * Function and event source settings.
    * @default PERSIST from lib/definitions/pipeline.ts
@@ -61,6 +72,9 @@ export class Persistence extends Construct {
       environment: {
         ...tableEnvironment,
         [ENV.eventRetentionDays]: String(props.eventRetentionDays ?? DEFAULT_CONFIG.eventRetentionDays),
+        [ENV.timestampMarginSeconds]: String(
+          props.timestampMarginSeconds ?? DEFAULT_TIMESTAMP_MARGIN_SECONDS,
+        ),
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

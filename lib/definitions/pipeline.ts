@@ -49,6 +49,12 @@ export const MESSAGE_ATTRIBUTES = {
 } as const;
 
 /**
+ * Seconds an event's `timestamp` may be ahead of its receive time and still order the state: beyond it, the event
+ * is ordered by its receive time, so that a timestamp from the future cannot outrank the events after it.
+ */
+export const DEFAULT_TIMESTAMP_MARGIN_SECONDS = 300;
+
+/**
  * The cap on an event's `data` (`maxPayloadBytes`): larger, as JSON text or as DynamoDB encodes it, is answered 413.
  * A call item holds its data, the summary attributes copied out of it and up to eight inline insights (each at
  * most 16,000 bytes of JSON, so at most twice that encoded), which together stay inside DynamoDB's 400 KB item only
@@ -65,6 +71,8 @@ export const PAYLOAD_CAP = {
 export const ENV = {
   eventsQueueUrl: 'EVENTS_QUEUE_URL',
   eventRetentionDays: 'EVENT_RETENTION_DAYS',
+  /** Persist's margin for timestamps ahead of the receive time, in seconds. */
+  timestampMarginSeconds: 'TIMESTAMP_MARGIN_SECONDS',
   tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
   /** Ingest's cap on an event's `data`, in bytes: larger is answered 413. */
   maxPayloadBytes: 'MAX_PAYLOAD_BYTES',

@@ -23,12 +23,27 @@ import { clearTable, getItem, type Item, queryPartition, scanTable } from '../su
 
 const ACCOUNT = 'acme-eu';
 const CALL_ID = 780836699;
+/** The largest timestamp JSON carries exactly: what a forger sends to outrank every real event. */
+const FAR_FUTURE = 9007199254740991;
 const LIFECYCLE: readonly SampleName[] = [
   'captured-outbound-call.created',
   'captured-outbound-call.hungup',
   'captured-outbound-call.ended',
 ];
 const STATE_AND_EVENTS: readonly TableName[] = ['calls', 'events', 'users', 'numbers', 'contacts'];
+
+/** A sample with fields of its envelope and of its data replaced. */
+const variant = (
+  name: SampleName,
+  change: { event?: string; timestamp?: number; data?: Record<string, unknown> },
+): string => {
+  const envelope = JSON.parse(sampleBody(name)) as { timestamp: number; data: Record<string, unknown> };
+  return withFields(sampleBody(name), {
+    ...(change.event === undefined ? {} : { event: change.event }),
+    ...(change.timestamp === undefined ? {} : { timestamp: change.timestamp }),
+    data: { ...envelope.data, ...change.data },
+  });
+};
 
 /** A port nothing listens on: connections to it are refused at once. */
 const closedPort = async (): Promise<number> => {
@@ -330,5 +345,30 @@ describe('persist handler', () => {
     );
     expect(elapsedMs).toBeLessThan(2000);
     expect(await scanTable(stack.documents, stack.tables.events)).toEqual([]);
+  });
+
+  it('does not let a timestamp beyond the margin outrank a later real event, and logs it as received', async () => {
+    const user = (id: number) => getItem(stack.documents, stack.tables.users, { id });
+    const forged = variant('captured-user.connected', {
+      event: 'user.opened',
+      timestamp: FAR_FUTURE,
+      data: { available: true },
+    });
+    expect((await run(await deliver([forged]))).batchItemFailures).toEqual([]);
+    // Stamped two seconds ahead of now, within the margin: later than the second the forgery was received in.
+    const later = variant('captured-user.connected', {
+      event: 'user.closed',
+      timestamp: Math.floor(Date.now() / 1000) + 2,
+      data: { available: false },
+    });
+
+    expect((await run(await deliver([later]))).batchItemFailures).toEqual([]);
+
+    expect(await user(736640)).toMatchObject({ last_event: 'user.closed', available: false });
+    const logged = await queryPartition(stack.documents, stack.tables.events, {
+      name: 'pk',
+      value: 'user#736640',
+    });
+    expect(logged.map((row) => row.timestamp)).toContain(FAR_FUTURE);
   });
 });

@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       guardianSchedule: 'rate(5 minutes)',
       logRetentionDays: 30,
       tokenCacheSeconds: 60,
+      timestampMarginSeconds: 300,
       maxPayloadBytes: 65_536,
     });
     expect(parseConfig({})).toEqual(DEFAULT_CONFIG);
@@ -76,6 +77,14 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads the timestamp margin in whole seconds, 0 included, as `cdk -c` passes it', () => {
+    expect(parseConfig({ timestampMarginSeconds: '0' }).timestampMarginSeconds).toBe(0);
+    expect(parseConfig({ timestampMarginSeconds: 60 }).timestampMarginSeconds).toBe(60);
+    expect(problemsOf({ timestampMarginSeconds: -1 })).toEqual([
+      'timestampMarginSeconds must be a whole number of seconds (got -1)',
+    ]);
+  });
+
   it('throws one error naming every bad value at once', () => {
     const problems = problemsOf({
       webhookPath: 'aircall/webhook/',
@@ -88,6 +97,7 @@ describe('parseConfig', () => {
       guardianSchedule: 'every 5 minutes',
       logRetentionDays: 31,
       tokenCacheSeconds: -5,
+      timestampMarginSeconds: 1.5,
       stackName: '1-bad',
     });
     const keys = problems.map((p) => p.split(' ')[0]);
@@ -103,6 +113,7 @@ describe('parseConfig', () => {
         'guardianSchedule',
         'logRetentionDays',
         'tokenCacheSeconds',
+        'timestampMarginSeconds',
         'stackName',
       ].sort(),
     );

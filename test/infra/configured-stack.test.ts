@@ -9,6 +9,7 @@ const { stack, template } = synthesize({
   tokenCacheSeconds: 0,
   maxPayloadBytes: '16384',
   eventRetentionDays: 0,
+  timestampMarginSeconds: 60,
   logRetentionDays: 7,
   removalPolicy: 'destroy',
 });
@@ -30,11 +31,12 @@ describe('the configured stack', () => {
     });
   });
 
-  it('passes the token cache lifetime to ingest and the event retention to persist', () => {
+  it('passes the token cache lifetime to ingest, and the event retention and timestamp margin to persist', () => {
     expect(propertiesOf(stack.ingress.ingestFunction).Environment.Variables.TOKEN_CACHE_SECONDS).toBe('0');
-    expect(propertiesOf(stack.persistence.persistFunction).Environment.Variables.EVENT_RETENTION_DAYS).toBe(
-      '0',
-    );
+    expect(propertiesOf(stack.persistence.persistFunction).Environment.Variables).toMatchObject({
+      EVENT_RETENTION_DAYS: '0',
+      TIMESTAMP_MARGIN_SECONDS: '60',
+    });
   });
 
   it('passes the payload cap to ingest', () => {

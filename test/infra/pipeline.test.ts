@@ -142,7 +142,7 @@ describe('the persist function', () => {
     expect(persist.MemorySize).toBe(PERSIST.memorySize);
   });
 
-  it('learns the five data tables and the event retention from its environment', () => {
+  it('learns the five data tables, the event retention and the timestamp margin from its environment', () => {
     const { tables } = stack.tables;
     expect(persist.Environment.Variables).toEqual({
       CALLS_TABLE: { Ref: logicalId(tables.calls) },
@@ -151,6 +151,7 @@ describe('the persist function', () => {
       NUMBERS_TABLE: { Ref: logicalId(tables.numbers) },
       CONTACTS_TABLE: { Ref: logicalId(tables.contacts) },
       EVENT_RETENTION_DAYS: '365',
+      TIMESTAMP_MARGIN_SECONDS: '300',
     });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { persistEvent } from '../../lambdas/persist/persist.js';
 import type { QueuedEvent, StateStore } from '../../lambdas/persist/ports.js';
 import type { AircallEnvelope } from '../../lambdas/shared/envelope.js';
+import { sample } from '../support/fixtures.js';
 import { outboundLifecycle } from '../support/lifecycle.js';
 import { MemoryEventLog, MemoryStateStore } from '../support/memory.js';
 
@@ -14,7 +15,7 @@ const queue = (envelope: AircallEnvelope, receivedAt = 1_700_000_000_000): Queue
 const setup = () => {
   const events = new MemoryEventLog();
   const state = new MemoryStateStore();
-  return { events, state, deps: { events, state, retentionDays: 0 } };
+  return { events, state, deps: { events, state, retentionDays: 0, timestampMarginSeconds: 300 } };
 };
 
 const [created, answered, liveTag, hungup, ended, comment, lateTag, transcript] = outboundLifecycle().map(
@@ -105,5 +106,74 @@ describe('persistEvent', () => {
     });
     expect(events.rows.size).toBe(1);
     expect(state.tables.calls.get(780836699)?.last_event).toBe('call.ended');
+  });
+});
+
+/** The largest timestamp JSON can carry exactly: what a forger sends to outrank every real event. */
+const FAR_FUTURE = 9007199254740991;
+
+const as = (account: string, envelope: AircallEnvelope, receivedAt = 1_700_000_000_000): QueuedEvent => ({
+  envelope,
+  account,
+  receivedAt,
+});
+const retimed = (
+  envelope: AircallEnvelope,
+  event: string,
+  timestamp: number,
+  data = {},
+): AircallEnvelope => ({
+  ...envelope,
+  event,
+  timestamp,
+  data: { ...envelope.data, ...data },
+});
+
+describe('persistEvent timestamps', () => {
+  const RECEIVED = 1_700_000_000_000;
+  const user = sample('captured-user.connected');
+
+  it('does not let a timestamp beyond the margin outrank a later real event', async () => {
+    const { events, state, deps } = setup();
+    await persistEvent(
+      as('acme', retimed(user, 'user.opened', FAR_FUTURE, { available: true }), RECEIVED),
+      deps,
+    );
+    const later = retimed(user, 'user.closed', RECEIVED / 1000 + 10, { available: false });
+
+    expect(await persistEvent(as('acme', later, RECEIVED + 20_000), deps)).toMatchObject({ applied: 1 });
+    expect(state.tables.users.get(736640)).toMatchObject({ last_event: 'user.closed', available: false });
+    expect([...events.rows.values()].map((row) => row.timestamp).sort()).toEqual(
+      [RECEIVED / 1000 + 10, FAR_FUTURE].sort(),
+    );
+  });
+
+  it('orders a timestamp within the margin as sent', async () => {
+    const { state, deps } = setup();
+    await persistEvent(
+      as('acme', retimed(user, 'user.opened', RECEIVED / 1000 + 299, { available: true }), RECEIVED),
+      deps,
+    );
+    const earlier = retimed(user, 'user.closed', RECEIVED / 1000 + 10, { available: false });
+
+    expect(await persistEvent(as('acme', earlier, RECEIVED + 20_000), deps)).toMatchObject({
+      applied: 0,
+      skipped: 1,
+    });
+    expect(state.tables.users.get(736640)).toMatchObject({ last_event: 'user.opened', available: true });
+  });
+
+  it('follows the margin it is given', async () => {
+    const { state, deps } = setup();
+    const strict = { ...deps, timestampMarginSeconds: 0 };
+    await persistEvent(
+      as('acme', retimed(user, 'user.opened', RECEIVED / 1000 + 1, { available: true }), RECEIVED),
+      strict,
+    );
+    const next = retimed(user, 'user.closed', RECEIVED / 1000 + 1, { available: false });
+
+    // Ordered at the receive second, the early opened event ranks below a closed one of the second after it.
+    expect(await persistEvent(as('acme', next, RECEIVED + 5000), strict)).toMatchObject({ applied: 1 });
+    expect(state.tables.users.get(736640)).toMatchObject({ last_event: 'user.closed' });
   });
 });

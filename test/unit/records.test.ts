@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { eventDigest } from '../../lambdas/persist/digest.js';
 import type { QueuedEvent } from '../../lambdas/persist/ports.js';
-import { eventPartition, toEventRecord, toId, toStateWrites } from '../../lambdas/persist/records.js';
+import {
+  eventPartition,
+  orderTimestamp,
+  toEventRecord,
+  toId,
+  toStateWrites,
+} from '../../lambdas/persist/records.js';
 import { parseEnvelope } from '../../lambdas/shared/envelope.js';
 import { decodePayload } from '../../lib/definitions/payload.js';
 import { type SampleName, sample } from '../support/fixtures.js';
 
 const RECEIVED = Date.UTC(2022, 2, 4, 10, 30, 0);
+const MARGIN = 300;
 const queued = (name: SampleName): QueuedEvent => ({
   envelope: sample(name),
   account: 'acme',
@@ -129,7 +136,7 @@ describe('toEventRecord', () => {
 describe('toStateWrites', () => {
   it('flattens a call into its summary attributes', () => {
     const event = queued('captured-outbound-call.ended');
-    const [write] = toStateWrites(event, eventDigest(event.envelope));
+    const [write] = toStateWrites(event, eventDigest(event.envelope), MARGIN);
     expect(write).toMatchObject({ table: 'calls', id: 780836699, guard: ['order_key'] });
     expect(write?.set).toMatchObject({
       account: 'acme',
@@ -155,7 +162,7 @@ describe('toStateWrites', () => {
 
   it('marks an unanswered inbound call as missed and leaves out the absent user', () => {
     const event = queued('captured-inbound-voicemail-call.ended');
-    const [write] = toStateWrites(event, eventDigest(event.envelope));
+    const [write] = toStateWrites(event, eventDigest(event.envelope), MARGIN);
     expect(write?.set).toMatchObject({
       missed_call_reason: 'agents_did_not_answer',
       missed_day: '2022-03-04',
@@ -168,19 +175,23 @@ describe('toStateWrites', () => {
     const user = queued('captured-user.connected');
     const number = queued('documented-number.closed');
     const contact = queued('captured-contact.created');
-    expect(toStateWrites(user, 'd')[0]).toMatchObject({
+    expect(toStateWrites(user, 'd', MARGIN)[0]).toMatchObject({
       table: 'users',
       id: 736640,
       set: { available: true },
     });
-    expect(toStateWrites(number, 'd')[0]).toMatchObject({ table: 'numbers', id: 456, set: { open: false } });
-    expect(toStateWrites(contact, 'd')[0]).toMatchObject({
+    expect(toStateWrites(number, 'd', MARGIN)[0]).toMatchObject({
+      table: 'numbers',
+      id: 456,
+      set: { open: false },
+    });
+    expect(toStateWrites(contact, 'd', MARGIN)[0]).toMatchObject({
       table: 'contacts',
       id: 76041687,
       set: { deleted: false },
     });
     const deleted: QueuedEvent = { ...contact, envelope: { ...contact.envelope, event: 'contact.deleted' } };
-    expect(toStateWrites(deleted, 'd')[0]?.set.deleted).toBe(true);
+    expect(toStateWrites(deleted, 'd', MARGIN)[0]?.set.deleted).toBe(true);
   });
 
   it('keeps a transcription on its call under its own guard', () => {
@@ -191,7 +202,7 @@ describe('toStateWrites', () => {
       account: 'acme',
       receivedAt: RECEIVED,
     };
-    const [write] = toStateWrites(event, 'abc');
+    const [write] = toStateWrites(event, 'abc', MARGIN);
     expect(write).toMatchObject({ table: 'calls', id: 77, guard: ['transcription', 'order_key'] });
     expect(write?.set.transcription).toMatchObject({ event: 'transcription.created', timestamp: 5 });
   });
@@ -208,7 +219,7 @@ describe('toStateWrites', () => {
     );
     const event: QueuedEvent = { envelope, account: 'acme', receivedAt: RECEIVED };
     const digest = eventDigest(envelope);
-    const [write] = toStateWrites(event, digest);
+    const [write] = toStateWrites(event, digest, MARGIN);
     const log = toEventRecord(event, digest, 0);
     expect(write?.set.transcription).toEqual({
       event: 'transcription.created',
@@ -232,12 +243,45 @@ describe('toStateWrites', () => {
   });
 
   it('writes no state for resources without a table, nor for events without an id', () => {
-    expect(toStateWrites(queued('documented-integration.deleted'), 'd')).toEqual([]);
+    expect(toStateWrites(queued('documented-integration.deleted'), 'd', MARGIN)).toEqual([]);
     const noId: QueuedEvent = {
       envelope: parseEnvelope('{"resource":"user","event":"user.created","data":{"id":"abc"}}'),
       account: 'acme',
       receivedAt: RECEIVED,
     };
-    expect(toStateWrites(noId, 'd')).toEqual([]);
+    expect(toStateWrites(noId, 'd', MARGIN)).toEqual([]);
+  });
+});
+
+describe('orderTimestamp', () => {
+  const receivedSecond = RECEIVED / 1000;
+  const at = (timestamp: number): QueuedEvent => ({
+    envelope: parseEnvelope(
+      `{"resource":"user","event":"user.opened","timestamp":${timestamp},"data":{"id":1}}`,
+    ),
+    account: 'acme',
+    receivedAt: RECEIVED + 999,
+  });
+
+  it('keeps a timestamp up to the margin ahead of the receive time', () => {
+    expect(orderTimestamp(at(receivedSecond - 3600), MARGIN)).toBe(receivedSecond - 3600);
+    expect(orderTimestamp(at(receivedSecond + MARGIN), MARGIN)).toBe(receivedSecond + MARGIN);
+  });
+
+  it("orders a timestamp beyond the margin as the receive time's second", () => {
+    expect(orderTimestamp(at(receivedSecond + MARGIN + 1), MARGIN)).toBe(receivedSecond);
+    expect(orderTimestamp(at(9007199254740991), MARGIN)).toBe(receivedSecond);
+  });
+
+  it('keys the state by the receive time but logs the timestamp as received', () => {
+    const event = at(9007199254740991);
+    const digest = eventDigest(event.envelope);
+    const [write] = toStateWrites(event, digest, MARGIN);
+    const [inTime] = toStateWrites(at(receivedSecond), digest, MARGIN);
+    expect(write?.orderKey).toBe(inTime?.orderKey);
+    const log = toEventRecord(event, digest, 0);
+    expect(log.attributes.timestamp).toBe(9007199254740991);
+    expect(log.sk.startsWith('9007199254740991#')).toBe(true);
+    expect(write?.set.last_event_at).toBe(9007199254740991);
   });
 });
