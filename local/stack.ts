@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -18,6 +19,7 @@ import {
   createPersistHandler,
   persistDependencies,
 } from '../lambdas/persist/handler.js';
+import { PERSIST_METRICS } from '../lib/definitions/metrics.js';
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
 import { localClientTarget, localSqsClientConfig } from './clients.js';
@@ -105,6 +107,15 @@ const handlerEnvironment = (settings: LocalSettings, queueUrl: string): Record<s
 
 const portOf = (url: string): number => Number(new URL(url).port);
 
+/** Persist's metrics, dropped at each flush: nothing reads EMF locally, and a line a batch buries the log. */
+class DiscardedMetrics extends Metrics {
+  override publishStoredMetrics(): this {
+    this.clearMetrics();
+    this.clearDimensions();
+    return this;
+  }
+}
+
 const releaseInFlight = async (
   sqs: SQSClient,
   queueUrl: string,
@@ -181,6 +192,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const persistClient = createPersistClient(dynamoTarget);
   const persist = createPersistHandler({
     ...persistDependencies(loadPersistConfig(environment), persistClient),
+    metrics: new DiscardedMetrics(PERSIST_METRICS.options),
     logger: logger('persist'),
   });
 

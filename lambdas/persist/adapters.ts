@@ -1,13 +1,27 @@
 // The persist function's secondary adapters: the event log and state tables in DynamoDB.
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StateTableName } from '../../lib/definitions/tables.js';
-import type { EventLog, EventRecord, StateStore, StateWrite } from './ports.js';
+import type { EventLog, EventRecord, StateResult, StateStore, StateWrite } from './ports.js';
 
-const isConditionFailure = (error: unknown): boolean =>
+const isConditionFailure = (error: unknown): error is Error & { Item?: unknown } =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The `account` of an item, unmarshalled or not: lib-dynamodb leaves the item of a failed condition as DynamoDB
+ * sent it (`{ account: { S: 'acme' } }`, aws/aws-sdk-js-v3#6723), while a read returns it plain.
+ */
+const accountOf = (item: Record<string, unknown>): string | undefined => {
+  const value = item.account;
+  if (typeof value === 'string') return value;
+  if (isRecord(value) && typeof value.S === 'string') return value.S;
+  return undefined;
+};
 
 export class DynamoEventLog implements EventLog {
   constructor(
@@ -32,10 +46,10 @@ export class DynamoEventLog implements EventLog {
   }
 }
 
-/** Builds the UpdateItem expression of a guarded write. */
+/** Builds the UpdateItem expression of a guarded write: the account must own the item, and the order key beat it. */
 const toUpdateExpression = (write: StateWrite) => {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':order': write.orderKey };
+  const names: Record<string, string> = { '#id': 'id', '#account': 'account' };
+  const values: Record<string, unknown> = { ':order': write.orderKey, ':account': write.account };
   const sets = Object.entries(write.set).map(([attribute, value], i) => {
     names[`#s${i}`] = attribute;
     values[`:s${i}`] = value;
@@ -56,7 +70,9 @@ const toUpdateExpression = (write: StateWrite) => {
     .trim();
   return {
     UpdateExpression: update,
-    ConditionExpression: `attribute_not_exists(${guardPath}) OR ${guardPath} < :order`,
+    ConditionExpression:
+      '(attribute_not_exists(#id) OR #account = :account) AND ' +
+      `(attribute_not_exists(${guardPath}) OR ${guardPath} < :order)`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
@@ -68,19 +84,44 @@ export class DynamoStateStore implements StateStore {
     private readonly tableNames: Readonly<Record<StateTableName, string>>,
   ) {}
 
-  async apply(write: StateWrite): Promise<boolean> {
+  async apply(write: StateWrite): Promise<StateResult> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableNames[write.table],
           Key: { id: write.id },
           ...toUpdateExpression(write),
+          // The stored item, on a failed condition: whose it is tells a stale write from a foreign one.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      return { outcome: 'applied' };
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) {
+        const owner = isRecord(error.Item) ? accountOf(error.Item) : await this.readOwner(write);
+        return { outcome: owner === write.account ? 'stale' : 'foreign' };
+      }
       throw error;
     }
+  }
+
+  /**
+   * The owner of an item whose write failed its condition, for a DynamoDB that returned no item with the failure
+   * (dynalite ignores ReturnValuesOnConditionCheckFailure). The condition failed, so the item exists; and no write
+   * ever changes an item's account, so this read cannot see an owner other than the one the condition met.
+   */
+  private async readOwner(write: StateWrite): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableNames[write.table],
+        Key: { id: write.id },
+        ProjectionExpression: '#id, #account',
+        ExpressionAttributeNames: { '#id': 'id', '#account': 'account' },
+        ConsistentRead: true,
+      }),
+    );
+    // Gone since the write: only a hand deletion does that. Failing the record lets its retry start afresh.
+    if (Item === undefined) throw new Error(`${write.table} item vanished while its write was checked`);
+    return accountOf(Item);
   }
 }

@@ -1,7 +1,7 @@
 // The persist use case: log the event once, then bring its resource's state up to date.
 
 import { eventDigest } from './digest.js';
-import type { EventLog, QueuedEvent, StateStore } from './ports.js';
+import type { EventLog, QueuedEvent, StateStore, StateTarget } from './ports.js';
 import { toEventRecord, toStateWrites } from './records.js';
 
 export interface PersistDeps {
@@ -16,23 +16,33 @@ export interface PersistDeps {
 export interface PersistOutcome {
   /** False when the same event was already logged: a duplicate delivery. */
   readonly logged: boolean;
-  /** State writes applied; the others met newer state. */
+  /** State writes applied. */
   readonly applied: number;
-  readonly skipped: number;
+  /** State writes that met newer state of the same account. */
+  readonly stale: number;
+  /** State writes refused because the item belongs to another account. */
+  readonly foreign: number;
+  /** The items of those refused writes. */
+  readonly refused: readonly StateTarget[];
 }
 
 /**
  * Idempotent: the log write is conditional and every state write is guarded, so running it again
- * for the same event (a duplicate, or a retry after a partial failure) changes nothing.
+ * for the same event (a duplicate, or a retry after a partial failure) changes nothing. The event is
+ * logged under the account it came from even when its state writes are refused: the log records what
+ * was received.
  */
 export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promise<PersistOutcome> => {
   const digest = eventDigest(event.envelope);
   const logged = await deps.events.append(toEventRecord(event, digest, deps.retentionDays));
   let applied = 0;
-  let skipped = 0;
+  let stale = 0;
+  const refused: StateTarget[] = [];
   for (const write of toStateWrites(event, digest, deps.timestampMarginSeconds)) {
-    if (await deps.state.apply(write)) applied += 1;
-    else skipped += 1;
+    const result = await deps.state.apply(write);
+    if (result.outcome === 'applied') applied += 1;
+    else if (result.outcome === 'stale') stale += 1;
+    else refused.push({ table: write.table, id: write.id });
   }
-  return { logged, applied, skipped };
+  return { logged, applied, stale, foreign: refused.length, refused };
 };

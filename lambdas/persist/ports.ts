@@ -30,17 +30,33 @@ export interface EventRecord {
 }
 
 /**
- * A guarded upsert: applied only when the order key stored at `guard` is absent or lower than
- * `orderKey`, so that an older or repeated event never replaces newer state.
+ * A guarded upsert: applied only when the item is absent or belongs to `account`, and the order key stored at
+ * `guard` is absent or lower than `orderKey`, so that neither another account nor an older or repeated event
+ * ever replaces the state.
  */
 export interface StateWrite {
   readonly table: StateTableName;
   readonly id: number;
+  /** The account the event came from: the only one that may create or change the item. */
+  readonly account: string;
   /** Attribute path of the stored order key, e.g. `['order_key']` or `['transcription', 'order_key']`. */
   readonly guard: readonly string[];
   readonly orderKey: string;
   readonly set: Readonly<Record<string, StoredValue>>;
   readonly remove: readonly string[];
+}
+
+/** Where a state item of one table stands. */
+export interface StateTarget {
+  readonly table: StateTableName;
+  readonly id: number;
+}
+
+/** What became of a state write: stored, beaten by newer state, or refused because another account owns the item. */
+export type StateOutcome = 'applied' | 'stale' | 'foreign';
+
+export interface StateResult {
+  readonly outcome: StateOutcome;
 }
 
 export interface EventLog {
@@ -49,8 +65,8 @@ export interface EventLog {
 }
 
 export interface StateStore {
-  /** Applies the write if its guard holds; resolves false when newer state is already stored. */
-  apply(write: StateWrite): Promise<boolean>;
+  /** Applies the write if the item is the account's and its guard holds, and says what happened. */
+  apply(write: StateWrite): Promise<StateResult>;
 }
 
 export type { AircallEnvelope };

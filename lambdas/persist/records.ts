@@ -205,6 +205,7 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
   return {
     table: 'calls',
     id: callId,
+    account: event.account,
     guard: [kind, 'order_key'],
     orderKey,
     set: { account: event.account, [kind]: insight },
@@ -241,5 +242,5 @@ export const toStateWrites = (event: QueuedEvent, digest: string, marginSeconds:
     ...payload,
   });
   remove.push(otherPayloadAttribute(payload));
-  return [{ table: target.table, id, guard: ['order_key'], orderKey, set, remove }];
+  return [{ table: target.table, id, account: event.account, guard: ['order_key'], orderKey, set, remove }];
 };

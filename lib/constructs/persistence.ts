@@ -80,13 +80,15 @@ export class Persistence extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     // What persist calls: a conditional PutItem per event into the log, and a guarded UpdateItem per state change.
+    // GetItem reads the owner of an item whose write failed its condition when DynamoDB returned no item with the
+    // failure (it does on AWS; the read keeps the classification right wherever it does not).
     // Statements on the table ARNs alone: `table.grant` would add `<table>/index/*`, which item writes never need.
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.tables.events.tableArn] }),
     );
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:UpdateItem'],
+        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
         resources: STATE_TABLES.map((name) => props.tables[name].tableArn),
       }),
     );

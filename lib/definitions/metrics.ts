@@ -1,4 +1,4 @@
-// The custom CloudWatch metrics: the namespace, names and dimensions the guardian emits and the alarms select.
+// The custom CloudWatch metrics: the namespace, names and dimensions guardian and persist emit and alarms select.
 
 /** The CloudWatch namespace of every metric this stack publishes itself. */
 export const METRICS_NAMESPACE = 'AircallWebhookStack';
@@ -52,5 +52,18 @@ export const INGRESS_METRICS = {
   names: {
     throttled: 'WebhookThrottled',
     tokenRejected: 'WebhookTokenRejected',
+  },
+} as const;
+
+const PERSIST_SERVICE = 'persist';
+
+/** Persist's metrics, published once per invocation. */
+export const PERSIST_METRICS = {
+  /** What persist passes to `new Metrics(...)`. */
+  options: { namespace: METRICS_NAMESPACE, serviceName: PERSIST_SERVICE },
+  dimensions: serviceDimensions(PERSIST_SERVICE),
+  names: {
+    /** State writes refused because the item belongs to another account. */
+    foreignWritesRefused: 'ForeignWritesRefused',
   },
 } as const;

@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { TableName } from '../../lib/definitions/tables.js';
 import { registerToken } from '../../local/provision.js';
@@ -22,6 +23,9 @@ import { type IngestHandler, type PersistHandler, startStack, type TestStack } f
 import { clearTable, getItem, type Item, queryPartition, scanTable } from '../support/tables.js';
 
 const ACCOUNT = 'acme-eu';
+/** Another company on the same deployment, with a valid token of its own. */
+const OTHER_ACCOUNT = 'globex';
+const OTHER_TOKEN = 'globex-webhook-token-3b9e';
 const CALL_ID = 780836699;
 /** The largest timestamp JSON carries exactly: what a forger sends to outrank every real event. */
 const FAR_FUTURE = 9007199254740991;
@@ -32,18 +36,28 @@ const LIFECYCLE: readonly SampleName[] = [
 ];
 const STATE_AND_EVENTS: readonly TableName[] = ['calls', 'events', 'users', 'numbers', 'contacts'];
 
-/** A sample with fields of its envelope and of its data replaced. */
+/** A sample with fields of its envelope and of its data replaced; sent with another account's token if named. */
 const variant = (
   name: SampleName,
-  change: { event?: string; timestamp?: number; data?: Record<string, unknown> },
+  change: { event?: string; timestamp?: number; data?: Record<string, unknown>; fromOther?: boolean },
 ): string => {
   const envelope = JSON.parse(sampleBody(name)) as { timestamp: number; data: Record<string, unknown> };
   return withFields(sampleBody(name), {
     ...(change.event === undefined ? {} : { event: change.event }),
     ...(change.timestamp === undefined ? {} : { timestamp: change.timestamp }),
     data: { ...envelope.data, ...change.data },
+    ...(change.fromOther === true ? { token: OTHER_TOKEN } : {}),
   });
 };
+const timestampOf = (name: SampleName): number =>
+  (JSON.parse(sampleBody(name)) as { timestamp: number }).timestamp;
+
+/** The EMF documents in captured output, as CloudWatch would read them from the log. */
+const emfOf = (output: string): Record<string, unknown>[] =>
+  output
+    .split('\n')
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /** A port nothing listens on: connections to it are refused at once. */
 const closedPort = async (): Promise<number> => {
@@ -71,8 +85,10 @@ describe('persist handler', () => {
     return records;
   };
   const samples = (names: readonly SampleName[]) => deliver(names.map((name) => sampleBody(name)));
+  const runCaptured = (records: readonly SQSRecord[], handler: PersistHandler = persist) =>
+    captureOutput(() => handler(sqsEvent(records), lambdaContext('persist')));
   const run = async (records: readonly SQSRecord[], handler: PersistHandler = persist) =>
-    (await captureOutput(() => handler(sqsEvent(records), lambdaContext('persist')))).result;
+    (await runCaptured(records, handler)).result;
   // Ingest queues the sample's text without its token member.
   const byBody = (records: readonly SQSRecord[], name: SampleName): SQSRecord[] =>
     records.filter((r) => r.body === sampleBody(name).replace(/,\s*"token":\s*"[^"]*"/, ''));
@@ -85,6 +101,7 @@ describe('persist handler', () => {
     const senders: SampleName[] = ['captured-outbound-call.ended', 'documented-number.closed'];
     const tokens = new Set(senders.map(sampleToken));
     for (const token of tokens) await registerToken(stack.dynamo, stack.tables.webhooks, token, ACCOUNT);
+    await registerToken(stack.dynamo, stack.tables.webhooks, OTHER_TOKEN, OTHER_ACCOUNT);
     ingest = stack.ingest();
     persist = stack.persist();
   });
@@ -345,6 +362,86 @@ describe('persist handler', () => {
     );
     expect(elapsedMs).toBeLessThan(2000);
     expect(await scanTable(stack.documents, stack.tables.events)).toEqual([]);
+  });
+
+  describe('between accounts', () => {
+    /** Each kind of state item, and the event another account would forge to delete or end it. */
+    const OWNED: readonly [SampleName, TableName, string, number, string][] = [
+      ['captured-outbound-call.ended', 'calls', 'call', CALL_ID, 'call.archived'],
+      ['captured-user.connected', 'users', 'user', 736640, 'user.deleted'],
+      ['documented-number.closed', 'numbers', 'number', 456, 'number.deleted'],
+      ['captured-contact.created', 'contacts', 'contact', 76041687, 'contact.deleted'],
+    ];
+
+    it.each(OWNED)(
+      "refuse another account's change, deletion and future timestamp of %s and apply the owner's later events",
+      async (name, table, resource, id, deletion) => {
+        const item = () => getItem(stack.documents, stack.tables[table], { id });
+        expect((await run(await deliver([sampleBody(name)]))).batchItemFailures).toEqual([]);
+        const owned = await item();
+        const sent = timestampOf(name);
+        const attacks = [
+          variant(name, { timestamp: sent + 60, data: { name: 'taken over by globex' }, fromOther: true }),
+          variant(name, { event: deletion, timestamp: sent + 60, fromOther: true }),
+          variant(name, { timestamp: FAR_FUTURE, data: { name: 'poisoned by globex' }, fromOther: true }),
+        ];
+
+        const { result, output } = await runCaptured(await deliver(attacks));
+
+        expect(result.batchItemFailures).toEqual([]);
+        expect(owned).toMatchObject({ id, account: ACCOUNT });
+        expect(await item()).toEqual(owned);
+        const refusals = output
+          .split('\n')
+          .filter((line) => line.includes('"message":"foreign write refused"'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(refusals.map((r) => r.event).sort()).toEqual(
+          attacks.map((a) => (JSON.parse(a) as { event: string }).event).sort(),
+        );
+        for (const refusal of refusals) {
+          expect(refusal).toMatchObject({ level: 'WARN', account: OTHER_ACCOUNT, resource, table, id });
+          expect(refusal.reason).toEqual(expect.any(String));
+        }
+        for (const secret of ['taken over by globex', 'poisoned by globex', OTHER_TOKEN])
+          expect(output).not.toContain(secret);
+        expect(emfOf(output)).toContainEqual(
+          expect.objectContaining({
+            ...PERSIST_METRICS.dimensions,
+            [PERSIST_METRICS.names.foreignWritesRefused]: attacks.length,
+          }),
+        );
+        const logged = await queryPartition(stack.documents, stack.tables.events, {
+          name: 'pk',
+          value: `${resource}#${id}`,
+        });
+        expect(logged.filter((row) => row.account === OTHER_ACCOUNT)).toHaveLength(attacks.length);
+
+        const later = variant(name, { timestamp: sent + 120, data: { name: 'renamed by acme' } });
+        expect((await run(await deliver([later]))).batchItemFailures).toEqual([]);
+        expect(await item()).toMatchObject({
+          account: ACCOUNT,
+          data: expect.objectContaining({ name: 'renamed by acme' }),
+        });
+      },
+    );
+
+    it("refuse another account's transcription of the owner's call", async () => {
+      expect((await run(await samples(['captured-outbound-call.ended']))).batchItemFailures).toEqual([]);
+      const forged = withFields(sampleBody('captured-user.created'), {
+        resource: 'conversation_intelligence',
+        event: 'transcription.created',
+        timestamp: FAR_FUTURE,
+        data: { call_id: CALL_ID, transcription: { content: 'forged by globex' } },
+        token: OTHER_TOKEN,
+      });
+
+      const { result, output } = await runCaptured(await deliver([forged]));
+
+      expect(result.batchItemFailures).toEqual([]);
+      expect(await call(CALL_ID)).not.toHaveProperty('transcription');
+      expect(output).toMatch(/"message":"foreign write refused".*"event":"transcription.created"/);
+      expect(output).not.toContain('forged by globex');
+    });
   });
 
   it('does not let a timestamp beyond the margin outrank a later real event, and logs it as received', async () => {

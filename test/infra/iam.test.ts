@@ -46,12 +46,12 @@ describe('the persist role', () => {
   const statements = policyStatements(template, roleOf(persistFunction));
   const dynamo = statements.filter((s) => normalize(s).actions.some((a) => a.startsWith('dynamodb:')));
 
-  it('may only put items into the event log and update the four state tables', () => {
+  it('may only put items into the event log, and update and read items of the four state tables', () => {
     expect(sorted(dynamo.map(normalize))).toEqual(
       sorted([
         allow(['dynamodb:PutItem'], [arnOf(tables.events)]),
         allow(
-          ['dynamodb:UpdateItem'],
+          ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
           STATE_TABLES.map((name) => arnOf(tables[name])),
         ),
       ]),

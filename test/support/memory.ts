@@ -3,6 +3,7 @@
 import type {
   EventLog,
   EventRecord,
+  StateResult,
   StateStore,
   StateWrite,
   StoredValue,
@@ -50,14 +51,17 @@ const readPath = (item: Item | undefined, path: readonly string[]): StoredValue 
 export class MemoryStateStore implements StateStore {
   readonly tables: Record<StateTableName, Map<number, Item>> = perStateTable(() => new Map<number, Item>());
 
-  async apply(write: StateWrite): Promise<boolean> {
+  async apply(write: StateWrite): Promise<StateResult> {
     const table = this.tables[write.table];
     const current = table.get(write.id);
+    if (current !== undefined && current.account !== write.account) return { outcome: 'foreign' };
     const stored = readPath(current, write.guard);
-    if (stored !== undefined && !(typeof stored === 'string' && stored < write.orderKey)) return false;
+    if (stored !== undefined && !(typeof stored === 'string' && stored < write.orderKey)) {
+      return { outcome: 'stale' };
+    }
     const next: Item = { ...current, id: write.id, ...structuredClone(write.set) };
     for (const name of write.remove) delete next[name];
     table.set(write.id, next);
-    return true;
+    return { outcome: 'applied' };
   }
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,6 +22,7 @@ import {
   persistDependencies,
 } from '../../lambdas/persist/handler.js';
 import type { ClientTarget } from '../../lambdas/shared/aws.js';
+import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { ENV } from '../../lib/definitions/pipeline.js';
 import { TABLE_NAMES, type TableName, tableEnvName } from '../../lib/definitions/tables.js';
 import { localClientTarget, localSqsClientConfig } from '../../local/clients.js';
@@ -41,6 +43,8 @@ export interface IngestOptions {
 export interface PersistOptions {
   /** The client persist writes through, e.g. one aimed at a dead endpoint. */
   readonly dynamo?: DynamoDBClient;
+  /** @default a Metrics of PERSIST_METRICS, printing EMF to stdout as on Lambda, for the test to capture */
+  readonly metrics?: Metrics;
   /** @default 'DEBUG' */
   readonly logLevel?: LogLevel;
 }
@@ -116,6 +120,7 @@ export const startStack = async (): Promise<TestStack> => {
       clients.push(client);
       return createPersistHandler({
         ...persistDependencies(loadPersistConfig(environment), client),
+        metrics: options.metrics ?? new Metrics(PERSIST_METRICS.options),
         logger: testLogger('persist', options.logLevel),
       });
     },

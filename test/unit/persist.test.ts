@@ -26,12 +26,20 @@ describe('persistEvent', () => {
   it('stores a duplicate delivery once and changes nothing the second time', async () => {
     const { events, state, deps } = setup();
     if (ended === undefined) throw new Error('lifecycle too short');
-    expect(await persistEvent(ended, deps)).toEqual({ logged: true, applied: 1, skipped: 0 });
+    expect(await persistEvent(ended, deps)).toEqual({
+      logged: true,
+      applied: 1,
+      stale: 0,
+      foreign: 0,
+      refused: [],
+    });
     const before = structuredClone(state.tables.calls.get(780836699));
     expect(await persistEvent({ ...ended, receivedAt: ended.receivedAt + 5000 }, deps)).toEqual({
       logged: false,
       applied: 0,
-      skipped: 1,
+      stale: 1,
+      foreign: 0,
+      refused: [],
     });
     expect(events.rows.size).toBe(1);
     expect(state.tables.calls.get(780836699)).toEqual(before);
@@ -102,7 +110,9 @@ describe('persistEvent', () => {
     expect(await persistEvent(ended, { ...deps, state: flaky })).toEqual({
       logged: false,
       applied: 1,
-      skipped: 0,
+      stale: 0,
+      foreign: 0,
+      refused: [],
     });
     expect(events.rows.size).toBe(1);
     expect(state.tables.calls.get(780836699)?.last_event).toBe('call.ended');
@@ -127,6 +137,96 @@ const retimed = (
   event,
   timestamp,
   data: { ...envelope.data, ...data },
+});
+
+describe('persistEvent between accounts', () => {
+  const owned = [
+    ['calls', 780836699, sample('captured-outbound-call.ended'), 'call.ended'],
+    ['users', 736640, sample('captured-user.connected'), 'user.deleted'],
+    ['numbers', 456, sample('documented-number.closed'), 'number.deleted'],
+    ['contacts', 76041687, sample('captured-contact.created'), 'contact.deleted'],
+  ] as const;
+
+  it.each(owned)(
+    "refuses another account's change, deletion or future timestamp on %s and logs the event under its sender",
+    async (table, id, original, deletion) => {
+      const { events, state, deps } = setup();
+      await persistEvent(as('acme', original), deps);
+      const before = structuredClone(state.tables[table].get(id));
+
+      const attacks = [
+        retimed(original, original.event, (original.timestamp ?? 0) + 60, { name: 'taken over' }),
+        retimed(original, deletion, (original.timestamp ?? 0) + 60),
+        retimed(original, original.event, FAR_FUTURE, { name: 'poisoned' }),
+      ];
+      for (const attack of attacks) {
+        expect(await persistEvent(as('globex', attack), deps)).toMatchObject({
+          logged: true,
+          applied: 0,
+          stale: 0,
+          foreign: 1,
+          refused: [{ table, id }],
+        });
+      }
+
+      expect(state.tables[table].get(id)).toEqual(before);
+      const logged = [...events.rows.values()].filter((row) => row.account === 'globex');
+      expect(logged.map((row) => row.event)).toEqual(attacks.map((attack) => attack.event));
+    },
+  );
+
+  it.each(owned)(
+    "still applies the owner's later events to %s after another account tried",
+    async (table, id, original) => {
+      const { state, deps } = setup();
+      await persistEvent(as('acme', original), deps);
+      await persistEvent(
+        as('globex', retimed(original, original.event, FAR_FUTURE, { name: 'poisoned' })),
+        deps,
+      );
+
+      const later = retimed(original, original.event, (original.timestamp ?? 0) + 120, {
+        name: 'renamed by acme',
+      });
+      expect(await persistEvent(as('acme', later), deps)).toMatchObject({ applied: 1, foreign: 0 });
+      expect(state.tables[table].get(id)).toMatchObject({
+        account: 'acme',
+        data: expect.objectContaining({ name: 'renamed by acme' }),
+      });
+    },
+  );
+
+  it("refuses another account's transcription of the call, and keeps the owner's", async () => {
+    const { state, deps } = setup();
+    if (ended === undefined || transcript === undefined) throw new Error('lifecycle too short');
+    await persistEvent(ended, deps);
+    const forged = {
+      ...transcript.envelope,
+      data: { call_id: 780836699, transcription: { content: 'forged' } },
+    };
+
+    expect(await persistEvent(as('globex', forged), deps)).toMatchObject({
+      foreign: 1,
+      refused: [{ table: 'calls', id: 780836699 }],
+    });
+    expect(state.tables.calls.get(780836699)).not.toHaveProperty('transcription');
+    expect(await persistEvent(transcript, deps)).toMatchObject({ applied: 1 });
+    expect(state.tables.calls.get(780836699)?.transcription).toMatchObject({
+      data: { transcription: { content: 'hello' } },
+    });
+  });
+
+  it("lets the first account to write an item own it, whoever's the event", async () => {
+    const { state, deps } = setup();
+    const user = sample('captured-user.connected');
+    await persistEvent(as('globex', user), deps);
+    expect(
+      await persistEvent(as('acme', retimed(user, 'user.opened', (user.timestamp ?? 0) + 1)), deps),
+    ).toMatchObject({
+      foreign: 1,
+    });
+    expect(state.tables.users.get(736640)?.account).toBe('globex');
+  });
 });
 
 describe('persistEvent timestamps', () => {
@@ -158,7 +258,7 @@ describe('persistEvent timestamps', () => {
 
     expect(await persistEvent(as('acme', earlier, RECEIVED + 20_000), deps)).toMatchObject({
       applied: 0,
-      skipped: 1,
+      stale: 1,
     });
     expect(state.tables.users.get(736640)).toMatchObject({ last_event: 'user.opened', available: true });
   });

@@ -285,3 +285,22 @@ describe('orderTimestamp', () => {
     expect(write?.set.last_event_at).toBe(9007199254740991);
   });
 });
+
+describe('state writes and accounts', () => {
+  it('name the account the event came from as the one that may write the item', () => {
+    const call = queued('captured-outbound-call.ended');
+    const transcript: QueuedEvent = {
+      envelope: parseEnvelope(
+        '{"resource":"conversation_intelligence","event":"transcription.created","timestamp":5,"data":{"call_id":77}}',
+      ),
+      account: 'globex',
+      receivedAt: RECEIVED,
+    };
+    expect(toStateWrites(call, 'd', MARGIN).map((w) => [w.account, w.set.account])).toEqual([
+      ['acme', 'acme'],
+    ]);
+    expect(toStateWrites(transcript, 'd', MARGIN).map((w) => [w.account, w.set.account])).toEqual([
+      ['globex', 'globex'],
+    ]);
+  });
+});

@@ -1,0 +1,142 @@
+// The DynamoDB adapters of persist against canned DynamoDB answers: what they ask for, and how they read the reply.
+import { Readable } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HttpResponse } from '@smithy/core/transport';
+import { describe, expect, it } from 'vitest';
+import { DynamoEventLog, DynamoStateStore } from '../../lambdas/persist/adapters.js';
+import type { StateWrite } from '../../lambdas/persist/ports.js';
+import { perStateTable } from '../../lib/definitions/tables.js';
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+const conditionFailed = (item?: Record<string, unknown>): Answer => ({
+  status: 400,
+  body: {
+    __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+    message: 'The conditional request failed',
+    ...(item === undefined ? {} : { Item: item }),
+  },
+});
+
+/** A document client whose DynamoDB answers each request with the next canned answer, recording what it was sent. */
+const cannedDynamo = (answers: readonly Answer[]) => {
+  const requests: { target: string; body: Record<string, unknown> }[] = [];
+  let next = 0;
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    endpoint: 'http://dynamodb.invalid',
+    maxAttempts: 1,
+    requestHandler: {
+      handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
+        requests.push({
+          target: request.headers['x-amz-target'] ?? '',
+          body: JSON.parse(String(request.body)) as Record<string, unknown>,
+        });
+        const answer = answers[next++];
+        if (answer === undefined) throw new Error('no canned answer left');
+        return {
+          response: new HttpResponse({
+            statusCode: answer.status,
+            headers: { 'content-type': 'application/x-amz-json-1.0' },
+            body: Readable.from([Buffer.from(JSON.stringify(answer.body))]),
+          }),
+        };
+      },
+    },
+  });
+  return { documents: DynamoDBDocumentClient.from(client), requests };
+};
+
+const TABLES = perStateTable((name) => `test-${name}`);
+
+const write: StateWrite = {
+  table: 'users',
+  id: 736640,
+  account: 'acme',
+  guard: ['order_key'],
+  orderKey: '0#001646392359#01#user.connected#abc',
+  set: { account: 'acme', name: 'Koen' },
+  remove: ['data_gz'],
+};
+
+describe('DynamoStateStore', () => {
+  it('writes only an item that is absent or the account’s, asking for the old item on a failure', async () => {
+    const { documents, requests } = cannedDynamo([{ status: 200, body: {} }]);
+
+    expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({ outcome: 'applied' });
+
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.target).toBe('DynamoDB_20120810.UpdateItem');
+    expect(requests[0]?.body).toMatchObject({
+      TableName: 'test-users',
+      ConditionExpression:
+        '(attribute_not_exists(#id) OR #account = :account) AND (attribute_not_exists(#g0) OR #g0 < :order)',
+      ExpressionAttributeNames: { '#id': 'id', '#account': 'account', '#g0': 'order_key' },
+      ExpressionAttributeValues: { ':account': { S: 'acme' }, ':order': { S: write.orderKey } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it.each([
+    ['stale', 'acme'],
+    ['foreign', 'globex'],
+  ])(
+    'calls a failed write %s from the owner DynamoDB returns, marshalled as lib-dynamodb leaves it',
+    async (outcome, owner) => {
+      const { documents, requests } = cannedDynamo([
+        conditionFailed({ id: { N: '736640' }, account: { S: owner } }),
+      ]);
+
+      expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({ outcome });
+      expect(requests).toHaveLength(1);
+    },
+  );
+
+  it('reads the owner with a consistent GetItem when DynamoDB returns no item with the failure', async () => {
+    const { documents, requests } = cannedDynamo([
+      conditionFailed(),
+      { status: 200, body: { Item: { id: { N: '736640' }, account: { S: 'globex' } } } },
+    ]);
+
+    expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({ outcome: 'foreign' });
+
+    expect(requests[1]).toEqual({
+      target: 'DynamoDB_20120810.GetItem',
+      body: {
+        TableName: 'test-users',
+        Key: { id: { N: '736640' } },
+        ProjectionExpression: '#id, #account',
+        ExpressionAttributeNames: { '#id': 'id', '#account': 'account' },
+        ConsistentRead: true,
+      },
+    });
+  });
+
+  it('treats an item with no owner as another account’s', async () => {
+    const { documents } = cannedDynamo([conditionFailed({ id: { N: '736640' } })]);
+
+    expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({ outcome: 'foreign' });
+  });
+});
+
+describe('DynamoEventLog', () => {
+  const row = {
+    pk: 'user#736640',
+    sk: '001646392359#01#user.connected#abc',
+    attributes: { account: 'acme' },
+  };
+
+  it('stores a row once, and says so of a duplicate', async () => {
+    const { documents, requests } = cannedDynamo([{ status: 200, body: {} }, conditionFailed()]);
+    const log = new DynamoEventLog(documents, 'events');
+
+    expect(await log.append(row)).toBe(true);
+    expect(await log.append(row)).toBe(false);
+    expect(requests[0]?.body).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)' });
+  });
+});

@@ -1,0 +1,104 @@
+// The persist handler over in-memory fakes: which records it reports, and per invocation.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { createPersistHandler, type PersistHandlerDeps } from '../../lambdas/persist/handler.js';
+import type { StateStore, StateWrite } from '../../lambdas/persist/ports.js';
+import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
+import { lambdaContext, sqsEvent } from '../../local/lambda-events.js';
+import { captureOutput } from '../support/capture.js';
+import { sampleBody } from '../support/fixtures.js';
+import { MemoryEventLog, MemoryStateStore } from '../support/memory.js';
+
+const NOW = 1_700_000_000_000;
+
+const record = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: String(NOW),
+    SenderId: 'ingest',
+    ApproximateFirstReceiveTimestamp: String(NOW),
+  },
+  messageAttributes: {
+    account: { dataType: 'String', stringValue: 'acme', stringListValues: [], binaryListValues: [] },
+    received_at: { dataType: 'Number', stringValue: String(NOW), stringListValues: [], binaryListValues: [] },
+  },
+  md5OfBody: 'md5',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:events',
+  awsRegion: 'us-east-1',
+});
+
+const USER = sampleBody('captured-user.connected');
+const CONTACT = sampleBody('captured-contact.created');
+
+const setup = (state: StateStore = new MemoryStateStore()) => {
+  const deps: PersistHandlerDeps = {
+    events: new MemoryEventLog(),
+    state,
+    retentionDays: 0,
+    timestampMarginSeconds: 300,
+    logger: new Logger({ serviceName: 'persist', logLevel: 'DEBUG' }),
+    metrics: new Metrics(PERSIST_METRICS.options),
+  };
+  return { handler: createPersistHandler(deps) };
+};
+
+const invoke = (handler: ReturnType<typeof setup>['handler'], records: readonly SQSRecord[]) =>
+  captureOutput(() => handler(sqsEvent(records), lambdaContext('persist')));
+
+/** A state store whose writes to one item fail as DynamoDB throttling would, and to another wait for a gate. */
+class ScriptedStateStore extends MemoryStateStore {
+  private open: () => void = () => undefined;
+  readonly gate = new Promise<void>((resolve) => {
+    this.open = resolve;
+  });
+  failed: (() => void) | undefined;
+
+  release(): void {
+    this.open();
+  }
+
+  override async apply(write: StateWrite) {
+    if (write.table === 'users') {
+      this.failed?.();
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+        name: 'ThrottlingException',
+      });
+    }
+    if (write.table === 'contacts') await this.gate;
+    return super.apply(write);
+  }
+}
+
+describe('createPersistHandler', () => {
+  it('reports a failed record as failed', async () => {
+    const { handler } = setup(new ScriptedStateStore());
+
+    const { result, output } = await invoke(handler, [record('user', USER)]);
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'user' }]);
+    expect(output).toContain('"message":"record not persisted"');
+  });
+
+  it('keeps the failures of two batches handled at once each in its own response', async () => {
+    const state = new ScriptedStateStore();
+    const { handler } = setup(state);
+    const userFailed = new Promise<void>((resolve) => {
+      state.failed = resolve;
+    });
+
+    // The first batch fails its user record, then waits on its contact while the second batch runs whole.
+    const first = invoke(handler, [record('user', USER), record('contact', CONTACT)]);
+    await userFailed;
+    const second = await invoke(handler, [record('number', sampleBody('documented-number.closed'))]);
+    state.release();
+
+    expect(second.result.batchItemFailures).toEqual([]);
+    expect((await first).result.batchItemFailures).toEqual([{ itemIdentifier: 'user' }]);
+  });
+});
