@@ -56,6 +56,7 @@ export class AircallWebhookStack extends Stack {
 
     this.persistence = new Persistence(this, 'Persistence', {
       queue: this.events.queue,
+      deadLetterQueue: this.events.deadLetterQueue,
       tables: {
         calls: tables.calls,
         events: tables.events,

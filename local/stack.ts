@@ -15,6 +15,7 @@ import { loadIngestConfig } from '../lambdas/ingest/config.js';
 import { createIngestClients, createIngestHandler, ingestDependencies } from '../lambdas/ingest/handler.js';
 import { loadPersistConfig } from '../lambdas/persist/config.js';
 import {
+  createDeadLetterClient,
   createPersistClient,
   createPersistHandler,
   persistDependencies,
@@ -99,8 +100,9 @@ export interface LocalStack {
 }
 
 /** The handlers' environment as the deployed stack sets it, read through the handlers' own config parsers. */
-const handlerEnvironment = (settings: LocalSettings, queueUrl: string): Record<string, string> => ({
-  [ENV.eventsQueueUrl]: queueUrl,
+const handlerEnvironment = (settings: LocalSettings, queues: ProvisionedQueues): Record<string, string> => ({
+  [ENV.eventsQueueUrl]: queues.queueUrl,
+  [ENV.deadLetterQueueUrl]: queues.deadLetterQueueUrl,
   [ENV.eventRetentionDays]: String(settings.eventRetentionDays),
   ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
 });
@@ -181,7 +183,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const tokenHash = await registerToken(dynamo, settings.tables.webhooks, token, settings.account);
   const revokedTokens = await removeOtherLocalTokens(dynamo, settings.tables.webhooks, tokenHash);
 
-  const environment = handlerEnvironment(settings, queues.queueUrl);
+  const environment = handlerEnvironment(settings, queues);
   const logger = (serviceName: string) =>
     new Logger({ serviceName, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
   const ingestClients = createIngestClients({ registry: dynamoTarget, queue: sqsTarget });
@@ -189,9 +191,12 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     ...ingestDependencies(loadIngestConfig(environment), ingestClients),
     logger: logger('ingest'),
   });
-  const persistClient = createPersistClient(dynamoTarget);
+  const persistClients = {
+    dynamo: createPersistClient(dynamoTarget),
+    deadLetters: createDeadLetterClient(sqsTarget),
+  };
   const persist = createPersistHandler({
-    ...persistDependencies(loadPersistConfig(environment), persistClient),
+    ...persistDependencies(loadPersistConfig(environment), persistClients),
     metrics: new DiscardedMetrics(PERSIST_METRICS.options),
     logger: logger('persist'),
   });
@@ -302,7 +307,14 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       // hand is acknowledged; whatever is left stays in the embedded queue, which keeps it on disk.
       await gateway.stop();
       await source.stop();
-      for (const client of [dynamo, sqs, ingestClients.registry, ingestClients.queue, persistClient])
+      for (const client of [
+        dynamo,
+        sqs,
+        ingestClients.registry,
+        ingestClients.queue,
+        persistClients.dynamo,
+        persistClients.deadLetters,
+      ])
         client.destroy();
       await sqsEmulator.stop();
       await dynamoEmulator.stop();

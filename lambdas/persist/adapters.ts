@@ -1,13 +1,37 @@
-// The persist function's secondary adapters: the event log and state tables in DynamoDB.
+// The persist function's secondary adapters: the event log and state tables in DynamoDB, the dead-letter queue in SQS.
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
-import type { EventLog, EventRecord, StateResult, StateStore, StateWrite } from './ports.js';
+import {
+  type DeadLetter,
+  type DeadLetterQueue,
+  type EventLog,
+  type EventRecord,
+  RejectedWriteError,
+  type StateResult,
+  type StateStore,
+  type StateWrite,
+} from './ports.js';
 
 const isConditionFailure = (error: unknown): error is Error & { Item?: unknown } =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+
+// Of DynamoDB's ValidationExceptions, those a retry could mend do not exist: an item over 400 KB, a key over its
+// size limit, a number out of range, an expression DynamoDB does not accept are refused the same way every time.
+const isValidationError = (error: unknown): error is Error =>
+  error instanceof Error && error.name === 'ValidationException';
+
+// DynamoDB's validation messages name limits and placeholders, not values; cut short all the same.
+const REASON_CHARS = 200;
+
+const rejected = (what: string, error: Error): RejectedWriteError =>
+  new RejectedWriteError(`DynamoDB refused the ${what}: ${error.message.slice(0, REASON_CHARS)}`, {
+    cause: error,
+  });
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -41,6 +65,7 @@ export class DynamoEventLog implements EventLog {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      if (isValidationError(error)) throw rejected('event-log row', error);
       throw error;
     }
   }
@@ -101,6 +126,7 @@ export class DynamoStateStore implements StateStore {
         const owner = isRecord(error.Item) ? accountOf(error.Item) : await this.readOwner(write);
         return { outcome: owner === write.account ? 'stale' : 'foreign' };
       }
+      if (isValidationError(error)) throw rejected(`${write.table} write`, error);
       throw error;
     }
   }
@@ -123,5 +149,35 @@ export class DynamoStateStore implements StateStore {
     // Gone since the write: only a hand deletion does that. Failing the record lets its retry start afresh.
     if (Item === undefined) throw new Error(`${write.table} item vanished while its write was checked`);
     return accountOf(Item);
+  }
+}
+
+const toMessageAttribute = (attribute: DeadLetter['attributes'][string]): MessageAttributeValue => ({
+  DataType: attribute.dataType,
+  ...(attribute.stringValue === undefined ? {} : { StringValue: attribute.stringValue }),
+  ...(attribute.binaryValue === undefined ? {} : { BinaryValue: attribute.binaryValue }),
+});
+
+export class SqsDeadLetterQueue implements DeadLetterQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(letter: DeadLetter): Promise<void> {
+    const received = Object.entries(letter.attributes).map(
+      ([name, attribute]) => [name, toMessageAttribute(attribute)] as const,
+    );
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: letter.body,
+        MessageAttributes: {
+          ...Object.fromEntries(received),
+          [DEAD_LETTER_ATTRIBUTES.failureReason]: { DataType: 'String', StringValue: letter.reason },
+          [DEAD_LETTER_ATTRIBUTES.failedAt]: { DataType: 'Number', StringValue: String(letter.failedAt) },
+        },
+      }),
+    );
   }
 }

@@ -9,6 +9,8 @@ export interface PersistConfig {
   readonly stateTables: Readonly<Record<StateTableName, string>>;
   readonly retentionDays: number;
   readonly timestampMarginSeconds: number;
+  /** Where a record that can never be stored goes at once. */
+  readonly deadLetterQueueUrl: string;
 }
 
 export const loadPersistConfig = (source?: Readonly<Record<string, string | undefined>>): PersistConfig => {
@@ -21,6 +23,7 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
         name: ENV.timestampMarginSeconds,
         default: String(DEFAULT_TIMESTAMP_MARGIN_SECONDS),
       },
+      deadLetterQueueUrl: { name: ENV.deadLetterQueueUrl },
     },
     source,
   );
@@ -29,5 +32,6 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
     stateTables: perStateTable((name) => env[name]),
     retentionDays: toWholeNumber(ENV.eventRetentionDays, env.retentionDays),
     timestampMarginSeconds: toWholeNumber(ENV.timestampMarginSeconds, env.timestampMarginSeconds),
+    deadLetterQueueUrl: env.deadLetterQueueUrl,
   };
 };

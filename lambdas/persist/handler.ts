@@ -1,11 +1,12 @@
 // Lambda entry for the events queue: the handler factory, and the handler Lambda calls, built from the environment.
-// It persists each record, reports only the failed ones back to SQS, and publishes the invocation's metrics once at
-// its end.
+// It persists each record, sends the ones that can never be stored to the dead-letter queue at once, reports only
+// the failed ones back to SQS, and publishes the invocation's metrics once at its end.
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
@@ -13,17 +14,22 @@ import type { ClientTarget } from '../shared/aws.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
-import { DynamoEventLog, DynamoStateStore } from './adapters.js';
+import { DynamoEventLog, DynamoStateStore, SqsDeadLetterQueue } from './adapters.js';
 import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
+import { type DeadLetterQueue, type LetterAttribute, type QueuedEvent, RejectedWriteError } from './ports.js';
 import { parseQueuedRecord } from './queued-event.js';
 
 export type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface PersistHandlerDeps extends PersistDeps {
+  /** Where a record that can never be stored goes at once, instead of after every retry. */
+  readonly deadLetters: DeadLetterQueue;
   readonly logger: Logger;
   /** Built once by the caller; the handler flushes it at the end of every invocation. */
   readonly metrics: Metrics;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
 }
 
 /** What one invocation counted: the state writes it refused. */
@@ -41,13 +47,57 @@ const publishTally = (metrics: Metrics, tally: Tally): void => {
   metrics.publishStoredMetrics();
 };
 
+/** Why retrying the record cannot help, or undefined when it may. */
+const permanentReason = (error: unknown): string | undefined =>
+  error instanceof MalformedRecordError || error instanceof RejectedWriteError ? error.message : undefined;
+
+/** The record's message attributes as SQS takes them back: Lambda hands binary values over as base64. */
+const letterAttributes = (record: SQSRecord): Record<string, LetterAttribute> =>
+  Object.fromEntries(
+    Object.entries(record.messageAttributes).map(([name, attribute]) => [
+      name,
+      {
+        dataType: attribute.dataType,
+        ...(attribute.stringValue === undefined ? {} : { stringValue: attribute.stringValue }),
+        ...(attribute.binaryValue === undefined
+          ? {}
+          : { binaryValue: Buffer.from(attribute.binaryValue, 'base64') }),
+      },
+    ]),
+  );
+
 /** Builds the handler from its dependencies; nothing here reads the environment. */
 export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler => {
   const { logger } = deps;
 
-  const persistRecord = async (record: SQSRecord, tally: Tally): Promise<void> => {
+  /** Resolves once the record is in the dead-letter queue; rejects, so that the record is retried, otherwise. */
+  const deadLetter = async (record: SQSRecord, reason: string, event: QueuedEvent | undefined) => {
+    // The reason only, never the body: a malformed body may hold a token, and either may hold personal data.
+    const detail = {
+      messageId: record.messageId,
+      reason,
+      ...(event === undefined
+        ? {}
+        : { account: event.account, resource: event.envelope.resource, event: event.envelope.event }),
+    };
     try {
-      const event = parseQueuedRecord(record);
+      await deps.deadLetters.send({
+        body: record.body,
+        attributes: letterAttributes(record),
+        reason,
+        failedAt: deps.now(),
+      });
+    } catch (error) {
+      logger.error('record not persisted, nor sent to the dead-letter queue', { ...detail, error });
+      throw error;
+    }
+    logger.error('record sent to the dead-letter queue', detail);
+  };
+
+  const persistRecord = async (record: SQSRecord, tally: Tally): Promise<void> => {
+    let event: QueuedEvent | undefined;
+    try {
+      event = parseQueuedRecord(record);
       const outcome = await persistEvent(event, deps);
       addToTally(tally, outcome);
       for (const target of outcome.refused) {
@@ -68,14 +118,11 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
         ...outcome,
       });
     } catch (error) {
-      // Thrown on purpose: the processor reports this record alone, SQS redelivers it, and after
-      // the queue's receive limit it lands in the dead-letter queue. Nothing is dropped here.
-      // A malformed body may hold a token, so only the reason is logged, never the parser's excerpt.
-      if (error instanceof MalformedRecordError) {
-        logger.warn('record not persisted', { messageId: record.messageId, reason: error.message });
-      } else {
-        logger.error('record not persisted', { messageId: record.messageId, error });
-      }
+      const reason = permanentReason(error);
+      // Every other failure (throttling, timeouts, 5xx, the network) is thrown on purpose: the processor reports
+      // this record alone, SQS redelivers it, and after the queue's receive limit it lands in the dead-letter queue.
+      if (reason !== undefined) return deadLetter(record, reason, event);
+      logger.error('record not persisted', { messageId: record.messageId, error });
       throw error;
     }
   };
@@ -108,9 +155,26 @@ export const createPersistClient = (target: ClientTarget = {}): DynamoDBClient =
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   });
 
-/** The use case's adapters over the given client, as the deployed function wires them. */
-export const persistDependencies = (config: PersistConfig, dynamo: DynamoDBClient): PersistDeps => {
-  const client = DynamoDBDocumentClient.from(dynamo, {
+/** The client persist sends dead letters through, bounded the same way. */
+export const createDeadLetterClient = (target: ClientTarget = {}): SQSClient =>
+  new SQSClient({
+    ...target,
+    // The endpoint, not the queue URL's host, decides where requests go, as for ingest's queue client.
+    useQueueUrlAsEndpoint: false,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+  });
+
+export interface PersistClients {
+  readonly dynamo: DynamoDBClient;
+  readonly deadLetters: SQSClient;
+}
+
+/** The handler's adapters over the given clients, as the deployed function wires them. */
+export const persistDependencies = (
+  config: PersistConfig,
+  clients: PersistClients,
+): Omit<PersistHandlerDeps, 'logger' | 'metrics'> => {
+  const client = DynamoDBDocumentClient.from(clients.dynamo, {
     // Aircall ids are 64-bit: above 2^53 JSON.parse has already rounded them, and refusing to store the
     // rounded number would lose the whole event instead of one digit of one id.
     marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
@@ -118,14 +182,19 @@ export const persistDependencies = (config: PersistConfig, dynamo: DynamoDBClien
   return {
     events: new DynamoEventLog(client, config.eventsTable),
     state: new DynamoStateStore(client, config.stateTables),
+    deadLetters: new SqsDeadLetterQueue(clients.deadLetters, config.deadLetterQueueUrl),
     retentionDays: config.retentionDays,
     timestampMarginSeconds: config.timestampMarginSeconds,
+    now: () => Date.now(),
   };
 };
 
 export const handler: PersistHandler = builtOnFirstCall(() =>
   createPersistHandler({
-    ...persistDependencies(loadPersistConfig(), createPersistClient()),
+    ...persistDependencies(loadPersistConfig(), {
+      dynamo: createPersistClient(),
+      deadLetters: createDeadLetterClient(),
+    }),
     metrics: new Metrics(PERSIST_METRICS.options),
     logger: createLogger('persist'),
   }),

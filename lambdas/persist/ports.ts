@@ -1,4 +1,5 @@
-// What the persist use case needs from storage, as interfaces its tests fake.
+// What the persist use case needs from storage, and what its handler needs from the dead-letter queue, as
+// interfaces its tests fake.
 
 import type { ExactInteger } from '../../lib/definitions/json.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
@@ -67,6 +68,39 @@ export interface EventLog {
 export interface StateStore {
   /** Applies the write if the item is the account's and its guard holds, and says what happened. */
   apply(write: StateWrite): Promise<StateResult>;
+}
+
+/**
+ * The store refused a write for good (an item too large, a key too long, a number out of range): the same write
+ * will be refused on every retry. The message says why, never with the payload.
+ */
+export class RejectedWriteError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RejectedWriteError';
+  }
+}
+
+/** A message attribute as it came with the record. */
+export interface LetterAttribute {
+  readonly dataType: string;
+  readonly stringValue?: string;
+  readonly binaryValue?: Uint8Array;
+}
+
+/** A record on its way to the dead-letter queue: body and attributes as received, plus why and when it failed. */
+export interface DeadLetter {
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, LetterAttribute>>;
+  /** Short text naming the failure; never the payload. */
+  readonly reason: string;
+  /** Epoch milliseconds. */
+  readonly failedAt: number;
+}
+
+export interface DeadLetterQueue {
+  /** Resolves once the queue holds the letter; rejects otherwise, so the record is retried instead. */
+  send(letter: DeadLetter): Promise<void>;
 }
 
 export type { AircallEnvelope };

@@ -24,6 +24,8 @@ export const DATA_TABLE_NAMES: readonly DataTableName[] = ['events', ...STATE_TA
 export interface PersistenceProps {
   /** The queue persist consumes. */
   readonly queue: sqs.IQueue;
+  /** The queue's dead-letter queue: persist sends a record there itself when no retry can store it. */
+  readonly deadLetterQueue: sqs.IQueue;
   /** The tables persist writes, by name. */
   readonly tables: Readonly<Record<DataTableName, dynamodb.ITable>>;
   /**
@@ -75,6 +77,7 @@ export class Persistence extends Construct {
         [ENV.timestampMarginSeconds]: String(
           props.timestampMarginSeconds ?? DEFAULT_TIMESTAMP_MARGIN_SECONDS,
         ),
+        [ENV.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -92,6 +95,10 @@ export class Persistence extends Construct {
         resources: STATE_TABLES.map((name) => props.tables[name].tableArn),
       }),
     );
+    // SendMessage alone: `grantSendMessages` would add GetQueueAttributes and GetQueueUrl, which sending never needs.
+    this.persistFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.deadLetterQueue.queueArn] }),
+    );
 
     const eventSource = new SqsEventSource(props.queue, {
       batchSize: settings.batchSize,
@@ -107,7 +114,8 @@ export class Persistence extends Construct {
         id: 'Serverless-LambdaDLQ',
         reason:
           'The SQS event source invokes persist synchronously; a record that keeps failing moves to the queue ' +
-          "dead-letter queue through the queue's redrive policy, not to a function DLQ.",
+          "dead-letter queue through the queue's redrive policy (or at once, sent by persist, when no retry can " +
+          'store it), not to a function DLQ.',
       },
       {
         id: 'Serverless-LambdaEventSourceMappingDestination',

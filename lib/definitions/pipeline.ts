@@ -49,6 +49,15 @@ export const MESSAGE_ATTRIBUTES = {
 } as const;
 
 /**
+ * Message attributes persist adds when it moves a record to the dead-letter queue itself, on a failure retrying
+ * cannot mend: why (short text, never the payload) and when (epoch milliseconds).
+ */
+export const DEAD_LETTER_ATTRIBUTES = {
+  failureReason: 'failure_reason',
+  failedAt: 'failed_at',
+} as const;
+
+/**
  * Seconds an event's `timestamp` may be ahead of its receive time and still order the state: beyond it, the event
  * is ordered by its receive time, so that a timestamp from the future cannot outrank the events after it.
  */
@@ -73,6 +82,8 @@ export const ENV = {
   eventRetentionDays: 'EVENT_RETENTION_DAYS',
   /** Persist's margin for timestamps ahead of the receive time, in seconds. */
   timestampMarginSeconds: 'TIMESTAMP_MARGIN_SECONDS',
+  /** Where persist sends a record it can never store, at once rather than after every retry. */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
   /** Ingest's cap on an event's `data`, in bytes: larger is answered 413. */
   maxPayloadBytes: 'MAX_PAYLOAD_BYTES',

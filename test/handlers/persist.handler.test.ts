@@ -1,12 +1,13 @@
 // The persist handler against the embedded emulators, fed records the real ingest handler put on the queue.
 
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
-import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
+import { DEAD_LETTER_ATTRIBUTES, MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { TableName } from '../../lib/definitions/tables.js';
 import { registerToken } from '../../local/provision.js';
 import { sampleToken, withFields } from '../support/bodies.js';
@@ -89,6 +90,24 @@ describe('persist handler', () => {
     captureOutput(() => handler(sqsEvent(records), lambdaContext('persist')));
   const run = async (records: readonly SQSRecord[], handler: PersistHandler = persist) =>
     (await runCaptured(records, handler)).result;
+  const deadLetters = () =>
+    receiveRecords(stack.sqs, stack.queues.deadLetterQueueUrl, stack.queues.deadLetterQueueArn);
+  /** Puts a body on the queue as ingest would, without its token, and receives it: what ingest may not refuse. */
+  const enqueue = async (body: string): Promise<SQSRecord> => {
+    await stack.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queues.queueUrl,
+        MessageBody: withFields(body, { token: undefined }),
+        MessageAttributes: {
+          [MESSAGE_ATTRIBUTES.account]: { DataType: 'String', StringValue: ACCOUNT },
+          [MESSAGE_ATTRIBUTES.receivedAt]: { DataType: 'Number', StringValue: String(Date.now()) },
+        },
+      }),
+    );
+    const [record, ...others] = await receiveRecords(stack.sqs, stack.queues.queueUrl, stack.queues.queueArn);
+    if (record === undefined || others.length > 0) throw new Error('expected exactly one record');
+    return record;
+  };
   // Ingest queues the sample's text without its token member.
   const byBody = (records: readonly SQSRecord[], name: SampleName): SQSRecord[] =>
     records.filter((r) => r.body === sampleBody(name).replace(/,\s*"token":\s*"[^"]*"/, ''));
@@ -112,6 +131,7 @@ describe('persist handler', () => {
 
   beforeEach(async () => {
     await drainQueue(stack.sqs, stack.queues.queueUrl);
+    await drainQueue(stack.sqs, stack.queues.deadLetterQueueUrl);
     for (const table of STATE_AND_EVENTS) await clearTable(stack.documents, table, stack.tables[table]);
   });
 
@@ -176,35 +196,129 @@ describe('persist handler', () => {
   });
 
   it.each([
-    ['a body that is not an Aircall envelope', '{"hello":"world"}', true],
-    ['a record without the account attribute', sampleBody('captured-user.created'), false],
-  ])('reports only %s as failed and stores the rest of the batch', async (_case, body, withAccount) => {
-    const valid = await samples(['captured-user.connected', 'captured-contact.created']);
-    const { MessageId: malformedId } = await stack.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: stack.queues.queueUrl,
-        MessageBody: body,
-        MessageAttributes: {
-          [MESSAGE_ATTRIBUTES.receivedAt]: { DataType: 'Number', StringValue: String(Date.now()) },
-          ...(withAccount
-            ? { [MESSAGE_ATTRIBUTES.account]: { DataType: 'String', StringValue: ACCOUNT } }
-            : {}),
-        },
+    [
+      'a body that is not an Aircall envelope',
+      '{"hello":"world"}',
+      true,
+      'record body is not an Aircall envelope',
+    ],
+    [
+      'a record without the account attribute',
+      sampleBody('captured-user.created'),
+      false,
+      'record has no account attribute',
+    ],
+  ])(
+    'sends %s to the dead-letter queue on its first receive, unchanged, and stores the rest of the batch',
+    async (_case, body, withAccount, reason) => {
+      const valid = await samples(['captured-user.connected', 'captured-contact.created']);
+      const receivedAt = String(Date.now());
+      const { MessageId: malformedId } = await stack.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.queues.queueUrl,
+          MessageBody: body,
+          MessageAttributes: {
+            [MESSAGE_ATTRIBUTES.receivedAt]: { DataType: 'Number', StringValue: receivedAt },
+            ...(withAccount
+              ? { [MESSAGE_ATTRIBUTES.account]: { DataType: 'String', StringValue: ACCOUNT } }
+              : {}),
+          },
+        }),
+      );
+      const [malformed] = await receiveRecords(stack.sqs, stack.queues.queueUrl, stack.queues.queueArn);
+      if (malformed === undefined) throw new Error('malformed record not received');
+      expect(malformed.messageId).toBe(malformedId);
+      expect(malformed.attributes.ApproximateReceiveCount).toBe('1');
+      const before = Date.now();
+
+      const { result, output } = await runCaptured(
+        [valid[0], malformed, valid[1]].filter((r): r is SQSRecord => r !== undefined),
+      );
+
+      expect(result.batchItemFailures).toEqual([]);
+      const [letter, ...others] = await deadLetters();
+      expect(others).toEqual([]);
+      expect(letter?.body).toBe(body);
+      expect(letter?.messageAttributes).toMatchObject({
+        ...malformed.messageAttributes,
+        [DEAD_LETTER_ATTRIBUTES.failureReason]: { dataType: 'String', stringValue: reason },
+        [DEAD_LETTER_ATTRIBUTES.failedAt]: { dataType: 'Number' },
+      });
+      const failedAt = Number(letter?.messageAttributes[DEAD_LETTER_ATTRIBUTES.failedAt]?.stringValue);
+      expect(failedAt).toBeGreaterThanOrEqual(before);
+      expect(failedAt).toBeLessThanOrEqual(Date.now());
+      expect(output).toMatch(/"message":"record sent to the dead-letter queue".*"reason":"record/);
+      expect(output).not.toContain(sampleToken('captured-user.created'));
+      expect(await getItem(stack.documents, stack.tables.users, { id: 736640 })).toBeDefined();
+      expect(await getItem(stack.documents, stack.tables.contacts, { id: 76041687 })).toBeDefined();
+      expect(await scanTable(stack.documents, stack.tables.users)).toHaveLength(1);
+      expect(await scanTable(stack.documents, stack.tables.events)).toHaveLength(2);
+    },
+  );
+
+  it.each([
+    [
+      'an event-log key over the size limit',
+      withFields(sampleBody('captured-user.created'), {
+        resource: 'hologram',
+        event: 'hologram.projected',
+        data: { id: 'x'.repeat(3000) },
       }),
-    );
-    const [malformed] = await receiveRecords(stack.sqs, stack.queues.queueUrl, stack.queues.queueArn);
-    if (malformed === undefined) throw new Error('malformed record not received');
-    expect(malformed.messageId).toBe(malformedId);
+      /^DynamoDB refused the event-log row: .*hashkey/,
+    ],
+    [
+      'an event-log row over 400 KB even gzipped',
+      withFields(sampleBody('captured-user.created'), {
+        resource: 'hologram',
+        event: 'hologram.projected',
+        data: { id: 8, noise: randomBytes(450_000).toString('base64') },
+      }),
+      /^DynamoDB refused the event-log row: Item size has exceeded the maximum allowed size$/,
+    ],
+    [
+      "a call whose duration is out of DynamoDB's number range",
+      variant('captured-outbound-call.ended', { data: { duration: 1e200 } }),
+      /^DynamoDB refused the calls write: .*Number overflow/,
+    ],
+  ])(
+    'sends %s to the dead-letter queue on its first receive, with the reason',
+    async (_case, body, reason) => {
+      const record = await enqueue(body);
 
-    const response = await run(
-      [valid[0], malformed, valid[1]].filter((r): r is SQSRecord => r !== undefined),
-    );
+      const { result, output } = await runCaptured([record]);
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: malformedId }]);
-    expect(await getItem(stack.documents, stack.tables.users, { id: 736640 })).toBeDefined();
-    expect(await getItem(stack.documents, stack.tables.contacts, { id: 76041687 })).toBeDefined();
-    expect(await scanTable(stack.documents, stack.tables.users)).toHaveLength(1);
-    expect(await scanTable(stack.documents, stack.tables.events)).toHaveLength(2);
+      expect(result.batchItemFailures).toEqual([]);
+      const [letter, ...others] = await deadLetters();
+      expect(others).toEqual([]);
+      expect(letter?.body).toBe(record.body);
+      expect(letter?.messageAttributes[MESSAGE_ATTRIBUTES.account]?.stringValue).toBe(ACCOUNT);
+      expect(letter?.messageAttributes[MESSAGE_ATTRIBUTES.receivedAt]).toEqual(
+        record.messageAttributes[MESSAGE_ATTRIBUTES.receivedAt],
+      );
+      const stated = letter?.messageAttributes[DEAD_LETTER_ATTRIBUTES.failureReason]?.stringValue ?? '';
+      expect(stated).toMatch(reason);
+      expect(stated.length).toBeLessThanOrEqual(250);
+      expect(output).toContain('"message":"record sent to the dead-letter queue"');
+      expect(output).not.toContain(sampleToken('captured-user.created'));
+    },
+  );
+
+  it('reports a permanent failure as failed when the dead-letter queue cannot take it, so nothing is lost', async () => {
+    const tooLongKey = withFields(sampleBody('captured-user.created'), {
+      resource: 'hologram',
+      event: 'hologram.projected',
+      data: { id: 'x'.repeat(3000) },
+    });
+    const record = await enqueue(tooLongKey);
+    const isolated = stack.persist({
+      deadLetters: { ...stack.targets.sqs, endpoint: `http://127.0.0.1:${await closedPort()}` },
+    });
+
+    const { result, output } = await runCaptured([record], isolated);
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(output).toContain('"message":"record not persisted, nor sent to the dead-letter queue"');
+    expect(await deadLetters()).toEqual([]);
   });
 
   it.each<[SampleName, TableName, number, Item]>([
@@ -362,6 +476,7 @@ describe('persist handler', () => {
     );
     expect(elapsedMs).toBeLessThan(2000);
     expect(await scanTable(stack.documents, stack.tables.events)).toEqual([]);
+    expect(await deadLetters()).toEqual([]);
   });
 
   describe('between accounts', () => {

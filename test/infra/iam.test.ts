@@ -1,4 +1,5 @@
-// What each function's role may do: ingest sends to one queue and reads one table; persist writes the data tables.
+// What each function's role may do: ingest sends to one queue and reads one table; persist writes the data tables
+// and sends to the dead-letter queue.
 import { describe, expect, it } from 'vitest';
 import { STATE_TABLES } from '../../lib/definitions/tables.js';
 import { arnOf, logicalId, normalize, policyStatements, type Statement, synthesize } from './support.js';
@@ -62,7 +63,7 @@ describe('the persist role', () => {
     expect(statements.filter((s) => touches(s, arnOf(tables.webhooks)))).toEqual([]);
   });
 
-  it('consumes the events queue and writes its own log group, nothing else', () => {
+  it('consumes the events queue, sends to its dead-letter queue and writes its own log group, nothing else', () => {
     const others = statements.filter((s) => !dynamo.includes(s)).map(normalize);
     expect(sorted(others)).toEqual(
       sorted([
@@ -76,6 +77,7 @@ describe('the persist role', () => {
           ],
           [arnOf(stack.events.queue)],
         ),
+        allow(['sqs:SendMessage'], [arnOf(stack.events.deadLetterQueue)]),
         allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroupOf(persistFunction)]),
       ]),
     );

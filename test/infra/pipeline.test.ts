@@ -142,7 +142,7 @@ describe('the persist function', () => {
     expect(persist.MemorySize).toBe(PERSIST.memorySize);
   });
 
-  it('learns the five data tables, the event retention and the timestamp margin from its environment', () => {
+  it('learns the five data tables, the event retention, the timestamp margin and the dead-letter queue from its environment', () => {
     const { tables } = stack.tables;
     expect(persist.Environment.Variables).toEqual({
       CALLS_TABLE: { Ref: logicalId(tables.calls) },
@@ -152,6 +152,7 @@ describe('the persist function', () => {
       CONTACTS_TABLE: { Ref: logicalId(tables.contacts) },
       EVENT_RETENTION_DAYS: '365',
       TIMESTAMP_MARGIN_SECONDS: '300',
+      DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.events.deadLetterQueue) },
     });
   });
 });

@@ -1,6 +1,6 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS_QUEUE, PERSIST } from '../../lib/definitions/pipeline.js';
+import { DEAD_LETTER_ATTRIBUTES, PERSIST } from '../../lib/definitions/pipeline.js';
 import { localSqsClientConfig } from '../../local/clients.js';
 import { captureOutput } from '../support/capture.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';
@@ -20,7 +20,7 @@ describe('local stack dead-letter path', () => {
     await local.dispose();
   });
 
-  it('moves a record that always fails to the dead-letter queue after the receive limit, storing nothing', async () => {
+  it('moves a record that can never be stored to the dead-letter queue on its first receive, storing nothing', async () => {
     const sqs = new SQSClient(localSqsClientConfig(local.stack.endpoints.sqs));
     await sqs.send(
       new SendMessageCommand({
@@ -29,20 +29,32 @@ describe('local stack dead-letter path', () => {
         MessageAttributes: { account: { DataType: 'String', StringValue: 'local' } },
       }),
     );
-    sqs.destroy();
     const perAttempt = VISIBILITY_TIMEOUT_SECONDS + PERSIST.maxBatchingWindowSeconds + 2;
-    // Each failed receive is logged by persist; the output is kept to check what it says.
+    // Persist logs what it did with the record; the output is kept to check what it says.
     const { output } = await captureOutput(() =>
-      waitFor(
-        () => (local.stack.depth().deadLetterQueue === 1 ? true : undefined),
-        (EVENTS_QUEUE.maxReceiveCount + 1) * perAttempt * 1000,
-      ),
+      // Both: the dead letter is sent before the record is acknowledged, and so deleted from the queue.
+      waitFor(() => {
+        const { queue, deadLetterQueue } = local.stack.depth();
+        return queue === 0 && deadLetterQueue === 1 ? true : undefined;
+      }, perAttempt * 1000),
     );
     expect(local.stack.depth()).toEqual({ queue: 0, deadLetterQueue: 1 });
     expect(
-      output.match(/"message":"record not persisted".*"reason":"record body is not an Aircall envelope"/g),
-    ).toHaveLength(EVENTS_QUEUE.maxReceiveCount);
-    expect(local.stack.activity.failed).toBe(EVENTS_QUEUE.maxReceiveCount);
+      output.match(
+        /"message":"record sent to the dead-letter queue".*"reason":"record body is not an Aircall envelope"/g,
+      ),
+    ).toHaveLength(1);
+    expect(local.stack.activity.failed).toBe(0);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: local.stack.queues.deadLetterQueueUrl,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    sqs.destroy();
+    expect(
+      Messages.map((m) => [m.Body, m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.failureReason]?.StringValue]),
+    ).toEqual([['{"not":"an aircall envelope"}', 'record body is not an Aircall envelope']]);
     expect(await scanTable(local.documents, local.settings.tables.events)).toEqual([]);
   }, 60_000);
 });

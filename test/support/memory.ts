@@ -1,6 +1,8 @@
-// In-memory fakes of the persist ports with the same conditional semantics as the DynamoDB adapters.
+// In-memory fakes of the persist ports with the same conditional semantics as the DynamoDB and SQS adapters.
 
 import type {
+  DeadLetter,
+  DeadLetterQueue,
   EventLog,
   EventRecord,
   StateResult,
@@ -63,5 +65,16 @@ export class MemoryStateStore implements StateStore {
     for (const name of write.remove) delete next[name];
     table.set(write.id, next);
     return { outcome: 'applied' };
+  }
+}
+
+export class MemoryDeadLetterQueue implements DeadLetterQueue {
+  readonly letters: DeadLetter[] = [];
+  /** When set, every send rejects with it, as an unreachable queue would. */
+  failure: Error | undefined;
+
+  async send(letter: DeadLetter): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.letters.push(letter);
   }
 }

@@ -16,6 +16,7 @@ import {
 } from '../../lambdas/ingest/handler.js';
 import { loadPersistConfig } from '../../lambdas/persist/config.js';
 import {
+  createDeadLetterClient,
   createPersistClient,
   createPersistHandler,
   type PersistHandler,
@@ -43,6 +44,8 @@ export interface IngestOptions {
 export interface PersistOptions {
   /** The client persist writes through, e.g. one aimed at a dead endpoint. */
   readonly dynamo?: DynamoDBClient;
+  /** Where the dead-letter client sends, e.g. a port nothing listens on. */
+  readonly deadLetters?: ClientTarget;
   /** @default a Metrics of PERSIST_METRICS, printing EMF to stdout as on Lambda, for the test to capture */
   readonly metrics?: Metrics;
   /** @default 'DEBUG' */
@@ -64,7 +67,7 @@ export interface TestStack {
   readonly environment: Readonly<Record<string, string>>;
   /** A new ingest handler on this stack, with clients of its own. */
   ingest(options?: IngestOptions): IngestHandler;
-  /** A new persist handler on this stack, with a client of its own. */
+  /** A new persist handler on this stack, with clients of its own. */
   persist(options?: PersistOptions): PersistHandler;
   /** Stops the emulators and every client the handlers were given. */
   stop(): Promise<void>;
@@ -94,6 +97,7 @@ export const startStack = async (): Promise<TestStack> => {
   ]);
   const environment: Record<string, string> = {
     [ENV.eventsQueueUrl]: queues.queueUrl,
+    [ENV.deadLetterQueueUrl]: queues.deadLetterQueueUrl,
     ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), tables[name]])),
   };
 
@@ -116,10 +120,13 @@ export const startStack = async (): Promise<TestStack> => {
       });
     },
     persist: (options = {}) => {
-      const client = options.dynamo ?? createPersistClient(targets.dynamo);
-      clients.push(client);
+      const built = {
+        dynamo: options.dynamo ?? createPersistClient(targets.dynamo),
+        deadLetters: createDeadLetterClient(options.deadLetters ?? targets.sqs),
+      };
+      clients.push(built.dynamo, built.deadLetters);
       return createPersistHandler({
-        ...persistDependencies(loadPersistConfig(environment), client),
+        ...persistDependencies(loadPersistConfig(environment), built),
         metrics: options.metrics ?? new Metrics(PERSIST_METRICS.options),
         logger: testLogger('persist', options.logLevel),
       });

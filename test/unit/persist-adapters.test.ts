@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HttpResponse } from '@smithy/core/transport';
 import { describe, expect, it } from 'vitest';
 import { DynamoEventLog, DynamoStateStore } from '../../lambdas/persist/adapters.js';
-import type { StateWrite } from '../../lambdas/persist/ports.js';
+import { RejectedWriteError, type StateWrite } from '../../lambdas/persist/ports.js';
 import { perStateTable } from '../../lib/definitions/tables.js';
 
 interface Answer {
@@ -122,6 +122,30 @@ describe('DynamoStateStore', () => {
 
     expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({ outcome: 'foreign' });
   });
+
+  it('refuses for good what DynamoDB rejects as invalid, and leaves anything else to a retry', async () => {
+    const { documents } = cannedDynamo([
+      {
+        status: 400,
+        body: {
+          __type: 'com.amazon.coral.validate#ValidationException',
+          message: 'Item size to update has exceeded the maximum allowed size',
+        },
+      },
+      {
+        status: 400,
+        body: { __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'slow down' },
+      },
+    ]);
+    const store = new DynamoStateStore(documents, TABLES);
+
+    const rejected = store.apply(write);
+    await expect(rejected).rejects.toBeInstanceOf(RejectedWriteError);
+    await expect(rejected).rejects.toThrow(
+      'DynamoDB refused the users write: Item size to update has exceeded the maximum allowed size',
+    );
+    await expect(store.apply(write)).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
 });
 
 describe('DynamoEventLog', () => {
@@ -138,5 +162,22 @@ describe('DynamoEventLog', () => {
     expect(await log.append(row)).toBe(true);
     expect(await log.append(row)).toBe(false);
     expect(requests[0]?.body).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)' });
+  });
+
+  it('refuses for good a row DynamoDB rejects as invalid', async () => {
+    const { documents } = cannedDynamo([
+      {
+        status: 400,
+        body: {
+          __type: 'com.amazon.coral.validate#ValidationException',
+          message:
+            'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit',
+        },
+      },
+    ]);
+
+    await expect(new DynamoEventLog(documents, 'events').append(row)).rejects.toThrow(
+      /^DynamoDB refused the event-log row: One or more parameter values were invalid: Size of hashkey/,
+    );
   });
 });

@@ -1,15 +1,15 @@
-// The persist handler over in-memory fakes: which records it reports, and per invocation.
+// The persist handler over in-memory fakes: which records it reports, which it dead-letters, and per invocation.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createPersistHandler, type PersistHandlerDeps } from '../../lambdas/persist/handler.js';
-import type { StateStore, StateWrite } from '../../lambdas/persist/ports.js';
+import { RejectedWriteError, type StateStore, type StateWrite } from '../../lambdas/persist/ports.js';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { lambdaContext, sqsEvent } from '../../local/lambda-events.js';
 import { captureOutput } from '../support/capture.js';
 import { sampleBody } from '../support/fixtures.js';
-import { MemoryEventLog, MemoryStateStore } from '../support/memory.js';
+import { MemoryDeadLetterQueue, MemoryEventLog, MemoryStateStore } from '../support/memory.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -37,15 +37,18 @@ const USER = sampleBody('captured-user.connected');
 const CONTACT = sampleBody('captured-contact.created');
 
 const setup = (state: StateStore = new MemoryStateStore()) => {
+  const deadLetters = new MemoryDeadLetterQueue();
   const deps: PersistHandlerDeps = {
     events: new MemoryEventLog(),
     state,
+    deadLetters,
     retentionDays: 0,
     timestampMarginSeconds: 300,
     logger: new Logger({ serviceName: 'persist', logLevel: 'DEBUG' }),
     metrics: new Metrics(PERSIST_METRICS.options),
+    now: () => NOW + 5,
   };
-  return { handler: createPersistHandler(deps) };
+  return { deadLetters, handler: createPersistHandler(deps) };
 };
 
 const invoke = (handler: ReturnType<typeof setup>['handler'], records: readonly SQSRecord[]) =>
@@ -76,13 +79,58 @@ class ScriptedStateStore extends MemoryStateStore {
 }
 
 describe('createPersistHandler', () => {
-  it('reports a failed record as failed', async () => {
-    const { handler } = setup(new ScriptedStateStore());
+  it('reports a retriable failure as failed and sends nothing to the dead-letter queue', async () => {
+    const { deadLetters, handler } = setup(new ScriptedStateStore());
 
     const { result, output } = await invoke(handler, [record('user', USER)]);
 
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'user' }]);
+    expect(deadLetters.letters).toEqual([]);
     expect(output).toContain('"message":"record not persisted"');
+  });
+
+  it('sends a record the store refuses for good to the dead-letter queue, as received, and reports it handled', async () => {
+    const memory = new MemoryStateStore();
+    const refusing: StateStore = {
+      apply: async (write) => {
+        if (write.table !== 'users') return memory.apply(write);
+        throw new RejectedWriteError(
+          'DynamoDB refused the users write: Item size to update has exceeded the maximum allowed size',
+        );
+      },
+    };
+    const { deadLetters, handler } = setup(refusing);
+    const refused = record('user', USER);
+
+    const { result, output } = await invoke(handler, [refused, record('contact', CONTACT)]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(deadLetters.letters).toEqual([
+      {
+        body: USER,
+        attributes: {
+          account: { dataType: 'String', stringValue: 'acme' },
+          received_at: { dataType: 'Number', stringValue: String(NOW) },
+        },
+        reason: 'DynamoDB refused the users write: Item size to update has exceeded the maximum allowed size',
+        failedAt: NOW + 5,
+      },
+    ]);
+    expect(output).toMatch(
+      /"message":"record sent to the dead-letter queue".*"account":"acme","resource":"user"/,
+    );
+    expect(output).not.toContain('58ffd2bc5f3113f7bebf210a49299a1b');
+    expect(memory.tables.contacts.get(76041687)).toMatchObject({ account: 'acme' });
+  });
+
+  it('reports a permanent failure as failed when the dead-letter queue cannot take it', async () => {
+    const { deadLetters, handler } = setup();
+    deadLetters.failure = new Error('connect ECONNREFUSED');
+
+    const { result, output } = await invoke(handler, [record('malformed', '{"hello":"world"}')]);
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'malformed' }]);
+    expect(output).toContain('"message":"record not persisted, nor sent to the dead-letter queue"');
   });
 
   it('keeps the failures of two batches handled at once each in its own response', async () => {
