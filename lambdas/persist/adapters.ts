@@ -6,6 +6,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import {
+  type AppendResult,
   type DeadLetter,
   type DeadLetterQueue,
   type EventLog,
@@ -53,18 +54,20 @@ export class DynamoEventLog implements EventLog {
     private readonly tableName: string,
   ) {}
 
-  async append(record: EventRecord): Promise<boolean> {
+  async append(record: EventRecord): Promise<AppendResult> {
     try {
-      await this.client.send(
+      const { ConsumedCapacity } = await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...record.attributes, pk: record.pk, sk: record.sk },
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      return true;
+      const writeUnits = ConsumedCapacity?.CapacityUnits;
+      return writeUnits === undefined ? { stored: true } : { stored: true, writeUnits };
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return { stored: false };
       if (isValidationError(error)) throw rejected('event-log row', error);
       throw error;
     }
@@ -111,16 +114,18 @@ export class DynamoStateStore implements StateStore {
 
   async apply(write: StateWrite): Promise<StateResult> {
     try {
-      await this.client.send(
+      const { ConsumedCapacity } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableNames[write.table],
           Key: { id: write.id },
           ...toUpdateExpression(write),
+          ReturnConsumedCapacity: 'TOTAL',
           // The stored item, on a failed condition: whose it is tells a stale write from a foreign one.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { outcome: 'applied' };
+      const writeUnits = ConsumedCapacity?.CapacityUnits;
+      return writeUnits === undefined ? { outcome: 'applied' } : { outcome: 'applied', writeUnits };
     } catch (error) {
       if (isConditionFailure(error)) {
         const owner = isRecord(error.Item) ? accountOf(error.Item) : await this.readOwner(write);

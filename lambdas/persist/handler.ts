@@ -32,19 +32,37 @@ export interface PersistHandlerDeps extends PersistDeps {
   readonly now: () => number;
 }
 
-/** What one invocation counted: the state writes it refused. */
+/** What one invocation stored, per account the events came from, and how many state writes it refused. */
 interface Tally {
   foreign: number;
+  readonly accounts: Map<string, { events: number; writeUnits: number | undefined }>;
 }
 
-const addToTally = (tally: Tally, outcome: PersistOutcome): void => {
+const addToTally = (tally: Tally, account: string, outcome: PersistOutcome): void => {
   tally.foreign += outcome.foreign;
+  const counts = tally.accounts.get(account) ?? { events: 0, writeUnits: undefined };
+  if (outcome.logged) counts.events += 1;
+  if (outcome.writeUnits !== undefined) counts.writeUnits = (counts.writeUnits ?? 0) + outcome.writeUnits;
+  tally.accounts.set(account, counts);
 };
 
-/** One EMF document, written with no await in between, so invocations sharing the Metrics cannot interleave. */
+/**
+ * One EMF document for the service-wide count, then one per account: a document carries one value per dimension,
+ * so per-account metrics take a document each. All written at once, with no await between, so concurrent
+ * invocations sharing the Metrics (the local stack runs several) cannot interleave their dimensions.
+ */
 const publishTally = (metrics: Metrics, tally: Tally): void => {
-  metrics.addMetric(PERSIST_METRICS.names.foreignWritesRefused, MetricUnit.Count, tally.foreign);
+  const { names, accountDimension } = PERSIST_METRICS;
+  metrics.addMetric(names.foreignWritesRefused, MetricUnit.Count, tally.foreign);
   metrics.publishStoredMetrics();
+  for (const [account, counts] of tally.accounts) {
+    metrics.addDimension(accountDimension, account);
+    metrics.addMetric(names.eventsStored, MetricUnit.Count, counts.events);
+    // DynamoDB reports the capacity of the writes it made; with none reported there is no honest number to give.
+    if (counts.writeUnits !== undefined)
+      metrics.addMetric(names.writeUnitsConsumed, MetricUnit.Count, counts.writeUnits);
+    metrics.publishStoredMetrics();
+  }
 };
 
 /** Why retrying the record cannot help, or undefined when it may. */
@@ -99,7 +117,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
     try {
       event = parseQueuedRecord(record);
       const outcome = await persistEvent(event, deps);
-      addToTally(tally, outcome);
+      addToTally(tally, event.account, outcome);
       for (const target of outcome.refused) {
         logger.warn('foreign write refused', {
           messageId: record.messageId,
@@ -131,7 +149,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
     // Per invocation: a processor holds the state of the batch in hand, and the local stack runs one handler on
     // several batches at once.
     const processor = new BatchProcessor(EventType.SQS);
-    const tally: Tally = { foreign: 0 };
+    const tally: Tally = { foreign: 0, accounts: new Map() };
     try {
       return await processPartialResponse(
         event,

@@ -24,7 +24,12 @@ export interface PersistOutcome {
   readonly foreign: number;
   /** The items of those refused writes. */
   readonly refused: readonly StateTarget[];
+  /** Write units the store reported for this event's writes; undefined when it reported none. */
+  readonly writeUnits?: number;
 }
+
+const addUnits = (total: number | undefined, units: number | undefined): number | undefined =>
+  units === undefined ? total : (total ?? 0) + units;
 
 /**
  * Idempotent: the log write is conditional and every state write is guarded, so running it again
@@ -34,15 +39,24 @@ export interface PersistOutcome {
  */
 export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promise<PersistOutcome> => {
   const digest = eventDigest(event.envelope);
-  const logged = await deps.events.append(toEventRecord(event, digest, deps.retentionDays));
+  const appended = await deps.events.append(toEventRecord(event, digest, deps.retentionDays));
+  let writeUnits = appended.writeUnits;
   let applied = 0;
   let stale = 0;
   const refused: StateTarget[] = [];
   for (const write of toStateWrites(event, digest, deps.timestampMarginSeconds)) {
     const result = await deps.state.apply(write);
+    writeUnits = addUnits(writeUnits, result.writeUnits);
     if (result.outcome === 'applied') applied += 1;
     else if (result.outcome === 'stale') stale += 1;
     else refused.push({ table: write.table, id: write.id });
   }
-  return { logged, applied, stale, foreign: refused.length, refused };
+  return {
+    logged: appended.stored,
+    applied,
+    stale,
+    foreign: refused.length,
+    refused,
+    ...(writeUnits === undefined ? {} : { writeUnits }),
+  };
 };

@@ -56,13 +56,21 @@ export interface StateTarget {
 /** What became of a state write: stored, beaten by newer state, or refused because another account owns the item. */
 export type StateOutcome = 'applied' | 'stale' | 'foreign';
 
+/** Write units are those the store reported; undefined when it reported none (a refused write reports none). */
 export interface StateResult {
   readonly outcome: StateOutcome;
+  readonly writeUnits?: number;
+}
+
+export interface AppendResult {
+  /** False when a row with the same keys was already there: a duplicate delivery. */
+  readonly stored: boolean;
+  readonly writeUnits?: number;
 }
 
 export interface EventLog {
-  /** Stores the record unless one with the same keys exists; resolves false for a duplicate. */
-  append(record: EventRecord): Promise<boolean>;
+  /** Stores the record unless one with the same keys exists. */
+  append(record: EventRecord): Promise<AppendResult>;
 }
 
 export interface StateStore {

@@ -62,8 +62,14 @@ export const PERSIST_METRICS = {
   /** What persist passes to `new Metrics(...)`. */
   options: { namespace: METRICS_NAMESPACE, serviceName: PERSIST_SERVICE },
   dimensions: serviceDimensions(PERSIST_SERVICE),
+  /** The dimension, beside `service`, of the per-account metrics: the account the events came from. */
+  accountDimension: 'account',
   names: {
-    /** State writes refused because the item belongs to another account. */
+    /** State writes refused because the item belongs to another account; dimension `service` only. */
     foreignWritesRefused: 'ForeignWritesRefused',
+    /** Per account: events written to the event log (a duplicate delivery is not stored again). */
+    eventsStored: 'EventsStored',
+    /** Per account: DynamoDB write units the writes reported consuming; absent when DynamoDB reported none. */
+    writeUnitsConsumed: 'WriteUnitsConsumed',
   },
 } as const;

@@ -583,4 +583,44 @@ describe('persist handler', () => {
     });
     expect(logged.map((row) => row.timestamp)).toContain(FAR_FUTURE);
   });
+
+  it('publishes once per invocation the events stored and write units of each account, and the writes refused', async () => {
+    const records = await deliver([
+      sampleBody('captured-user.connected'),
+      sampleBody('captured-contact.created'),
+      sampleBody('captured-contact.created'),
+      withFields(sampleBody('documented-number.closed'), { token: OTHER_TOKEN }),
+    ]);
+
+    const { result, output } = await runCaptured(records);
+
+    expect(result.batchItemFailures).toEqual([]);
+    const emf = emfOf(output);
+    expect(emf).toHaveLength(3);
+    const namespace = {
+      _aws: expect.objectContaining({
+        CloudWatchMetrics: [expect.objectContaining({ Namespace: PERSIST_METRICS.options.namespace })],
+      }),
+    };
+    const { names, accountDimension } = PERSIST_METRICS;
+    expect(emf).toContainEqual(
+      expect.objectContaining({
+        ...namespace,
+        ...PERSIST_METRICS.dimensions,
+        [names.foreignWritesRefused]: 0,
+      }),
+    );
+    const ofAccount = (account: string) => emf.find((doc) => doc[accountDimension] === account);
+    // The contact twice: a duplicate delivery is not stored again, so not counted.
+    expect(ofAccount(ACCOUNT)).toMatchObject({ ...namespace, [names.eventsStored]: 2 });
+    expect(ofAccount(OTHER_ACCOUNT)).toMatchObject({ ...namespace, [names.eventsStored]: 1 });
+    for (const account of [ACCOUNT, OTHER_ACCOUNT]) {
+      const doc = ofAccount(account);
+      expect(doc?._aws).toMatchObject({
+        CloudWatchMetrics: [{ Dimensions: [['service', accountDimension]] }],
+      });
+      // dynalite reports the capacity of each write it makes, as DynamoDB does.
+      expect(doc?.[names.writeUnitsConsumed]).toBeGreaterThan(0);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // In-memory fakes of the persist ports with the same conditional semantics as the DynamoDB and SQS adapters.
 
 import type {
+  AppendResult,
   DeadLetter,
   DeadLetterQueue,
   EventLog,
@@ -15,14 +16,24 @@ import { perStateTable, type StateTableName } from '../../lib/definitions/tables
 
 type Item = Record<string, StoredValue>;
 
+/** What a fake store reports consuming per write it makes; none by default, as a store that reports nothing. */
+export interface FakeCapacity {
+  readonly writeUnits?: number;
+}
+
+const withUnits = <T extends object>(result: T, capacity: FakeCapacity): T & { writeUnits?: number } =>
+  capacity.writeUnits === undefined ? result : { ...result, writeUnits: capacity.writeUnits };
+
 export class MemoryEventLog implements EventLog {
   readonly rows = new Map<string, Item>();
 
-  async append(record: EventRecord): Promise<boolean> {
+  constructor(private readonly capacity: FakeCapacity = {}) {}
+
+  async append(record: EventRecord): Promise<AppendResult> {
     const key = `${record.pk}|${record.sk}`;
-    if (this.rows.has(key)) return false;
+    if (this.rows.has(key)) return { stored: false };
     this.rows.set(key, { ...record.attributes, pk: record.pk, sk: record.sk });
-    return true;
+    return withUnits({ stored: true }, this.capacity);
   }
 
   /** Rows of one partition in sort-key order, as a Query would return them. */
@@ -53,6 +64,8 @@ const readPath = (item: Item | undefined, path: readonly string[]): StoredValue 
 export class MemoryStateStore implements StateStore {
   readonly tables: Record<StateTableName, Map<number, Item>> = perStateTable(() => new Map<number, Item>());
 
+  constructor(private readonly capacity: FakeCapacity = {}) {}
+
   async apply(write: StateWrite): Promise<StateResult> {
     const table = this.tables[write.table];
     const current = table.get(write.id);
@@ -64,7 +77,7 @@ export class MemoryStateStore implements StateStore {
     const next: Item = { ...current, id: write.id, ...structuredClone(write.set) };
     for (const name of write.remove) delete next[name];
     table.set(write.id, next);
-    return { outcome: 'applied' };
+    return withUnits({ outcome: 'applied' as const }, this.capacity);
   }
 }
 

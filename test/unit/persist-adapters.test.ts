@@ -65,10 +65,15 @@ const write: StateWrite = {
 };
 
 describe('DynamoStateStore', () => {
-  it('writes only an item that is absent or the account’s, asking for the old item on a failure', async () => {
-    const { documents, requests } = cannedDynamo([{ status: 200, body: {} }]);
+  it('writes only an item that is absent or the account’s, asking for the old item and the capacity', async () => {
+    const { documents, requests } = cannedDynamo([
+      { status: 200, body: { ConsumedCapacity: { TableName: 'test-users', CapacityUnits: 2 } } },
+    ]);
 
-    expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({ outcome: 'applied' });
+    expect(await new DynamoStateStore(documents, TABLES).apply(write)).toEqual({
+      outcome: 'applied',
+      writeUnits: 2,
+    });
 
     expect(requests).toHaveLength(1);
     expect(requests[0]?.target).toBe('DynamoDB_20120810.UpdateItem');
@@ -79,6 +84,7 @@ describe('DynamoStateStore', () => {
       ExpressionAttributeNames: { '#id': 'id', '#account': 'account', '#g0': 'order_key' },
       ExpressionAttributeValues: { ':account': { S: 'acme' }, ':order': { S: write.orderKey } },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ReturnConsumedCapacity: 'TOTAL',
     });
   });
 
@@ -155,13 +161,16 @@ describe('DynamoEventLog', () => {
     attributes: { account: 'acme' },
   };
 
-  it('stores a row once, and says so of a duplicate', async () => {
-    const { documents, requests } = cannedDynamo([{ status: 200, body: {} }, conditionFailed()]);
+  it('reports the capacity a stored row consumed, and none for a duplicate', async () => {
+    const { documents, requests } = cannedDynamo([
+      { status: 200, body: { ConsumedCapacity: { TableName: 'events', CapacityUnits: 1 } } },
+      conditionFailed(),
+    ]);
     const log = new DynamoEventLog(documents, 'events');
 
-    expect(await log.append(row)).toBe(true);
-    expect(await log.append(row)).toBe(false);
-    expect(requests[0]?.body).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(await log.append(row)).toEqual({ stored: true, writeUnits: 1 });
+    expect(await log.append(row)).toEqual({ stored: false });
+    expect(requests[0]?.body).toMatchObject({ ReturnConsumedCapacity: 'TOTAL' });
   });
 
   it('refuses for good a row DynamoDB rejects as invalid', async () => {

@@ -229,6 +229,24 @@ describe('persistEvent between accounts', () => {
   });
 });
 
+describe('persistEvent write units', () => {
+  it('sums the write units the stores report', async () => {
+    const events = new MemoryEventLog({ writeUnits: 1 });
+    const state = new MemoryStateStore({ writeUnits: 2 });
+    const deps = { events, state, retentionDays: 0, timestampMarginSeconds: 300 };
+    if (ended === undefined) throw new Error('lifecycle too short');
+    expect(await persistEvent(ended, deps)).toMatchObject({ writeUnits: 3 });
+    // A duplicate is refused by both conditions, and a refused write reports no capacity.
+    expect(await persistEvent(ended, deps)).not.toHaveProperty('writeUnits');
+  });
+
+  it('reports no write units when the stores report none', async () => {
+    const { deps } = setup();
+    if (ended === undefined) throw new Error('lifecycle too short');
+    expect(await persistEvent(ended, deps)).not.toHaveProperty('writeUnits');
+  });
+});
+
 describe('persistEvent timestamps', () => {
   const RECEIVED = 1_700_000_000_000;
   const user = sample('captured-user.connected');
