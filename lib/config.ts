@@ -2,8 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
-import { DEFAULT_TIMESTAMP_MARGIN_SECONDS } from './definitions/pipeline.js';
-import { PAYLOAD_CAP } from './definitions/pipeline.js';
+import { DEFAULT_TIMESTAMP_MARGIN_SECONDS, PAYLOAD_CAP } from './definitions/pipeline.js';
 import { splitWebhookUrls, webhookUrlProblem } from './definitions/webhook-urls.js';
 
 export type RemovalPolicyName = 'retain' | 'destroy';
