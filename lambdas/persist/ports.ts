@@ -35,9 +35,12 @@ export interface EventRecord {
  * `guard` is absent or lower than `orderKey`, so that neither another account nor an older or repeated event
  * ever replaces the state.
  */
+/** An Aircall id: a number, or the exact digits of one beyond 2^53, which DynamoDB keys exactly. */
+export type ItemId = number | ExactInteger;
+
 export interface StateWrite {
   readonly table: StateTableName;
-  readonly id: number;
+  readonly id: ItemId;
   /** The account the event came from: the only one that may create or change the item. */
   readonly account: string;
   /** Attribute path of the stored order key, e.g. `['order_key']` or `['transcription', 'order_key']`. */
@@ -50,7 +53,7 @@ export interface StateWrite {
 /** Where a state item of one table stands. */
 export interface StateTarget {
   readonly table: StateTableName;
-  readonly id: number;
+  readonly id: ItemId;
 }
 
 /** What became of a state write: stored, beaten by newer state, or refused because another account owns the item. */

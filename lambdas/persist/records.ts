@@ -11,20 +11,24 @@ import {
   type JsonValue,
 } from '../shared/envelope.js';
 import { eventSortKey, stateOrderKey } from './ordering.js';
-import type { EventRecord, QueuedEvent, StateWrite, StoredValue } from './ports.js';
+import type { EventRecord, ItemId, QueuedEvent, StateWrite, StoredValue } from './ports.js';
 
-/** A numeric Aircall id, from a number or a string of digits. */
-export const toId = (value: JsonValue | undefined): number | undefined => {
+// Aircall ids are unsigned 64-bit: 20 digits at most.
+const EXACT_ID = /^\d{16,20}$/;
+
+/** A numeric Aircall id, from a number, the exact digits of one beyond 2^53, or a string of digits. */
+export const toId = (value: JsonValue | undefined): ItemId | undefined => {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (value instanceof ExactInteger) return EXACT_ID.test(value.toString()) ? value : undefined;
   if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
   return undefined;
 };
 
-const nestedId = (value: JsonValue | undefined): number | undefined =>
+const nestedId = (value: JsonValue | undefined): ItemId | undefined =>
   isJsonObject(value) ? toId(value.id) : undefined;
 
 /** The call an event belongs to when it is not a call event itself (transcripts, summaries and the like). */
-const relatedCallId = (data: JsonObject): number | undefined => toId(data.call_id) ?? nestedId(data.call);
+const relatedCallId = (data: JsonObject): ItemId | undefined => toId(data.call_id) ?? nestedId(data.call);
 
 /** The partition an event is logged under: the call for call-related events, else its own resource. */
 export const eventPartition = (envelope: AircallEnvelope): { resource: string; id: string } => {

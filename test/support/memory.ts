@@ -62,13 +62,17 @@ const readPath = (item: Item | undefined, path: readonly string[]): StoredValue 
 };
 
 export class MemoryStateStore implements StateStore {
-  readonly tables: Record<StateTableName, Map<number, Item>> = perStateTable(() => new Map<number, Item>());
+  /** Keyed by the id as a number, or by its digits when it is beyond 2^53. */
+  readonly tables: Record<StateTableName, Map<number | string, Item>> = perStateTable(
+    () => new Map<number | string, Item>(),
+  );
 
   constructor(private readonly capacity: FakeCapacity = {}) {}
 
   async apply(write: StateWrite): Promise<StateResult> {
     const table = this.tables[write.table];
-    const current = table.get(write.id);
+    const key = typeof write.id === 'number' ? write.id : write.id.toString();
+    const current = table.get(key);
     if (current !== undefined && current.account !== write.account) return { outcome: 'foreign' };
     const stored = readPath(current, write.guard);
     if (stored !== undefined && !(typeof stored === 'string' && stored < write.orderKey)) {
@@ -76,7 +80,7 @@ export class MemoryStateStore implements StateStore {
     }
     const next: Item = { ...current, id: write.id, ...structuredClone(write.set) };
     for (const name of write.remove) delete next[name];
-    table.set(write.id, next);
+    table.set(key, next);
     return withUnits({ outcome: 'applied' as const }, this.capacity);
   }
 }

@@ -9,6 +9,7 @@ import {
   toStateWrites,
 } from '../../lambdas/persist/records.js';
 import { parseEnvelope } from '../../lambdas/shared/envelope.js';
+import { ExactInteger } from '../../lib/definitions/json.js';
 import { decodePayload } from '../../lib/definitions/payload.js';
 import { type SampleName, sample } from '../support/fixtures.js';
 
@@ -51,6 +52,12 @@ describe('toId', () => {
       undefined,
       undefined,
     ]);
+  });
+  it('keeps an id beyond 2^53 as its exact digits, and refuses more digits than 64 bits hold', () => {
+    const big = new ExactInteger('9007199254740993');
+    expect(toId(big)).toBe(big);
+    expect(toId(new ExactInteger('123456789012345678901'))).toBeUndefined();
+    expect(toId(new ExactInteger('-9007199254740993'))).toBeUndefined();
   });
 });
 
