@@ -14,6 +14,7 @@ import type { ClientTarget } from '../shared/aws.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
+import { storabilityProblem } from '../shared/storability.js';
 import { DynamoEventLog, DynamoStateStore, SqsDeadLetterQueue } from './adapters.js';
 import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
@@ -116,6 +117,11 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
     let event: QueuedEvent | undefined;
     try {
       event = parseQueuedRecord(record);
+      // Ingest refuses these with a 400 or 413; a record queued before that check (or by hand) is refused here by
+      // the same rule, at once, rather than after every retry.
+      const problem = storabilityProblem(event.envelope);
+      if (problem !== undefined)
+        throw new MalformedRecordError(`the event cannot be stored: ${problem.reason}`);
       const outcome = await persistEvent(event, deps);
       addToTally(tally, event.account, outcome);
       for (const target of outcome.refused) {
