@@ -15,6 +15,7 @@ import {
   GUARDIAN_METRICS,
   INGEST_REJECTED_MESSAGE,
   INGRESS_METRICS,
+  PERSIST_METRICS,
 } from '../definitions/metrics.js';
 import { ACCESS_LOG_STATUS_FIELD } from './ingress.js';
 
@@ -152,6 +153,19 @@ export class Alarms extends Construct {
         metricName: INGRESS_METRICS.names.tokenRejected,
       }),
       threshold: 5,
+    });
+    this.add('ForeignWritesRefused', {
+      alarmDescription:
+        'Persist refused state writes for items another account owns: one account sent events for ids of ' +
+        'another (a forgery, or a misrouted webhook). Its log line "foreign write refused" names both.',
+      metric: new cloudwatch.Metric({
+        namespace: PERSIST_METRICS.options.namespace,
+        metricName: PERSIST_METRICS.names.foreignWritesRefused,
+        dimensionsMap: PERSIST_METRICS.dimensions,
+        period: FIVE_MINUTES,
+        statistic: 'Sum',
+      }),
+      threshold: 1,
     });
     if (props.guardianFunction !== undefined) {
       this.add('GuardianErrors', {

@@ -5,6 +5,7 @@ import {
   GUARDIAN_METRICS,
   INGEST_REJECTED_MESSAGE,
   INGRESS_METRICS,
+  PERSIST_METRICS,
 } from '../../lib/definitions/metrics.js';
 import { logicalId, synthesize } from './support.js';
 
@@ -20,7 +21,7 @@ const alarmsOf = (template: typeof bare.template) =>
   }[];
 
 describe('Alarms', () => {
-  it('alarms on dead letters, a stuck queue and webhook 5xx in every stack', () => {
+  it('alarms on dead letters, a stuck queue, webhook 5xx, throttling, rejected tokens and foreign writes in every stack', () => {
     const metrics = alarmsOf(bare.template)
       .filter((a) => a.Properties.MetricName !== undefined)
       .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
@@ -31,6 +32,7 @@ describe('Alarms', () => {
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
         `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.throttled}`,
         `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.tokenRejected}`,
+        `${PERSIST_METRICS.options.namespace}/${PERSIST_METRICS.names.foreignWritesRefused}`,
       ].sort(),
     );
   });
@@ -79,6 +81,19 @@ describe('Alarms', () => {
           }),
         }),
       ]),
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on the first write persist refused because another account owns the item', () => {
+    bare.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AircallWebhookStack',
+      MetricName: PERSIST_METRICS.names.foreignWritesRefused,
+      Dimensions: Object.entries(PERSIST_METRICS.dimensions).map(([Name, Value]) => ({ Name, Value })),
+      Statistic: 'Sum',
+      Period: 300,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
