@@ -1,5 +1,6 @@
 // No committed file carries a real-looking AWS credential: every git-tracked file is scanned for access key ids,
-// secret keys assigned to a name, and presigned-URL credentials and signatures, and a planted one is caught.
+// secret keys assigned to a name, presigned-URL credentials and signatures, and Aircall tokens shaped like real
+// ones; a planted one of each is caught.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ const PATTERNS: ReadonlyArray<{ readonly kind: string; readonly pattern: RegExp;
   { kind: 'X-Amz-Credential key id', pattern: /X-Amz-Credential=([A-Z0-9]{16,})(?:%2F|\/)/g, value: 1 },
   { kind: 'X-Amz-Signature', pattern: /X-Amz-Signature=([0-9a-fA-F]{64})(?![0-9a-fA-F])/g, value: 1 },
   { kind: 'X-Amz-Security-Token', pattern: /X-Amz-Security-Token=([A-Za-z0-9%/+=_-]{40,})/g, value: 1 },
+  // An Aircall webhook token as a captured delivery carries it: 32 hex digits (and the same shape of API token).
+  { kind: 'Aircall token', pattern: /"(?:token|api_token)"\s*:\s*"([0-9a-f]{32})"/g, value: 1 },
 ];
 
 /** Every real-looking credential in a text, with its line. */
@@ -69,6 +72,7 @@ const PLANTED = {
   secretKey: join('wJalrXUtnFEMI', '/K7MDENG/bPxRfiCY', '9q2Lw8vT0z'),
   signature: join('a108739ba319df8f', '7c586a5545588327', 'c435d460459205e7', 'd5e3dffadfa991af'),
   sessionToken: join('IQoJb3JpZ2luX2VjEPD', '%2F%2F%2F%2FwEaCXVzLXdlc3QtMiJGMEQCIFO3Ehx6Fm'),
+  webhookToken: join('3fa1c07e', '9b2d4e58', 'a6c0f193', '7d2e8b41'),
 };
 
 describe('committed credentials', () => {
@@ -93,6 +97,7 @@ describe('committed credentials', () => {
       `aws_secret_access_key = ${PLANTED.secretKey}`,
       `{ "secretAccessKey": "${PLANTED.secretKey}" }`,
       presigned,
+      `{ "resource": "call", "token": "${PLANTED.webhookToken}" }`,
     ].join('\n');
 
     expect(findCredentials(text).map((finding) => [finding.kind, finding.line])).toEqual([
@@ -103,6 +108,7 @@ describe('committed credentials', () => {
       ['X-Amz-Credential key id', 4],
       ['X-Amz-Signature', 4],
       ['X-Amz-Security-Token', 4],
+      ['Aircall token', 5],
     ]);
   });
 

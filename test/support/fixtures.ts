@@ -23,4 +23,4 @@ export const sampleBody = (name: SampleName): string => readFileSync(`${dir}${na
 export const sample = (name: SampleName): AircallEnvelope => parseEnvelope(sampleBody(name));
 
 /** The token every captured sample carries. */
-export const SAMPLE_TOKEN = '58ffd2bc5f3113f7bebf210a49299a1b';
+export const SAMPLE_TOKEN = 'sample-webhook-token-not-a-secret';

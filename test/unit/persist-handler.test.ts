@@ -119,7 +119,7 @@ describe('createPersistHandler', () => {
     expect(output).toMatch(
       /"message":"record sent to the dead-letter queue".*"account":"acme","resource":"user"/,
     );
-    expect(output).not.toContain('58ffd2bc5f3113f7bebf210a49299a1b');
+    expect(output).not.toContain('sample-webhook-token-not-a-secret');
     expect(memory.tables.contacts.get(76041687)).toMatchObject({ account: 'acme' });
   });
 

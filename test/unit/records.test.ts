@@ -96,7 +96,7 @@ describe('toEventRecord', () => {
       account: 'acme',
       data: event.envelope.data,
     });
-    expect(JSON.stringify(record)).not.toContain('58ffd2bc5f3113f7bebf210a49299a1b');
+    expect(JSON.stringify(record)).not.toContain('sample-webhook-token-not-a-secret');
     expect(record.attributes.expires_at).toBeUndefined();
   });
 
