@@ -33,6 +33,8 @@ export interface RunningGateway {
 // API Gateway HTTP API limits: a 10 MB payload and a 30 s integration timeout.
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 const INTEGRATION_TIMEOUT_MS = 30_000;
+// How long a stop waits for requests in hand before it closes their connections.
+const STOP_GRACE_MS = 5_000;
 
 // Content types API Gateway passes as text; anything else reaches the function base64-encoded.
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
@@ -169,7 +171,10 @@ const answer = async (
 export const startGateway = async (options: GatewayOptions): Promise<RunningGateway> => {
   const host = options.host ?? LOOPBACK;
   const policy: HostPolicy = { bindAddress: host, extraHosts: options.extraHosts ?? [] };
+  let closing = false;
   const server = createServer((request, response) => {
+    // Once stopping, each answer closes its connection, so a client that keeps sending cannot hold the stop open.
+    if (closing) response.shouldKeepAlive = false;
     // Refused before anything is read, and counted like any other answer.
     if (refusal(request.headers, policy) !== undefined) {
       request.resume();
@@ -193,7 +198,14 @@ export const startGateway = async (options: GatewayOptions): Promise<RunningGate
     port,
     stop: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
+        closing = true;
+        // After the grace, connections still open are cut: a request in hand that long is past any answer.
+        const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+        server.close((error) => {
+          clearTimeout(cut);
+          if (error) reject(error);
+          else resolve();
+        });
         // Idle keep-alive sockets would hold close() open; requests in hand still finish.
         server.closeIdleConnections();
       }),

@@ -109,6 +109,18 @@ const handlerEnvironment = (settings: LocalSettings, queues: ProvisionedQueues):
 
 const portOf = (url: string): number => Number(new URL(url).port);
 
+/** SDK clients hold sockets until destroyed. */
+const destroy = (client: { destroy(): void }): void => client.destroy();
+
+/** Runs `fn` the first time only; later calls get the first call's promise. */
+const once = (fn: () => Promise<void>): (() => Promise<void>) => {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= fn();
+    return running;
+  };
+};
+
 /** Persist's metrics, dropped at each flush: nothing reads EMF locally, and a line a batch buries the log. */
 class DiscardedMetrics extends Metrics {
   override publishStoredMetrics(): this {
@@ -146,178 +158,180 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       `DATA_DIR ${settings.dataDir} is in use by the local stack of pid ${running.pid} (${running.endpoints.webhookUrl}): stop it, or start with another DATA_DIR`,
     );
   }
-  const dynamoEmulator = await startDynamo({
-    port: settings.dynamoPort,
-    host: settings.host,
-    path: join(settings.dataDir, 'dynamodb'),
-  });
-  const sqsEmulator = await startSqs({
-    port: settings.sqsPort,
-    host: settings.host,
-    path: join(settings.dataDir, 'sqs'),
-  }).catch(async (error: unknown) => {
-    await dynamoEmulator.stop();
-    throw error;
-  });
+  const resources = new AsyncDisposableStack();
+  try {
+    const dynamoEmulator = await startDynamo({
+      port: settings.dynamoPort,
+      host: settings.host,
+      path: join(settings.dataDir, 'dynamodb'),
+    });
+    resources.defer(() => dynamoEmulator.stop());
+    const sqsEmulator = await startSqs({
+      port: settings.sqsPort,
+      host: settings.host,
+      path: join(settings.dataDir, 'sqs'),
+    });
+    resources.defer(() => sqsEmulator.stop());
 
-  const dynamoTarget = localClientTarget(dynamoEmulator.endpoint);
-  const sqsTarget = localClientTarget(sqsEmulator.endpoint);
-  const dynamo = new DynamoDBClient(dynamoTarget);
-  const sqs = new SQSClient(localSqsClientConfig(sqsEmulator.endpoint));
+    const dynamoTarget = localClientTarget(dynamoEmulator.endpoint);
+    const sqsTarget = localClientTarget(sqsEmulator.endpoint);
+    const dynamo = resources.adopt(new DynamoDBClient(dynamoTarget), destroy);
+    const sqs = resources.adopt(new SQSClient(localSqsClientConfig(sqsEmulator.endpoint)), destroy);
 
-  await createTables(dynamo, settings.tables);
-  const queueSettings = {
-    ...EVENTS_QUEUE,
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? EVENTS_QUEUE.visibilityTimeoutSeconds,
-  };
-  const queues = await createQueues(sqs, settings.queues, queueSettings);
-  const depth = () => ({
-    queue: sqsEmulator.depth(settings.queues.queue) ?? 0,
-    deadLetterQueue: sqsEmulator.depth(settings.queues.deadLetterQueue) ?? 0,
-  });
-  const queuedAtStart = depth();
-  // The previous run's consumer is gone with its process: what it had in hand is released now, rather than
-  // after the visibility timeout, as if each of its invocations had failed.
-  const released = await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue));
-  const token = settings.token ?? (await devToken(settings.dataDir));
-  const tokenHash = await registerToken(dynamo, settings.tables.webhooks, token, settings.account);
-  const revokedTokens = await removeOtherLocalTokens(dynamo, settings.tables.webhooks, tokenHash);
+    await createTables(dynamo, settings.tables);
+    const queueSettings = {
+      ...EVENTS_QUEUE,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? EVENTS_QUEUE.visibilityTimeoutSeconds,
+    };
+    const queues = await createQueues(sqs, settings.queues, queueSettings);
+    const depth = () => ({
+      queue: sqsEmulator.depth(settings.queues.queue) ?? 0,
+      deadLetterQueue: sqsEmulator.depth(settings.queues.deadLetterQueue) ?? 0,
+    });
+    const queuedAtStart = depth();
+    // The previous run's consumer is gone with its process: what it had in hand is released now, rather than
+    // after the visibility timeout, as if each of its invocations had failed.
+    const released = await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue));
+    const token = settings.token ?? (await devToken(settings.dataDir));
+    const tokenHash = await registerToken(dynamo, settings.tables.webhooks, token, settings.account);
+    const revokedTokens = await removeOtherLocalTokens(dynamo, settings.tables.webhooks, tokenHash);
 
-  const environment = handlerEnvironment(settings, queues);
-  const logger = (serviceName: string) =>
-    new Logger({ serviceName, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
-  const ingestClients = createIngestClients({ registry: dynamoTarget, queue: sqsTarget });
-  const ingest = createIngestHandler({
-    ...ingestDependencies(loadIngestConfig(environment), ingestClients),
-    logger: logger('ingest'),
-  });
-  const persistClients = {
-    dynamo: createPersistClient(dynamoTarget),
-    deadLetters: createDeadLetterClient(sqsTarget),
-  };
-  const persist = createPersistHandler({
-    ...persistDependencies(loadPersistConfig(environment), persistClients),
-    metrics: new DiscardedMetrics(PERSIST_METRICS.options),
-    logger: logger('persist'),
-  });
+    const environment = handlerEnvironment(settings, queues);
+    const logger = (serviceName: string) =>
+      new Logger({ serviceName, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
+    const ingestClients = createIngestClients({ registry: dynamoTarget, queue: sqsTarget });
+    resources.adopt(ingestClients.registry, destroy);
+    resources.adopt(ingestClients.queue, destroy);
+    const ingest = createIngestHandler({
+      ...ingestDependencies(loadIngestConfig(environment), ingestClients),
+      logger: logger('ingest'),
+    });
+    const persistClients = {
+      dynamo: resources.adopt(createPersistClient(dynamoTarget), destroy),
+      deadLetters: resources.adopt(createDeadLetterClient(sqsTarget), destroy),
+    };
+    const persist = createPersistHandler({
+      ...persistDependencies(loadPersistConfig(environment), persistClients),
+      metrics: new DiscardedMetrics(PERSIST_METRICS.options),
+      logger: logger('persist'),
+    });
 
-  const answers: Record<number, number> = {};
-  const activity = { answers, persisted: 0, failed: 0 };
-  const gateway = await startGateway({
-    port: settings.port,
-    host: settings.host,
-    extraHosts: settings.webhookHosts,
-    routePath: settings.webhookPath,
-    handler: ingest,
-    onResponse: (status) => {
-      answers[status] = (answers[status] ?? 0) + 1;
-    },
-  });
-  const source = startEventSource({
-    client: sqs,
-    queueUrl: queues.queueUrl,
-    queueArn: queues.queueArn,
-    handler: persist,
-    functionName: 'persist',
-    batchSize: PERSIST.batchSize,
-    maxBatchingWindowMs: PERSIST.maxBatchingWindowSeconds * 1000,
-    maxConcurrency: PERSIST.maxConcurrency,
-    onBatch: (handled, failed) => {
-      activity.persisted += handled - failed;
-      activity.failed += failed;
-    },
-    ...(options.onError ? { onError: options.onError } : {}),
-  });
+    const answers: Record<number, number> = {};
+    const activity = { answers, persisted: 0, failed: 0 };
+    const source = startEventSource({
+      client: sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      handler: persist,
+      functionName: 'persist',
+      batchSize: PERSIST.batchSize,
+      maxBatchingWindowMs: PERSIST.maxBatchingWindowSeconds * 1000,
+      maxConcurrency: PERSIST.maxConcurrency,
+      onBatch: (handled, failed) => {
+        activity.persisted += handled - failed;
+        activity.failed += failed;
+      },
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    resources.defer(() => source.stop());
+    const gateway = await startGateway({
+      port: settings.port,
+      host: settings.host,
+      extraHosts: settings.webhookHosts,
+      routePath: settings.webhookPath,
+      handler: ingest,
+      onResponse: (status) => {
+        answers[status] = (answers[status] ?? 0) + 1;
+      },
+    });
+    const stopGateway = once(() => gateway.stop());
+    resources.defer(stopGateway);
 
-  const registry = new DynamoWebhookRegistry(DynamoDBDocumentClient.from(dynamo), settings.tables.webhooks);
-  const endpoints: LocalEndpoints = {
-    ...localEndpoints(settings),
-    webhookUrl: `${gateway.url}${settings.webhookPath}`,
-    dynamodb: dynamoEmulator.endpoint,
-    sqs: sqsEmulator.endpoint,
-    s3: sqsEmulator.endpoint,
-  };
-  const simulator =
-    options.simulator === undefined
-      ? undefined
-      : await linkSimulator({
-          ...options.simulator,
-          host: settings.host,
-          webhookUrl: endpoints.webhookUrl,
-          registry,
-        });
-  const guardianSettings: LocalGuardianSettings | undefined =
-    options.guardian ??
-    (simulator === undefined
-      ? undefined
-      : {
-          credentials: simulator.credentials,
-          apiUrl: simulator.simulator.apiUrl,
-          intervalMs: options.simulatorGuardianIntervalMs ?? 30_000,
-        });
-  const guardian =
-    guardianSettings === undefined
-      ? undefined
-      : startLocalGuardian({
-          ...guardianSettings,
-          stackUrl: guardianSettings.stackUrl ?? endpoints.webhookUrl,
-          registry,
-          ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
-          ...(options.onError ? { onError: options.onError } : {}),
-        });
+    const registry = new DynamoWebhookRegistry(DynamoDBDocumentClient.from(dynamo), settings.tables.webhooks);
+    const endpoints: LocalEndpoints = {
+      ...localEndpoints(settings),
+      webhookUrl: `${gateway.url}${settings.webhookPath}`,
+      dynamodb: dynamoEmulator.endpoint,
+      sqs: sqsEmulator.endpoint,
+      s3: sqsEmulator.endpoint,
+    };
+    const simulator =
+      options.simulator === undefined
+        ? undefined
+        : await linkSimulator({
+            ...options.simulator,
+            host: settings.host,
+            webhookUrl: endpoints.webhookUrl,
+            registry,
+          });
+    if (simulator !== undefined) resources.defer(() => simulator.stop());
+    const guardianSettings: LocalGuardianSettings | undefined =
+      options.guardian ??
+      (simulator === undefined
+        ? undefined
+        : {
+            credentials: simulator.credentials,
+            apiUrl: simulator.simulator.apiUrl,
+            intervalMs: options.simulatorGuardianIntervalMs ?? 30_000,
+          });
+    const guardian =
+      guardianSettings === undefined
+        ? undefined
+        : startLocalGuardian({
+            ...guardianSettings,
+            stackUrl: guardianSettings.stackUrl ?? endpoints.webhookUrl,
+            registry,
+            ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
+            ...(options.onError ? { onError: options.onError } : {}),
+          });
+    if (guardian !== undefined) resources.defer(() => guardian.stop());
 
-  await writeStackRecord(settings.dataDir, {
-    pid: process.pid,
-    runtime: process.version,
-    startedAt: new Date().toISOString(),
-    host: settings.host,
-    endpoints,
-    ports: {
-      webhook: gateway.port,
-      dynamodb: portOf(dynamoEmulator.endpoint),
-      sqs: portOf(sqsEmulator.endpoint),
-      ...(simulator === undefined ? {} : { simulator: portOf(simulator.simulator.apiUrl) }),
-    },
-    account: settings.account,
-    token,
-    tables: settings.tables,
-    queues: { queueUrl: queues.queueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl },
-    queuedAtStart,
-    released,
-    ...(simulator === undefined ? {} : { simulatorApiUrl: simulator.simulator.apiUrl }),
-  });
+    await writeStackRecord(settings.dataDir, {
+      pid: process.pid,
+      runtime: process.version,
+      startedAt: new Date().toISOString(),
+      host: settings.host,
+      endpoints,
+      ports: {
+        webhook: gateway.port,
+        dynamodb: portOf(dynamoEmulator.endpoint),
+        sqs: portOf(sqsEmulator.endpoint),
+        ...(simulator === undefined ? {} : { simulator: portOf(simulator.simulator.apiUrl) }),
+      },
+      account: settings.account,
+      token,
+      tables: settings.tables,
+      queues: { queueUrl: queues.queueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl },
+      queuedAtStart,
+      released,
+      ...(simulator === undefined ? {} : { simulatorApiUrl: simulator.simulator.apiUrl }),
+    });
 
-  return {
-    webhookUrl: endpoints.webhookUrl,
-    token,
-    revokedTokens,
-    endpoints,
-    ...(simulator === undefined ? {} : { simulator }),
-    ...(guardian === undefined ? {} : { guardian }),
-    queues,
-    queuedAtStart,
-    released,
-    activity,
-    depth,
-    stop: async () => {
+    // Undone first: the record goes only once the gateway answers no more, so the CLI never misses a live stack.
+    resources.defer(async () => {
+      await stopGateway();
       await removeStackRecord(settings.dataDir);
-      await guardian?.stop();
-      await simulator?.stop();
-      // No new request is answered once the gateway stops, and the source stops only after the last batch in
-      // hand is acknowledged; whatever is left stays in the embedded queue, which keeps it on disk.
-      await gateway.stop();
-      await source.stop();
-      for (const client of [
-        dynamo,
-        sqs,
-        ingestClients.registry,
-        ingestClients.queue,
-        persistClients.dynamo,
-        persistClients.deadLetters,
-      ])
-        client.destroy();
-      await sqsEmulator.stop();
-      await dynamoEmulator.stop();
-    },
-  };
+    });
+    // From here the stack owns everything started above; a failure before this point undoes it all.
+    const owned = resources.move();
+
+    return {
+      webhookUrl: endpoints.webhookUrl,
+      token,
+      revokedTokens,
+      endpoints,
+      ...(simulator === undefined ? {} : { simulator }),
+      ...(guardian === undefined ? {} : { guardian }),
+      queues,
+      queuedAtStart,
+      released,
+      activity,
+      depth,
+      // Everything in the reverse order it started, each step run even when one before it fails.
+      stop: () => owned.disposeAsync(),
+    };
+  } catch (error) {
+    await resources.disposeAsync();
+    throw error;
+  }
 };

@@ -126,10 +126,14 @@ const main = async (): Promise<void> => {
 
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal means now: the queue is on disk, so what is not finished is redelivered at the next start.
+      console.log(`\n[local] ${signal} again: stopping at once; unfinished batches go back to the queue`);
+      process.exit(130);
+    }
     stopping = true;
     clearInterval(ticker);
-    console.log(`\n[local] ${signal}: finishing the batches in hand...`);
+    console.log(`\n[local] ${signal}: finishing the batches in hand (again to stop at once)...`);
     stack.stop().then(
       () => {
         console.log('[local] stopped cleanly');
