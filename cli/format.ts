@@ -1,5 +1,6 @@
 // Turns query results into text: aligned tables, key/value blocks, JSON for scripts, and the progress bar.
 
+import { exactJsonInteger } from '../lib/definitions/json.js';
 import { isoSeconds } from './time.js';
 
 export interface Column<T> {
@@ -94,8 +95,9 @@ export const formatFields = (fields: ReadonlyArray<readonly [string, string]>): 
   return `${shown.map(([label, value]) => `${pad(label, labelWidth, 'left')}  ${value}`.trimEnd()).join('\n')}\n`;
 };
 
-/** JSON.stringify cannot show sets or bytes; DynamoDB returns both. */
+/** JSON.stringify cannot show sets, bytes or bigints; DynamoDB returns all three (a bigint for an id beyond 2^53). */
 export const jsonReplacer = (_key: string, value: unknown): unknown => {
+  if (typeof value === 'bigint') return exactJsonInteger(value);
   if (value instanceof Set) return [...value];
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   return value;

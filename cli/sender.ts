@@ -2,6 +2,7 @@
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseJson } from '../lib/definitions/json.js';
 import { CommandFailedError, UsageError } from './errors.js';
 import { redactUrls, safeUrl } from './format.js';
 
@@ -54,7 +55,8 @@ export const loadPayloads = async (files: readonly string[]): Promise<Payload[]>
     files.map(async (file) => {
       let body: unknown;
       try {
-        body = JSON.parse(await readFile(file, 'utf8'));
+        // Exact: an id beyond 2^53 is sent with the digits the file holds, not rounded by JSON.parse.
+        body = parseJson(await readFile(file, 'utf8'));
       } catch (error) {
         throw new CommandFailedError(`${file} is not JSON`, { cause: error });
       }

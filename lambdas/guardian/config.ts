@@ -1,4 +1,4 @@
-// The guardian function's settings, read and checked once at init.
+// The guardian function's settings, read and checked once, when the module-scope handler is first built.
 
 import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';

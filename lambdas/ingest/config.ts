@@ -1,4 +1,4 @@
-// The ingest function's settings, read and checked once at init.
+// The ingest function's settings, read and checked once, when the module-scope handler is first built.
 
 import { ENV, EVENTS_QUEUE, PAYLOAD_CAP } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';

@@ -1,4 +1,4 @@
-// The persist function's settings, read and checked once at init.
+// The persist function's settings, read and checked once, when the module-scope handler is first built.
 
 import { DEFAULT_TIMESTAMP_MARGIN_SECONDS, ENV } from '../../lib/definitions/pipeline.js';
 import { perStateTable, type StateTableName, tableEnvName } from '../../lib/definitions/tables.js';

@@ -26,6 +26,9 @@ type SourceReviver = (key: string, value: unknown, context: { readonly source?: 
 const parseWithSource = JSON.parse as (text: string, reviver: SourceReviver) => unknown;
 const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
+/** What JSON.stringify writes as the integer's digits, unrounded: a replacer's answer for a bigint. */
+export const exactJsonInteger = (value: bigint | ExactInteger): unknown => rawJSON(value.toString());
+
 const INTEGER_LITERAL = /^-?\d+$/;
 // 2^53 has 16 digits, and a JSON number follows `:`, `[` or `,`: a text without such a run of 16 digits has no
 // integer a number would round, and is parsed at JSON.parse's own speed.

@@ -125,6 +125,10 @@ describe('formatJson', () => {
     expect(text.endsWith('}\n')).toBe(true);
     expect(JSON.parse(text)).toEqual({ tags: ['vip'], raw: 'AQID' });
   });
+
+  it('writes an id beyond 2^53 that DynamoDB returned as a bigint with its exact digits', () => {
+    expect(formatJson({ id: 9007199254740993n })).toBe('{\n  "id": 9007199254740993\n}\n');
+  });
 });
 
 describe('progressBar', () => {

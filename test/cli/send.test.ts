@@ -1,6 +1,7 @@
 // `send` against a small HTTP server of the test's own: what it posts, what it prints, and its exit code.
 
 import { readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ const PATH = '/aircall/webhook';
 interface Received {
   readonly path: string;
   readonly body: { token?: unknown; resource?: unknown; event?: unknown };
+  readonly text: string;
 }
 
 describe('send', () => {
@@ -33,8 +35,9 @@ describe('send', () => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Received['body'];
-        received.push({ path: request.url ?? '', body });
+        const text = Buffer.concat(chunks).toString('utf8');
+        const body = JSON.parse(text) as Received['body'];
+        received.push({ path: request.url ?? '', body, text });
         // Integration events stand for what the stack refuses, so that a run can mix answers.
         const status = body.resource === 'integration' ? 401 : 200;
         response.writeHead(status, { 'content-type': 'application/json' }).end('{"message":"ok"}');
@@ -56,6 +59,23 @@ describe('send', () => {
   const accepted = FIXTURE_FILES.filter((name) => !name.includes('integration')).map(
     (name) => `${FIXTURES}${name}`,
   );
+
+  it('sends an id beyond 2^53 with the digits its file holds', async () => {
+    const dir = await emptyDataDir();
+    const file = join(dir, 'big-id.json');
+    await writeFile(
+      file,
+      '{"resource":"call","event":"call.created","timestamp":1,"data":{"id":9007199254740993}}',
+    );
+    const io = recordingIo();
+
+    const code = await run(['send', file, '--url', url, '--token', TOKEN], io);
+
+    expect(code).toBe(0);
+    expect(received.map((r) => r.text)).toEqual([
+      `{"resource":"call","event":"call.created","timestamp":1,"data":{"id":9007199254740993},"token":"${TOKEN}"}`,
+    ]);
+  });
 
   it('posts each file in order, its token replaced, and counts the answers without printing the token', async () => {
     const io = recordingIo();
@@ -134,7 +154,9 @@ describe('send', () => {
     const code = await run(['send', accepted[0] ?? ''], io);
 
     expect(code).toBe(0);
-    expect(received).toEqual([{ path: PATH, body: expect.objectContaining({ token: TOKEN }) }]);
+    expect(received).toEqual([
+      { path: PATH, body: expect.objectContaining({ token: TOKEN }), text: expect.any(String) },
+    ]);
     expect(`${io.out()}${io.err()}`).not.toContain(TOKEN);
   });
 
