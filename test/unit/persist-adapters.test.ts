@@ -35,7 +35,12 @@ const cannedDynamo = (answers: readonly Answer[]) => {
       handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
         requests.push({
           target: request.headers['x-amz-target'] ?? '',
-          body: JSON.parse(String(request.body)) as Record<string, unknown>,
+          // The SDK hands the serialized body over as bytes; reading them as text is this fake's job.
+          body: JSON.parse(
+            request.body instanceof Uint8Array
+              ? Buffer.from(request.body).toString('utf8')
+              : String(request.body),
+          ) as Record<string, unknown>,
         });
         const answer = answers[next++];
         if (answer === undefined) throw new Error('no canned answer left');
