@@ -38,7 +38,10 @@ const cannedDynamo = (answers: readonly Answer[]) => {
           // The SDK hands the serialized body over as bytes; reading them as text is this fake's job.
           body: JSON.parse(
             request.body instanceof Uint8Array
-              ? Buffer.from(request.body).toString('utf8')
+              ? // Through its buffer: Buffer.from(view) would call the view's valueOf, which the SDK's adapter warns on.
+                Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString(
+                  'utf8',
+                )
               : String(request.body),
           ) as Record<string, unknown>,
         });
