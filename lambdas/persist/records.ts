@@ -172,7 +172,7 @@ const STATE_TARGETS: Readonly<
  * Conversation-intelligence results kept on the call they describe, one attribute per kind.
  * Streaming utterances are left to the event log: they are fragments, not a result.
  */
-const INSIGHT_KINDS = new Set([
+export const INSIGHT_KINDS = [
   'transcription',
   'summary',
   'topics',
@@ -181,7 +181,8 @@ const INSIGHT_KINDS = new Set([
   'playbook_result',
   'custom_summary',
   'call_evaluation',
-]);
+] as const;
+const INSIGHT_KIND_SET: ReadonlySet<string> = new Set(INSIGHT_KINDS);
 
 // An insight bigger than this stays in the event log only, and the call points at it: eight full transcripts
 // beside the call's own data would not fit one item.
@@ -191,7 +192,11 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
   const { envelope } = event;
   const kind = envelope.event.slice(0, envelope.event.indexOf('.'));
   const callId = relatedCallId(envelope.data);
-  if (envelope.resource !== 'conversation_intelligence' || !INSIGHT_KINDS.has(kind) || callId === undefined) {
+  if (
+    envelope.resource !== 'conversation_intelligence' ||
+    !INSIGHT_KIND_SET.has(kind) ||
+    callId === undefined
+  ) {
     return undefined;
   }
   const partition = eventPartition(envelope);

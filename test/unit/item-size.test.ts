@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { eventDigest } from '../../lambdas/persist/digest.js';
 import type { QueuedEvent, StoredValue } from '../../lambdas/persist/ports.js';
-import { toEventRecord, toStateWrites } from '../../lambdas/persist/records.js';
+import { INSIGHT_KINDS, toEventRecord, toStateWrites } from '../../lambdas/persist/records.js';
 import { type JsonObject, type JsonValue, parseEnvelope } from '../../lambdas/shared/envelope.js';
 import {
   DYNAMODB_LIMITS,
@@ -19,16 +19,6 @@ const CALL_ID = 780836699;
 const RECEIVED = Date.UTC(2022, 2, 4, 10, 30, 0);
 // Account names come from the stack's own configuration; a long one, so that it costs what it might.
 const ACCOUNT = 'a'.repeat(128);
-const INSIGHT_KINDS = [
-  'transcription',
-  'summary',
-  'topics',
-  'sentiment',
-  'action_item',
-  'playbook_result',
-  'custom_summary',
-  'call_evaluation',
-] as const;
 // records.ts keeps an insight on the call when its data is at most this much JSON.
 const INLINE_INSIGHT_BYTES = 16_000;
 
