@@ -24,7 +24,7 @@ import {
   targetOptions,
 } from '../command.js';
 import { UsageError } from '../errors.js';
-import { cell, formatJson, formatTable } from '../format.js';
+import { cell, formatJson, formatTable, redactUrls } from '../format.js';
 import { requireTable, type Target } from '../target.js';
 
 const OPTIONS = {
@@ -150,7 +150,7 @@ const formatWebhooks = (rows: readonly Shown[]): string =>
         header: 'events',
         value: (r) => (r.events.length > 4 ? `${r.events.length} events` : r.events.join(', ')),
       },
-      { header: 'url', value: (r) => r.url },
+      { header: 'url', value: (r) => redactUrls(r.url) },
     ],
     rows,
   );
@@ -208,7 +208,9 @@ export const webhooksCommand: Command = {
           .filter((row) => values.all === true || row.points_here);
         if (values.json === true) io.stdout(formatJson(rows));
         else if (rows.length === 0)
-          io.stderr(`No webhook of account ${credentials.account} points at ${stackUrls.join(' or ')}.\n`);
+          io.stderr(
+            `No webhook of account ${credentials.account} points at ${redactUrls(stackUrls.join(' or '))}.\n`,
+          );
         else io.stdout(formatWebhooks(rows));
         return 0;
       }

@@ -198,6 +198,18 @@ describe('webhooks command', () => {
         `No webhook of account ${LISTER.account} points at https://other-stack.example.test/aircall.\n`,
       );
     });
+
+    it('prints a webhook URL without the user-info or query secrets it may carry', async () => {
+      const lister = simulator.company(LISTER.account);
+      const secretUrl = 'https://hook-user:hook-pass@crm.example.test/in?key=query-secret-1f2e';
+      const webhook = lister.createWebhook({ url: secretUrl, customName: 'leaky' });
+
+      const { code, out } = await cli(credentialsEnv(LISTER), 'list', '--all');
+
+      expect(code).toBe(0);
+      expect(out).toMatch(new RegExp(`^${webhook.webhookId} +leaky .*https://crm\\.example\\.test/in$`, 'm'));
+      for (const secret of ['hook-pass', 'hook-user', 'query-secret-1f2e']) expect(out).not.toContain(secret);
+    });
   });
 
   describe('create', () => {
