@@ -149,16 +149,33 @@ const queryEvents = async (
   return items;
 };
 
-/** A call's events in order; undefined when neither events nor the call are stored. */
+export interface CallHistory {
+  /** The events of the call's own account, in order. */
+  readonly events: Item[];
+  /** Events other accounts sent for the same id: never the call's, so not shown as its history. */
+  readonly fromOtherAccounts: number;
+}
+
+/**
+ * A call's events in order; undefined when neither events nor the call are stored. Only the account that owns the
+ * call item speaks for it: another account's events for the same id (a forgery, or a misrouted webhook) are counted
+ * and left out.
+ */
 export const callHistory = async (
   client: DynamoDBDocumentClient,
   tables: { readonly calls: string; readonly events: string },
   id: number,
-): Promise<Item[] | undefined> => {
-  const events = await queryEvents(client, tables.events, `call#${id}`);
-  if (events.length > 0) return events;
+): Promise<CallHistory | undefined> => {
+  const [events, call] = await Promise.all([
+    queryEvents(client, tables.events, `call#${id}`),
+    getCall(client, tables.calls, id),
+  ]);
   // A call whose events have all expired is known but has no history left to show.
-  return (await getCall(client, tables.calls, id)) === undefined ? undefined : [];
+  if (events.length === 0) return call === undefined ? undefined : { events, fromOtherAccounts: 0 };
+  const owner = call?.account;
+  if (typeof owner !== 'string') return { events, fromOtherAccounts: 0 };
+  const own = events.filter((event) => event.account === owner);
+  return { events: own, fromOtherAccounts: events.length - own.length };
 };
 
 const byNameThenId = (a: Item, b: Item): number => {

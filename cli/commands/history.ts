@@ -26,7 +26,8 @@ export const historyCommand: Command = {
   help: `${usage}
 
 The call's events as received, deduplicated, ordered by Aircall's timestamp and then by their place in
-the call's lifecycle: time, event, when the stack received it, resource.
+the call's lifecycle: time, event, when the stack received it, resource. Only the events of the account the
+call belongs to are shown; how many other accounts sent for the same id is said on stderr.
 
   --json            a JSON array of the stored events, payloads included
 
@@ -41,11 +42,16 @@ ${TARGET_HELP}
 
     const opened = await open(target);
     const tables = { calls: requireTable(opened, 'calls'), events: requireTable(opened, 'events') };
-    const events = await callHistory(opened.documents, tables, id);
-    if (events === undefined) throw new NotFoundError(`No call ${id} in ${opened.label}`);
+    const history = await callHistory(opened.documents, tables, id);
+    if (history === undefined) throw new NotFoundError(`No call ${id} in ${opened.label}`);
+    const { events, fromOtherAccounts } = history;
     if (values.json === true) io.stdout(formatJson(events));
     else if (events.length === 0) io.stderr(`Call ${id} is stored but none of its events are left.\n`);
     else io.stdout(formatHistory(events));
+    if (fromOtherAccounts > 0)
+      io.stderr(
+        `${fromOtherAccounts} event(s) another account sent for call ${id} are left out: the call belongs to its own account.\n`,
+      );
     return 0;
   },
 };

@@ -13,8 +13,11 @@ const canonical = (value: JsonValue): string => {
   return JSON.stringify(value);
 };
 
-/** SHA-256 over resource, event, timestamp and data; the token is left out on purpose. */
-export const eventDigest = (envelope: AircallEnvelope): string =>
+/**
+ * SHA-256 over the account, resource, event, timestamp and data; the token is left out on purpose. The account is
+ * in it so that another account's copy of an event is never taken for the real one's duplicate.
+ */
+export const eventDigest = (envelope: AircallEnvelope, account: string): string =>
   createHash('sha256')
-    .update(canonical([envelope.resource, envelope.event, envelope.timestamp ?? null, envelope.data]))
+    .update(canonical([account, envelope.resource, envelope.event, envelope.timestamp ?? null, envelope.data]))
     .digest('hex');

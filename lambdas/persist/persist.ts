@@ -38,7 +38,7 @@ const addUnits = (total: number | undefined, units: number | undefined): number 
  * was received.
  */
 export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promise<PersistOutcome> => {
-  const digest = eventDigest(event.envelope);
+  const digest = eventDigest(event.envelope, event.account);
   const appended = await deps.events.append(toEventRecord(event, digest, deps.retentionDays));
   let writeUnits = appended.writeUnits;
   let applied = 0;

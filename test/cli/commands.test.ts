@@ -59,6 +59,13 @@ describe('cli query commands', () => {
     const bodies = [...SAMPLES.map((name) => sampleBody(name)), nextDay];
     const deliver = await pipelineFor(stack, ACCOUNT, bodies);
     await deliver(bodies);
+    // Another account's forgery for the same call id: refused as state, kept in the log under its own account.
+    const forged = withFields(sampleBody('captured-outbound-call.ended'), {
+      event: 'call.tagged',
+      timestamp: 1646389800,
+      token: 'globex-cli-token',
+    });
+    await (await pipelineFor(stack, 'globex', [forged]))([forged]);
   });
 
   afterAll(async () => {
@@ -232,6 +239,16 @@ describe('cli query commands', () => {
         ['2022-03-04T10:29:46Z', 'call.ended', 'call'],
       ]);
       for (const row of rows.slice(1)) expect(row[2]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    });
+
+    it("leaves out what another account sent for the call's id, and says so", async () => {
+      const { code, out, err } = await cli('history', String(OUTBOUND));
+
+      expect(code).toBe(0);
+      expect(out).not.toContain('call.tagged');
+      expect(err).toBe(
+        `1 event(s) another account sent for call ${OUTBOUND} are left out: the call belongs to its own account.\n`,
+      );
     });
 
     it('gives the stored events with their payloads as JSON with --json', async () => {

@@ -91,7 +91,7 @@ describe('ingest', () => {
     const sent = parseEnvelope(body);
     expect(queued.token).toBeUndefined();
     expect({ ...queued, token: sent.token }).toEqual(sent);
-    expect(eventDigest(queued)).toBe(eventDigest(sent));
+    expect(eventDigest(queued, 'acme')).toBe(eventDigest(sent, 'acme'));
   });
 
   it('decodes a base64 body before anything else', async () => {

@@ -71,7 +71,7 @@ const persisted = (events: readonly QueuedEvent[]) => {
   const states = new Map<string, Item>();
   for (const event of events) {
     expect(storabilityProblem(event.envelope)).toBeUndefined();
-    const digest = eventDigest(event.envelope);
+    const digest = eventDigest(event.envelope, event.account);
     const record = toEventRecord(event, digest, 365);
     rows.push({ pk: record.pk, sk: record.sk, ...record.attributes });
     for (const write of toStateWrites(event, digest, DEFAULT_TIMESTAMP_MARGIN_SECONDS)) {

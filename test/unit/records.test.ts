@@ -29,14 +29,19 @@ describe('eventDigest', () => {
     const b = parseEnvelope(
       '{"data":{"b":[1,{"d":3,"c":2}],"a":1},"token":"y","timestamp":1,"event":"call.ended","resource":"call"}',
     );
-    expect(eventDigest(a)).toBe(eventDigest(b));
+    expect(eventDigest(a, 'acme')).toBe(eventDigest(b, 'acme'));
   });
 
   it('changes with the data and with the timestamp', () => {
     const a = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"data":{"a":1}}');
     const b = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"data":{"a":2}}');
     const c = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":2,"data":{"a":1}}');
-    expect(new Set([a, b, c].map(eventDigest)).size).toBe(3);
+    expect(new Set([a, b, c].map((envelope) => eventDigest(envelope, 'acme'))).size).toBe(3);
+  });
+
+  it("differs between accounts, so another account's copy of an event is never its duplicate", () => {
+    const a = parseEnvelope('{"resource":"call","event":"call.ended","timestamp":1,"data":{"id":7}}');
+    expect(eventDigest(a, 'acme')).not.toBe(eventDigest(a, 'globex'));
   });
 });
 
@@ -84,7 +89,7 @@ describe('eventPartition', () => {
 describe('toEventRecord', () => {
   it('keeps resource, event, timestamp, received_at and account beside the payload, and no token', () => {
     const event = queued('captured-outbound-call.hungup');
-    const record = toEventRecord(event, eventDigest(event.envelope), 0);
+    const record = toEventRecord(event, eventDigest(event.envelope, event.account), 0);
     expect(record.pk).toBe('call#780836699');
     expect(record.sk).toMatch(/^001646389755#07#call\.hungup#[0-9a-f]{16}$/);
     expect(record.attributes).toMatchObject({
@@ -102,7 +107,7 @@ describe('toEventRecord', () => {
 
   it('sets an expiry when the log has a retention', () => {
     const event = queued('captured-user.created');
-    const record = toEventRecord(event, eventDigest(event.envelope), 30);
+    const record = toEventRecord(event, eventDigest(event.envelope, event.account), 30);
     expect(record.attributes.expires_at).toBe(RECEIVED / 1000 + 30 * 86_400);
   });
 
@@ -110,12 +115,12 @@ describe('toEventRecord', () => {
     const envelope = parseEnvelope('{"resource":"call","event":"call.created","data":{"id":5}}');
     const first = toEventRecord(
       { envelope, account: 'acme', receivedAt: RECEIVED },
-      eventDigest(envelope),
+      eventDigest(envelope, 'acme'),
       0,
     );
     const again = toEventRecord(
       { envelope, account: 'acme', receivedAt: RECEIVED + 90_000 },
-      eventDigest(envelope),
+      eventDigest(envelope, 'acme'),
       0,
     );
     expect(first.sk.startsWith('000000000000#')).toBe(true);
@@ -132,7 +137,7 @@ describe('toEventRecord', () => {
       account: 'acme',
       receivedAt: RECEIVED,
     };
-    const record = toEventRecord(event, eventDigest(event.envelope), 0);
+    const record = toEventRecord(event, eventDigest(event.envelope, event.account), 0);
     expect(record.attributes.data).toBeUndefined();
     const zipped = record.attributes.data_gz;
     if (!(zipped instanceof Uint8Array)) throw new Error('expected data_gz to be binary');
@@ -143,7 +148,7 @@ describe('toEventRecord', () => {
 describe('toStateWrites', () => {
   it('flattens a call into its summary attributes', () => {
     const event = queued('captured-outbound-call.ended');
-    const [write] = toStateWrites(event, eventDigest(event.envelope), MARGIN);
+    const [write] = toStateWrites(event, eventDigest(event.envelope, event.account), MARGIN);
     expect(write).toMatchObject({ table: 'calls', id: 780836699, guard: ['order_key'] });
     expect(write?.set).toMatchObject({
       account: 'acme',
@@ -169,7 +174,7 @@ describe('toStateWrites', () => {
 
   it('marks an unanswered inbound call as missed and leaves out the absent user', () => {
     const event = queued('captured-inbound-voicemail-call.ended');
-    const [write] = toStateWrites(event, eventDigest(event.envelope), MARGIN);
+    const [write] = toStateWrites(event, eventDigest(event.envelope, event.account), MARGIN);
     expect(write?.set).toMatchObject({
       missed_call_reason: 'agents_did_not_answer',
       missed_day: '2022-03-04',
@@ -225,7 +230,7 @@ describe('toStateWrites', () => {
       }),
     );
     const event: QueuedEvent = { envelope, account: 'acme', receivedAt: RECEIVED };
-    const digest = eventDigest(envelope);
+    const digest = eventDigest(envelope, event.account);
     const [write] = toStateWrites(event, digest, MARGIN);
     const log = toEventRecord(event, digest, 0);
     expect(write?.set.transcription).toEqual({
@@ -243,7 +248,7 @@ describe('toStateWrites', () => {
     );
     const record = toEventRecord(
       { envelope, account: 'acme', receivedAt: RECEIVED },
-      eventDigest(envelope),
+      eventDigest(envelope, 'acme'),
       0,
     );
     expect(record.attributes.data).toEqual(envelope.data);
@@ -282,7 +287,7 @@ describe('orderTimestamp', () => {
 
   it('keys the state by the receive time but logs the timestamp as received', () => {
     const event = at(9007199254740991);
-    const digest = eventDigest(event.envelope);
+    const digest = eventDigest(event.envelope, event.account);
     const [write] = toStateWrites(event, digest, MARGIN);
     const [inTime] = toStateWrites(at(receivedSecond), digest, MARGIN);
     expect(write?.orderKey).toBe(inTime?.orderKey);
