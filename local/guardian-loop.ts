@@ -9,8 +9,8 @@ import { GUARDIAN } from '../lib/definitions/pipeline.js';
 export interface LocalGuardianOptions {
   readonly credentials: AircallCredentials;
   readonly apiUrl: string;
-  /** The webhook URL Aircall delivers to for this stack. */
-  readonly stackUrl: string;
+  /** Every webhook URL Aircall may deliver to for this stack: a tunnel's, and its own. */
+  readonly stackUrls: readonly string[];
   readonly registry: WebhookRegistry;
   readonly intervalMs: number;
   readonly onReport?: (report: AccountReport) => void;
@@ -40,7 +40,7 @@ export const startLocalGuardian = (options: LocalGuardianOptions): RunningGuardi
         guardAccount(options.credentials.account, {
           api,
           registry: options.registry,
-          stackUrls: [options.stackUrl],
+          stackUrls: options.stackUrls,
           now: () => Date.now(),
         }),
       )

@@ -279,7 +279,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
         ? undefined
         : startLocalGuardian({
             ...guardianSettings,
-            stackUrl: guardianSettings.stackUrl ?? endpoints.webhookUrl,
+            // Both, so that a webhook at one is never counted absent by a pass that knows only the other.
+            stackUrls: [...new Set([guardianSettings.stackUrl ?? endpoints.webhookUrl, endpoints.webhookUrl])],
             registry,
             ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
             ...(options.onError ? { onError: options.onError } : {}),

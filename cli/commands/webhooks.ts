@@ -24,7 +24,7 @@ import {
   targetOptions,
 } from '../command.js';
 import { UsageError } from '../errors.js';
-import { cell, formatJson, formatTable, redactUrls } from '../format.js';
+import { cell, formatJson, formatTable, printable, redactUrls } from '../format.js';
 import { requireTable, type Target } from '../target.js';
 
 const OPTIONS = {
@@ -99,8 +99,8 @@ const isDeployed = (target: Pick<Target, 'localEndpoint'>): boolean => target.lo
 
 /**
  * The webhook URLs the command works with, the first one the URL `create` uses: the flag; else a deployed stack's
- * own (its outputs), which no variable overrides; else WEBHOOK_URL (a tunnel in front of the local stack, as
- * `npm start` reads it); else the local stack's URL.
+ * own (its outputs), which no variable overrides, and without outputs none; for the local stack WEBHOOK_URL (a
+ * tunnel in front of it, as `npm start` reads it), else its own URL.
  */
 const stackUrlsOf = (
   values: Values,
@@ -110,7 +110,11 @@ const stackUrlsOf = (
   const flag = pick(values['webhook-url'], undefined);
   if (flag !== undefined) return [flag];
   const [first, ...rest] = target.webhookUrls ?? (target.webhookUrl === undefined ? [] : [target.webhookUrl]);
-  if (first !== undefined && isDeployed(target)) return [first, ...rest];
+  if (isDeployed(target)) {
+    if (first !== undefined) return [first, ...rest];
+    // A deployed target named by --region alone has no outputs; a tunnel left in WEBHOOK_URL is not its URL.
+    throw new UsageError("this stack's webhook URL is unknown: pass --stack or --webhook-url");
+  }
   const fromEnv = pick(undefined, env.WEBHOOK_URL);
   if (fromEnv !== undefined) return [fromEnv];
   if (first !== undefined) return [first, ...rest];
@@ -155,7 +159,17 @@ const formatWebhooks = (rows: readonly Shown[]): string =>
     rows,
   );
 
-const formatReport = (report: AccountReport): string => {
+/** Names, details and errors come from Aircall: every line is shown without control characters or URL secrets. */
+const formatReport = (report: AccountReport): string => safeLines(reportLines(report));
+
+const safeLines = (text: string): string =>
+  `${text
+    .trimEnd()
+    .split('\n')
+    .map((line) => printable(redactUrls(line)))
+    .join('\n')}\n`;
+
+const reportLines = (report: AccountReport): string => {
   if (!report.listed)
     return `Account ${report.account}: could not list its webhooks: ${report.error ?? 'unknown error'}\n`;
   const lines = report.webhooks.map(
@@ -209,7 +223,7 @@ export const webhooksCommand: Command = {
         if (values.json === true) io.stdout(formatJson(rows));
         else if (rows.length === 0)
           io.stderr(
-            `No webhook of account ${credentials.account} points at ${redactUrls(stackUrls.join(' or '))}.\n`,
+            `${printable(`No webhook of account ${credentials.account} points at ${redactUrls(stackUrls.join(' or '))}.`)}\n`,
           );
         else io.stdout(formatWebhooks(rows));
         return 0;
@@ -230,7 +244,7 @@ export const webhooksCommand: Command = {
         if (values.json === true) io.stdout(formatJson(row));
         else
           io.stdout(
-            `Created ${webhook.webhookId} and registered its token in ${target.label}.\n${formatWebhooks([row])}`,
+            `${printable(`Created ${webhook.webhookId} and registered its token in ${target.label}.`)}\n${formatWebhooks([row])}`,
           );
         return 0;
       }
@@ -246,7 +260,15 @@ export const webhooksCommand: Command = {
       }
       case 'reenable': {
         if (rest.length > 0) throw new UsageError('reenable takes no arguments');
-        const report = await guardAccount(credentials.account, { api, registry, stackUrls, now });
+        // With --webhook-url the pass knows one URL of the stack, not all: it re-enables, and counts no absence.
+        const countAbsences = values['webhook-url'] === undefined;
+        const report = await guardAccount(credentials.account, {
+          api,
+          registry,
+          stackUrls,
+          now,
+          countAbsences,
+        });
         if (values.json === true) io.stdout(formatJson(report));
         else io.stdout(formatReport(report));
         return needsAttention([report]) ? 1 : 0;

@@ -23,6 +23,12 @@ export interface GuardianDeps {
    * @default GUARDIAN.removeAfterMissingPasses (3)
    */
   readonly removeAfterMissingPasses?: number;
+  /**
+   * Whether this pass may count a registered webhook as absent. False when it knows only some of the stack's URLs
+   * (a CLI pass with --webhook-url): a webhook at another of them would look absent, and be counted towards removal.
+   * @default true
+   */
+  readonly countAbsences?: boolean;
 }
 
 export interface PassOptions {
@@ -236,7 +242,7 @@ export const guardAccount = async (
   const removed: string[] = [];
   // Only a complete listing counts an absence, and each row moves one step at most per pass, under a guard that
   // leaves it alone if anyone wrote it since this pass began.
-  for (const row of incomplete === undefined ? synced : []) {
+  for (const row of incomplete === undefined && deps.countAbsences !== false ? synced : []) {
     if (seen.has(row.webhookId)) continue;
     signal?.throwIfAborted();
     const guard = { missingPasses: row.missingPasses, syncedBefore: passStartedAt };

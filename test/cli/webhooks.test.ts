@@ -199,6 +199,26 @@ describe('webhooks command', () => {
       );
     });
 
+    it('prints what Aircall names a webhook without its control characters, in the table and the reenable report', async () => {
+      const lister = simulator.company(LISTER.account);
+      const webhook = lister.createWebhook({
+        url: STACK_URL,
+        customName: 'evil\u001b]0;pwned\u0007\u001b[2Jname',
+      });
+
+      const listed = await cli(credentialsEnv(LISTER), 'list');
+      const report = await cli(credentialsEnv(LISTER), 'reenable');
+
+      for (const output of [listed.out, report.out]) {
+        expect(output).toContain(webhook.webhookId);
+        const controls = [...output].filter(
+          (c) => c !== '\n' && (c < ' ' || (c >= '\u007f' && c <= '\u009f')),
+        );
+        expect(controls).toEqual([]);
+        expect(output).toContain('evilname');
+      }
+    });
+
     it('prints a webhook URL without the user-info or query secrets it may carry', async () => {
       const lister = simulator.company(LISTER.account);
       const secretUrl = 'https://hook-user:hook-pass@crm.example.test/in?key=query-secret-1f2e';
@@ -372,6 +392,32 @@ describe('webhooks command', () => {
       const code = await run(['webhooks', ...args, '--stack', 'Prod', '--api-url', simulator.apiUrl], io);
       return { code, out: io.out(), err: io.err() };
     };
+
+    it('refuses to take WEBHOOK_URL for a deployed target named by --region alone, which has no outputs', async () => {
+      const io = recordingIo({
+        resolveTarget: async (options) => ({
+          ...(await testTarget(options)),
+          label: `region ${options.region ?? '?'}`,
+          localEndpoint: undefined,
+          webhookUrl: undefined,
+        }),
+        env: { ...credentialsEnv(DEPLOYED_CREATOR), WEBHOOK_URL: STRAY_URL },
+      });
+
+      const code = await run(
+        ['webhooks', 'create', '--region', 'eu-west-1', '--api-url', simulator.apiUrl],
+        io,
+      );
+
+      expect(code).toBe(2);
+      expect(io.err()).toContain("this stack's webhook URL is unknown: pass --stack or --webhook-url");
+      expect(
+        simulator
+          .company(DEPLOYED_CREATOR.account)
+          .webhooks()
+          .map((w) => w.url),
+      ).not.toContain(STRAY_URL);
+    });
 
     it("creates the webhook at the stack's WebhookUrl output, not at the WEBHOOK_URL of the shell", async () => {
       const { code, out } = await deployedCli(DEPLOYED_CREATOR, 'create', '--name', 'prod', '--json');

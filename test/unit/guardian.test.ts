@@ -140,6 +140,32 @@ describe('guardAccount', () => {
     expect(row()).toBeUndefined();
   });
 
+  it('counts no absence in a pass told it knows only some of the URLs, and still re-enables', async () => {
+    const { api, registry, deps } = setup();
+    const gone = api.add({ url: STACK_URL });
+    const off = api.add({ url: STACK_URL, active: false });
+    await guardAccount('acme', deps);
+    await api.deleteWebhook(gone.webhookId);
+    await api.updateWebhook(off.webhookId, { active: false, events: off.events });
+
+    const partial = { ...deps, countAbsences: false };
+    const passes = [
+      await guardAccount('acme', partial),
+      await guardAccount('acme', partial),
+      await guardAccount('acme', partial),
+    ];
+
+    expect(passes.map((pass) => [pass.missing, pass.removed])).toEqual([
+      [[], []],
+      [[], []],
+      [[], []],
+    ]);
+    expect(registry.rows.get(hashToken(gone.token))?.missingPasses).toBe(0);
+    expect(passes[0]?.webhooks).toContainEqual(
+      expect.objectContaining({ webhookId: off.webhookId, action: 'reenabled' }),
+    );
+  });
+
   it('resets the count when the webhook is listed again, so the absences must start over', async () => {
     const { api, registry, deps } = setup();
     const flaky = api.add({ url: STACK_URL });
