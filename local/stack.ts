@@ -280,7 +280,9 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
         : startLocalGuardian({
             ...guardianSettings,
             // Both, so that a webhook at one is never counted absent by a pass that knows only the other.
-            stackUrls: [...new Set([guardianSettings.stackUrl ?? endpoints.webhookUrl, endpoints.webhookUrl])],
+            stackUrls: [
+              ...new Set([guardianSettings.stackUrl ?? endpoints.webhookUrl, endpoints.webhookUrl]),
+            ],
             registry,
             ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
             ...(options.onError ? { onError: options.onError } : {}),

@@ -19,5 +19,7 @@ const canonical = (value: JsonValue): string => {
  */
 export const eventDigest = (envelope: AircallEnvelope, account: string): string =>
   createHash('sha256')
-    .update(canonical([account, envelope.resource, envelope.event, envelope.timestamp ?? null, envelope.data]))
+    .update(
+      canonical([account, envelope.resource, envelope.event, envelope.timestamp ?? null, envelope.data]),
+    )
     .digest('hex');
