@@ -1,6 +1,7 @@
 // A local stand-in for the API Gateway HTTP API: one POST route, API Gateway's limits, payload format 2.0 events,
 // and no answer to a web page in the developer's browser.
 
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,7 +77,8 @@ export const toHttpApiEvent = (
   const url = new URL(request.url ?? '/', 'http://localhost');
   const method = request.method ?? 'GET';
   const headers = headersOf(request);
-  const asText = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
+  // Bytes that are not UTF-8 cannot be passed as text without being altered: they go base64, for ingest to refuse.
+  const asText = body.length === 0 || (TEXT_TYPES.test(headers['content-type'] ?? '') && isUtf8(body));
   const now = new Date();
   const routeKey = `POST ${routePath}`;
   return {

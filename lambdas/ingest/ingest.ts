@@ -1,7 +1,9 @@
 // The ingest use case: size, content type, shape (what persist can store), token, then a durable enqueue.
 
+import { isUtf8 } from 'node:buffer';
 import { type AircallEnvelope, parseEnvelope } from '../shared/envelope.js';
 import {
+  InvalidEnvelopeError,
   PayloadTooLargeError,
   ServiceUnavailableError,
   UnauthorizedError,
@@ -52,10 +54,19 @@ const toQueueSafe = (body: string): string =>
       )
     : body;
 
+// Buffer.from(…, 'base64') skips what is not base64; a body must be base64 throughout to be read as such.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The body as text. API Gateway hands over base64 what it could not pass as text (a binary content type, or bytes
+ * that are not UTF-8): those bytes must decode, and be UTF-8, or the body is refused rather than stored altered.
+ */
 const decodeBody = (request: WebhookRequest): { text: string; bytes: number } => {
   const raw = request.body ?? '';
   if (!request.isBase64Encoded) return { text: raw, bytes: Buffer.byteLength(raw, 'utf8') };
+  if (!BASE64.test(raw)) throw new InvalidEnvelopeError('body is not valid base64');
   const buffer = Buffer.from(raw, 'base64');
+  if (!isUtf8(buffer)) throw new InvalidEnvelopeError('body is not UTF-8');
   return { text: buffer.toString('utf8'), bytes: buffer.length };
 };
 

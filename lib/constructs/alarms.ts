@@ -157,7 +157,7 @@ export class Alarms extends Construct {
     this.add('ForeignWritesRefused', {
       alarmDescription:
         'Persist refused state writes for items another account owns: one account sent events for ids of ' +
-        'another (a forgery, or a misrouted webhook). Its log line "foreign write refused" names both.',
+        'another (a forgery, or a misrouted webhook). Its log line "foreign write refused" names the sender, the item and the event.',
       metric: new cloudwatch.Metric({
         namespace: PERSIST_METRICS.options.namespace,
         metricName: PERSIST_METRICS.names.foreignWritesRefused,

@@ -55,6 +55,11 @@ const userEvent = (
   return { ...base, token: TOKEN, ...overrides, data: { ...base.data, id: nextId, ...data } };
 };
 const json = (value: unknown): string => JSON.stringify(value);
+/** The JSON text with raw bytes in place of its one `HERE`: a string value that is not valid UTF-8. */
+const withBytes = (text: string, bytes: readonly number[]): Buffer => {
+  const [before = '', after = ''] = text.split('HERE');
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+};
 const nested = (depth: number): unknown => {
   let value: unknown = 'bottom';
   for (let i = 0; i < depth; i += 1) value = { level: value };
@@ -145,13 +150,14 @@ const corpus = (): Probe[] => [
   ),
   rejected('a body over the queue limit', 413, json(userEvent({}, { blob: 'x'.repeat(1_100_000) }))),
   rejected(
-    'invalid UTF-8',
+    'invalid UTF-8 inside a string',
     400,
-    Buffer.concat([
-      Buffer.from(json(userEvent()).slice(0, -2)),
-      Buffer.from([0xc3, 0x28]),
-      Buffer.from('"}'),
-    ]),
+    withBytes(json(userEvent({}, { name: 'HERE' })), [0xc3, 0x28]),
+  ),
+  rejected(
+    'UTF-8 cut short inside a string',
+    400,
+    withBytes(json(userEvent({}, { name: 'HERE' })), [0xe2, 0x82]),
   ),
   // Content types.
   rejected('text/plain', 415, json(userEvent()), { 'content-type': 'text/plain' }),

@@ -104,6 +104,26 @@ describe('ingest', () => {
     expect(queue.sent[0]?.body).toBe(withoutToken(body));
   });
 
+  it.each([
+    ['a base64 body that does not decode', '!!not base64 at all!!', 'body is not valid base64'],
+    [
+      'a base64 body with trailing garbage',
+      `${Buffer.from('{}').toString('base64')}*`,
+      'body is not valid base64',
+    ],
+    [
+      'base64 of bytes that are not UTF-8',
+      Buffer.from([0x7b, 0xc3, 0x28, 0x7d]).toString('base64'),
+      'body is not UTF-8',
+    ],
+  ])('refuses %s with a 400 and enqueues nothing', async (_case, body, reason) => {
+    const { queue, deps } = setup();
+    await expect(ingest({ body, isBase64Encoded: true, contentType: JSON_TYPE }, deps)).rejects.toThrow(
+      new InvalidEnvelopeError(reason),
+    );
+    expect(queue.sent).toEqual([]);
+  });
+
   it('keeps a 64-bit id in the queued body as the digits that were sent', async () => {
     const { queue, deps } = setup();
     const body = `{"resource":"call","event":"call.tagged","token":"${SAMPLE_TOKEN}","data":{"id":9007199254740993,"tags":[{"id":18446744073709551615}]}}`;
