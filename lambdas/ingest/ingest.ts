@@ -58,8 +58,8 @@ const toQueueSafe = (body: string): string =>
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
- * The body as text. API Gateway hands over base64 what it could not pass as text (a binary content type, or bytes
- * that are not UTF-8): those bytes must decode, and be UTF-8, or the body is refused rather than stored altered.
+ * The body as text. A body handed over base64 (a binary content type, or bytes the gateway could not pass as text)
+ * must decode, and be UTF-8, or it is refused rather than stored altered.
  */
 const decodeBody = (request: WebhookRequest): { text: string; bytes: number } => {
   const raw = request.body ?? '';
