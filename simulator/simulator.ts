@@ -153,7 +153,10 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const host = options.host ?? '127.0.0.1';
   const store = new WebhookStore(companies, {
     anywhere: options.allowRemoteDelivery ?? false,
-    deliverable: (hostname) => isAllowedHost(hostname, { bindAddress: host }),
+    // Stricter than the request guard: a `*.localhost` name may be resolved by DNS rather than to loopback.
+    deliverable: (hostname) =>
+      !hostname.toLowerCase().replace(/\.$/, '').endsWith('.localhost') &&
+      isAllowedHost(hostname, { bindAddress: host }),
     description: `${machineNames(host)}: the simulator delivers nowhere else unless allowed to (--allow-remote-delivery)`,
   });
   const engine = new DeliveryEngine(store, {

@@ -337,6 +337,9 @@ describe('simulator API delivery targets', () => {
       'https://example.com/hook',
       'http://10.0.0.1/hook',
       'http://localhost.evil.example/',
+      // A name under .localhost may be resolved by DNS, not to loopback.
+      'http://hooks.localhost:3000/aircall/webhook',
+      'http://hooks.localhost./aircall/webhook',
     ]) {
       const answer = await create(sim, url);
       expect({ url, status: answer.status }).toEqual({ url, status: 400 });
