@@ -12,7 +12,10 @@ export interface GeneratedEvent {
   /** UNIX seconds, as Aircall sends it. */
   readonly timestamp: number;
   readonly data: JsonObject;
-  /** SHA-256 of canonical JSON `[resource, event, timestamp, data]` (keys sorted, token left out). */
+  /**
+   * SHA-256 of canonical JSON `[account, resource, event, timestamp, data]` (keys sorted, token left out): the
+   * digest the stack stores, when it registers the webhook under the same account name.
+   */
   readonly digest: string;
 }
 
@@ -25,9 +28,15 @@ const canonical = (value: JsonValue): string => {
   return JSON.stringify(value);
 };
 
-export const eventDigest = (resource: string, event: string, timestamp: number, data: JsonObject): string =>
+export const eventDigest = (
+  account: string,
+  resource: string,
+  event: string,
+  timestamp: number,
+  data: JsonObject,
+): string =>
   createHash('sha256')
-    .update(canonical([resource, event, timestamp, data]))
+    .update(canonical([account, resource, event, timestamp, data]))
     .digest('hex');
 
 export const eventKey = (resource: string, event: string, timestamp: number, data: JsonObject): string =>
@@ -46,7 +55,7 @@ export const makeEvent = (
   event,
   timestamp,
   data,
-  digest: eventDigest(resource, event, timestamp, data),
+  digest: eventDigest(account, resource, event, timestamp, data),
 });
 
 /** The body Aircall posts: the same five fields, with the receiving webhook's token. */

@@ -6,11 +6,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/clients.js';
-import { freePort } from '../../local/free-port.js';
 import { type LocalSettings, readLocalSettings } from '../../local/settings.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
-
-export { freePort };
 
 export const TOKEN = 'integration-token';
 
@@ -54,26 +51,31 @@ export const startTestLocalStack = async (
   options: Omit<LocalStackOptions, 'settings'> = {},
 ): Promise<TestLocalStack> => {
   const dataDir = await mkdtemp(join(tmpdir(), 'aircall-local-'));
-  const settings = readLocalSettings({
-    PORT: String(await freePort()),
-    DYNAMODB_PORT: String(await freePort()),
-    SQS_PORT: String(await freePort()),
-    DATA_DIR: dataDir,
-    LOCAL_WEBHOOK_TOKEN: TOKEN,
+  const variables = { DATA_DIR: dataDir, LOCAL_WEBHOOK_TOKEN: TOKEN };
+  // Ports 0 first, so the system picks free ones with no race; a restart reuses the ones the first start bound.
+  const stack = await startLocalStack({
+    ...options,
+    settings: readLocalSettings({ ...variables, PORT: '0', DYNAMODB_PORT: '0', SQS_PORT: '0' }),
   });
-  const start = () => startLocalStack({ ...options, settings });
+  const portOf = (url: string): string => new URL(url).port;
+  const settings = readLocalSettings({
+    ...variables,
+    PORT: portOf(stack.webhookUrl),
+    DYNAMODB_PORT: portOf(stack.endpoints.dynamodb),
+    SQS_PORT: portOf(stack.endpoints.sqs),
+  });
   const handle: TestLocalStack = {
     settings,
-    stack: await start(),
+    stack,
     documents: DynamoDBDocumentClient.from(
       new DynamoDBClient({
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
-        endpoint: `http://127.0.0.1:${settings.dynamoPort}`,
+        endpoint: stack.endpoints.dynamodb,
       }),
     ),
     restart: async () => {
-      handle.stack = await start();
+      handle.stack = await startLocalStack({ ...options, settings });
     },
     dispose: async () => {
       await handle.stack.stop();
