@@ -1,4 +1,4 @@
-// Aircall's Public API for webhooks under /v1: auth, rate limit, pagination, and the webhook CRUD with its pitfalls.
+// Aircall's Public API under /v1: auth, rate limit, pagination, the webhook CRUD with its pitfalls, and reading a call.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError, NotFoundError, RateLimitedError, UnauthorizedError } from './errors.js';
@@ -21,6 +21,8 @@ export interface ApiDeps {
   readonly store: WebhookStore;
   readonly limiter: RateLimiter;
   readonly options: ApiOptions;
+  /** A generated call's latest data with freshly signed media links, or undefined for an unknown id. */
+  readonly call: (account: string, callId: string) => JsonObject | undefined;
 }
 
 export const DEFAULT_PER_PAGE = 20;
@@ -144,7 +146,7 @@ const positiveInt = (raw: string | null, fallback: number): number => {
   return value >= 1 ? value : fallback;
 };
 
-export const createApiHandler = ({ store, limiter, options }: ApiDeps): Handler => {
+export const createApiHandler = ({ store, limiter, options, call }: ApiDeps): Handler => {
   const serialize = (webhook: Webhook, origin: string): JsonObject => ({
     webhook_id: webhook.webhookId,
     direct_link: `${origin}/v1/webhooks/${webhook.webhookId}`,
@@ -229,6 +231,12 @@ export const createApiHandler = ({ store, limiter, options }: ApiDeps): Handler 
     const [, collection, id, ...rest] = segments;
     if (collection === 'ping' && id === undefined && method === 'GET') {
       return { status: 200, body: { ping: 'pong' } };
+    }
+    if (collection === 'calls' && id !== undefined && rest.length === 0 && method === 'GET') {
+      const found = call(company.account, id);
+      // Another company's call is answered exactly like a missing one.
+      if (found === undefined) throw new NotFoundError(`no call ${id}`);
+      return { status: 200, body: { call: found } };
     }
     if (collection === 'webhooks' && rest.length === 0) {
       if (id === undefined) {

@@ -23,3 +23,5 @@ export class FlushTimeoutError extends SimulatorError {}
 export class DeliveryTimeoutError extends SimulatorError {}
 /** startSimulator was given options it cannot run with. */
 export class InvalidOptionsError extends SimulatorError {}
+/** A programmatic call named a recording or voicemail the simulator does not serve. */
+export class UnknownMediaError extends SimulatorError {}

@@ -1,13 +1,22 @@
-// startSimulator: the Aircall webhooks API and Aircall-like delivery of generated traffic, on one loopback port.
+// startSimulator: the Aircall Public API, Aircall-like delivery of generated traffic, and its recordings, on one loopback port.
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { guardListener, isAllowedHost, isLoopbackHost } from '../local/request-guard.js';
 import { type ActiveFieldName, createApiHandler, type ResetUnit } from './api.js';
+import { CallRecords } from './calls.js';
 import { type DeliveredEvent, DeliveryEngine, type WebhookDeliveryStats } from './delivery.js';
 import type { GeneratedEvent } from './envelope.js';
-import { FlushTimeoutError, InvalidOptionsError } from './errors.js';
+import { FlushTimeoutError, InvalidOptionsError, UnknownMediaError } from './errors.js';
+import {
+  type MediaDownloads,
+  type MediaFile,
+  type MediaKind,
+  MediaLinks,
+  MediaServer,
+  MIN_MEDIA_BYTES,
+} from './media.js';
 import { createRandom } from './random.js';
 import { RateLimiter } from './rate-limit.js';
 import { type CompanyConfig, type NewWebhookInput, type Webhook, WebhookStore } from './store.js';
@@ -60,6 +69,15 @@ export interface SimulatorOptions {
   readonly now?: () => number;
   /** Also send `.v2` user events. @default true */
   readonly userEventsV2?: boolean;
+  /**
+   * `X-Amz-Expires` of recording and voicemail links, signed at each event's timestamp and at each
+   * `GET /v1/calls/:id`; a link is refused once its date plus this is past `now`. @default 600
+   */
+  readonly mediaLinkExpirySeconds?: number;
+  /** Size of each recording and voicemail, in bytes; a function sizes each file. @default 49152 */
+  readonly mediaSizeBytes?: number | ((file: MediaFile) => number);
+  /** Media are generated and written this many bytes at a time. @default 65536 */
+  readonly mediaChunkBytes?: number;
 }
 
 export interface CompanyHandle extends CompanyConfig {
@@ -109,6 +127,14 @@ export interface Simulator {
   stats(): SimulatorStats;
   /** The distinct events the webhook answered 2xx to, in order of first delivery. */
   delivered(webhookId: string): DeliveredEvent[];
+  /** SHA-256 (hex) and length of the bytes a GET of the recording or voicemail returns. */
+  mediaBytes(
+    account: string,
+    callId: number,
+    kind: MediaKind,
+  ): { readonly sha256: string; readonly length: number };
+  /** What was served of that file so far: downloads, refusals, chunks. */
+  mediaDownloads(account: string, callId: number, kind: MediaKind): MediaDownloads;
 }
 
 /** The account of the company a simulator has when it is given none. */
@@ -148,6 +174,26 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   check(Number.isInteger(shuffleWindow) && shuffleWindow >= 1, 'shuffleWindow must be a whole number >= 1');
   check(Number.isInteger(concurrency) && concurrency >= 1, 'concurrency must be a whole number >= 1');
   check(rateLimitPerMinute >= 1, 'rateLimitPerMinute must be at least 1');
+  const mediaLinkExpirySeconds = options.mediaLinkExpirySeconds ?? 600;
+  const mediaChunkBytes = options.mediaChunkBytes ?? 65_536;
+  const mediaSize = options.mediaSizeBytes ?? 49_152;
+  check(
+    Number.isInteger(mediaLinkExpirySeconds) && mediaLinkExpirySeconds >= 1,
+    'mediaLinkExpirySeconds must be a whole number >= 1',
+  );
+  check(
+    Number.isInteger(mediaChunkBytes) && mediaChunkBytes >= 1,
+    'mediaChunkBytes must be a whole number >= 1',
+  );
+  const sizeOf = (file: MediaFile): number => {
+    const size = typeof mediaSize === 'number' ? mediaSize : mediaSize(file);
+    check(
+      Number.isInteger(size) && size >= MIN_MEDIA_BYTES,
+      `mediaSizeBytes must be a whole number >= ${MIN_MEDIA_BYTES}`,
+    );
+    return size;
+  };
+  if (typeof mediaSize === 'number') sizeOf({ account: '', callId: 0, kind: 'recording' });
 
   const clock = options.now ?? Date.now;
   const host = options.host ?? '127.0.0.1';
@@ -170,8 +216,27 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     random: createRandom(seed ^ 0x5bd1e995),
     now: clock,
   });
+  const nowSeconds = (): number => Math.floor(clock() / 1000);
+  // The links name the port, known once the server listens; nothing signs one before that.
+  let url = '';
+  const links = new MediaLinks({
+    origin: () => url,
+    // Per start, so a link from another run is refused.
+    secret: randomBytes(32),
+    expirySeconds: mediaLinkExpirySeconds,
+  });
+  const calls = new CallRecords(links);
+  const media = new MediaServer({
+    links,
+    exists: (file) => calls.hasMedia(file),
+    sizeOf,
+    seed,
+    chunkBytes: mediaChunkBytes,
+    nowSeconds,
+  });
   const handler = createApiHandler({
     store,
+    call: (account, callId) => calls.get(account, callId, nowSeconds()),
     limiter: new RateLimiter(rateLimitPerMinute),
     options: {
       activeFieldName: options.activeFieldName ?? 'active',
@@ -180,7 +245,6 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     },
   });
 
-  const nowSeconds = (): number => Math.floor(clock() / 1000);
   /** Events generated now are sent now or later, so none may be later than now. */
   const placement = (): Placement => {
     const now = nowSeconds();
@@ -196,6 +260,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
         startTime: options.startTime ?? nowSeconds(),
         companyIndex,
         ...(options.userEventsV2 === undefined ? {} : { userEventsV2: options.userEventsV2 }),
+        mediaLink: (file, signedAt) => links.sign(file, signedAt),
       }),
     ]),
   );
@@ -204,7 +269,10 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
 
   const enqueue = (events: GeneratedEvent[]): void => {
     generatedEvents += events.length;
-    for (const event of events) queuedDeliveries += engine.enqueue(event);
+    for (const event of events) {
+      calls.record(event);
+      queuedDeliveries += engine.enqueue(event);
+    }
   };
 
   const generatorOf = (account: string): TrafficGenerator => {
@@ -233,7 +301,16 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   };
 
   // Like the local stack's servers, it answers no web page: it hands out webhook tokens to whoever asks.
-  const server = createServer(guardListener(handler, { bindAddress: host }));
+  const server = createServer(
+    guardListener(
+      (request, response) => {
+        const target = new URL(request.url ?? '/', url);
+        if (target.pathname.startsWith('/media/')) media.handle(request, response, target);
+        else handler(request, response);
+      },
+      { bindAddress: host },
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -244,7 +321,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const port = (server.address() as AddressInfo).port;
   // A server on every interface is still reached through loopback from this machine.
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 
   let trafficTimer: NodeJS.Timeout | undefined;
   const stopTraffic = (): void => {
@@ -326,6 +403,12 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     flush,
     stats,
     delivered: (webhookId) => engine.delivered(webhookId),
+    mediaBytes: (account, callId, kind) => {
+      const file = { account, callId, kind };
+      if (!calls.hasMedia(file)) throw new UnknownMediaError(`no ${kind} for call ${callId} of ${account}`);
+      return media.bytes(file);
+    },
+    mediaDownloads: (account, callId, kind) => media.downloads({ account, callId, kind }),
     stop: async () => {
       stopTraffic();
       engine.stop();

@@ -2,6 +2,7 @@
 
 import { type GeneratedEvent, makeEvent } from './envelope.js';
 import type { JsonObject } from './json.js';
+import { type MediaFile, type MediaKind, MediaLinks } from './media.js';
 import { createRandom, hashString, type Random } from './random.js';
 
 export const CALL_KINDS = [
@@ -44,6 +45,11 @@ export interface TrafficOptions {
   readonly numbers?: number;
   /** Also send the `.v2` twin of each user event, as Aircall does to a webhook subscribed to both. @default true */
   readonly userEventsV2?: boolean;
+  /**
+   * Signs a recording or voicemail link at `signedAt` (UNIX seconds), for every event that carries it.
+   * @default links on `http://127.0.0.1` signed with a fixed key, served by no simulator
+   */
+  readonly mediaLink?: (file: MediaFile, signedAt: number) => string;
 }
 
 /** Where generated events go on the generator's timeline, in UNIX seconds. */
@@ -98,11 +104,12 @@ const COMMENTS = ['Called back about the invoice.', 'Wants a demo next week.', '
 const MEDIA = 'https://media-web.aircall.io/tracks/tts/languages/en/voices/Joanna';
 const API = 'https://api.aircall.io/v1';
 
-const amzDate = (seconds: number): string =>
-  new Date(seconds * 1000)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
+/** For a generator on its own: its payloads repeat, and no server answers its links. */
+const standaloneLinks = new MediaLinks({
+  origin: () => 'http://127.0.0.1',
+  secret: Buffer.from('standalone traffic generator'),
+  expirySeconds: 600,
+});
 
 /** One call drawn but not laid out yet: its own stream makes it come out the same at whatever start it gets. */
 interface PlannedCall {
@@ -121,8 +128,8 @@ interface AgentState {
 export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerator => {
   const random: Random = createRandom(options.seed ^ hashString(options.account));
   const index = options.companyIndex ?? 0;
-  const companyId = 200_000 + index;
   const sendV2 = options.userEventsV2 ?? true;
+  const mediaLink = options.mediaLink ?? ((file, signedAt) => standaloneLinks.sign(file, signedAt));
   let clock = options.startTime;
   // Real call ids are above 2^31; each company gets its own range so ids never collide across companies.
   let nextCallId = 3_000_000_000 + index * 1_000_000_000 + random.int(0, 9_999);
@@ -206,23 +213,6 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     return others.length > 0 ? draw.pick(others) : than;
   };
 
-  /** A presigned-looking S3 link: short-lived in real life, so a consumer must not rely on it lasting. */
-  const presigned = (
-    draw: Random,
-    callId: number,
-    kind: 'voicemail' | 'recording',
-    signedAt: number,
-  ): string => {
-    const day = amzDate(signedAt).slice(0, 8);
-    return (
-      `https://aircall-simulator-recordings.s3.us-west-2.amazonaws.com/companies/${companyId}/recordings/` +
-      `call-${callId}-${draw.hex(32)}-${kind}.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256` +
-      `&X-Amz-Credential=ASIA${draw.hex(16).toUpperCase()}%2F${day}%2Fus-west-2%2Fs3%2Faws4_request` +
-      `&X-Amz-Date=${amzDate(signedAt)}&X-Amz-Expires=3600&X-Amz-SignedHeaders=host` +
-      `&X-Amz-Signature=${draw.hex(64)}`
-    );
-  };
-
   const planCall = (kind: CallKind): PlannedCall => {
     nextCallId += random.int(1, 997);
     return { kind, id: nextCallId, seed: random.int(0, 0xffff_ffff) };
@@ -259,8 +249,13 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
       tags: [],
     };
     const events: GeneratedEvent[] = [];
+    /** The files the call has so far; their links are signed anew for every event, as Aircall does. */
+    const media = new Set<MediaKind>();
     const emit = (event: string, timestamp: number): number => {
-      events.push(makeEvent(options.account, 'call', event, timestamp, structuredClone(data)));
+      const signed = structuredClone(data);
+      for (const kind of media)
+        signed[kind] = mediaLink({ account: options.account, callId: id, kind }, timestamp);
+      events.push(makeEvent(options.account, 'call', event, timestamp, signed));
       return timestamp;
     };
 
@@ -328,7 +323,7 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
       emit('call.hungup', endedAt);
       // The recording is only in the final data: call.hungup may be incomplete.
       if (draw.chance(0.7)) {
-        data.recording = presigned(draw, id, 'recording', endedAt + 30);
+        media.add('recording');
         data.asset = `https://assets.aircall.io/calls/${id}/recording`;
       }
       afterEnded(emit('call.ended', endedAt + draw.int(30, 35)), agent);
@@ -374,9 +369,8 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
         hangUp(endedAt);
         emit('call.hungup', endedAt);
         const endedTimestamp = endedAt + draw.int(30, 35);
-        const voicemail = presigned(draw, id, 'voicemail', endedTimestamp);
         const setVoicemail = (): void => {
-          data.voicemail = voicemail;
+          media.add('voicemail');
           data.asset = `https://assets.aircall.io/calls/${id}/voicemail`;
         };
         let last: number;

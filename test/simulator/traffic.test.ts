@@ -104,7 +104,7 @@ describe('traffic generator', () => {
     const events = generator().call('inbound_voicemail');
     const left = events.find((e) => e.event === 'call.voicemail_left');
     expect(String(left?.data.voicemail)).toMatch(
-      /^https:\/\/.+\.mp3\?.*X-Amz-Expires=3600.*X-Amz-Signature=/,
+      /^http:\/\/127\.0\.0\.1\/media\/acme\/\d+\/voicemail\.mp3\?.*X-Amz-Expires=600.*X-Amz-Signature=sim-[0-9a-f]{64}$/,
     );
     expect(left?.data.asset).toMatch(/\/voicemail$/);
     expect(events.find((e) => e.event === 'call.ended')?.data.missed_call_reason).toBe(
