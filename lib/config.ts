@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
+import { ARCHIVE, ARCHIVE_CONCURRENCY, isOriginLike, MEDIA_SIZE_CAP } from './definitions/archive.js';
 import { DEFAULT_TIMESTAMP_MARGIN_SECONDS, PAYLOAD_CAP } from './definitions/pipeline.js';
 import { splitWebhookUrls, webhookUrlProblem } from './definitions/webhook-urls.js';
 
@@ -41,11 +42,32 @@ export interface StackConfig {
   readonly timestampMarginSeconds: number;
   /** Largest `data` an event may carry, in bytes (as JSON and as DynamoDB encodes it); larger is answered 413. */
   readonly maxPayloadBytes: number;
+  /** Whether recordings and voicemails are archived to the stack's S3 media bucket. */
+  readonly archiveMedia: boolean;
+  /**
+   * Origins (`https://host[:port]`, `*.host` for its subdomains) the archive may download from, when set; unset, the
+   * archive's built-in Aircall defaults.
+   */
+  readonly mediaAllowedOrigins?: readonly string[];
+  /** Largest recording or voicemail the archive downloads, in bytes. */
+  readonly maxMediaBytes: number;
+  /** Days after which an archived file moves to a colder storage class, when set; unset, never. */
+  readonly mediaColdAfterDays?: number;
+  /** Days after which an archived file is deleted, when set (after mediaColdAfterDays); unset, kept forever. */
+  readonly mediaExpireAfterDays?: number;
+  /** Archive downloads at once, at most. */
+  readonly archiveConcurrency: number;
 }
 
 type RequiredKey = Exclude<
   keyof StackConfig,
-  'alarmEmail' | 'aircallSecretName' | 'aircallSecretKmsKeyArn' | 'webhookUrls'
+  | 'alarmEmail'
+  | 'aircallSecretName'
+  | 'aircallSecretKmsKeyArn'
+  | 'webhookUrls'
+  | 'mediaAllowedOrigins'
+  | 'mediaColdAfterDays'
+  | 'mediaExpireAfterDays'
 >;
 
 export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
@@ -60,6 +82,9 @@ export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
   tokenCacheSeconds: 60,
   timestampMarginSeconds: DEFAULT_TIMESTAMP_MARGIN_SECONDS,
   maxPayloadBytes: PAYLOAD_CAP.defaultBytes,
+  archiveMedia: true,
+  maxMediaBytes: MEDIA_SIZE_CAP.defaultBytes,
+  archiveConcurrency: ARCHIVE.maxConcurrency,
 };
 
 export const CONFIG_KEYS: readonly (keyof StackConfig)[] = [
@@ -68,6 +93,9 @@ export const CONFIG_KEYS: readonly (keyof StackConfig)[] = [
   'aircallSecretName',
   'aircallSecretKmsKeyArn',
   'webhookUrls',
+  'mediaAllowedOrigins',
+  'mediaColdAfterDays',
+  'mediaExpireAfterDays',
 ];
 
 /** The values CloudWatch Logs accepts as a retention in days. */
@@ -119,6 +147,28 @@ const toUrlList = (value: unknown): readonly string[] | undefined => {
         : undefined;
   if (urls === undefined || urls.some((url) => webhookUrlProblem(url) !== undefined)) return undefined;
   return [...new Set(urls)];
+};
+
+/** A boolean, or `true`/`false` as `cdk -c archiveMedia=false` passes it. */
+const toBoolean = (value: unknown): boolean | undefined => {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return undefined;
+};
+
+/** A non-empty list of origins, as JSON gives it or comma-separated as `cdk -c` does; undefined when bad. */
+const toOriginList = (value: unknown): readonly string[] | undefined => {
+  const origins =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '')
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value.map((v) => v.trim())
+        : undefined;
+  if (origins === undefined || origins.length === 0 || !origins.every(isOriginLike)) return undefined;
+  return [...new Set(origins)];
 };
 
 const isValidSchedule = (value: string): boolean => {
@@ -176,6 +226,29 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     'a list of https URLs, with no comma, space, credentials or #',
     toUrlList,
   );
+  const mediaAllowedOrigins = read(
+    'mediaAllowedOrigins',
+    'a non-empty list of origins such as https://media.example.com or https://*.example.com (no path)',
+    toOriginList,
+  );
+  const mediaColdAfterDays = number(
+    'mediaColdAfterDays',
+    'a whole number of days, at least 1',
+    wholeNumber(1),
+  );
+  const mediaExpireAfterDays = number(
+    'mediaExpireAfterDays',
+    'a whole number of days, at least 1',
+    wholeNumber(1),
+  );
+  if (
+    mediaColdAfterDays !== undefined &&
+    mediaExpireAfterDays !== undefined &&
+    mediaExpireAfterDays <= mediaColdAfterDays
+  )
+    problems.push(
+      `mediaExpireAfterDays (${mediaExpireAfterDays}) must be greater than mediaColdAfterDays (${mediaColdAfterDays})`,
+    );
   const d = DEFAULT_CONFIG;
   const config: StackConfig = {
     stackName: text('stackName', 'a CloudFormation stack name', (v) => STACK_NAME.test(v)) ?? d.stackName,
@@ -218,10 +291,26 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
         `a whole number of bytes from ${PAYLOAD_CAP.minBytes} to ${PAYLOAD_CAP.maxBytes} (above it a call item can outgrow DynamoDB's 400 KB)`,
         (v) => wholeNumber(PAYLOAD_CAP.minBytes)(v) && v <= PAYLOAD_CAP.maxBytes,
       ) ?? d.maxPayloadBytes,
+    archiveMedia: read('archiveMedia', 'true or false', toBoolean) ?? d.archiveMedia,
+    maxMediaBytes:
+      number(
+        'maxMediaBytes',
+        `a whole number of bytes from ${MEDIA_SIZE_CAP.minBytes} to ${MEDIA_SIZE_CAP.maxBytes}`,
+        (v) => wholeNumber(MEDIA_SIZE_CAP.minBytes)(v) && v <= MEDIA_SIZE_CAP.maxBytes,
+      ) ?? d.maxMediaBytes,
+    archiveConcurrency:
+      number(
+        'archiveConcurrency',
+        `a whole number from ${ARCHIVE_CONCURRENCY.min} to ${ARCHIVE_CONCURRENCY.max}`,
+        (v) => wholeNumber(ARCHIVE_CONCURRENCY.min)(v) && v <= ARCHIVE_CONCURRENCY.max,
+      ) ?? d.archiveConcurrency,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(aircallSecretName === undefined ? {} : { aircallSecretName }),
     ...(aircallSecretKmsKeyArn === undefined ? {} : { aircallSecretKmsKeyArn }),
     ...(webhookUrls === undefined ? {} : { webhookUrls }),
+    ...(mediaAllowedOrigins === undefined ? {} : { mediaAllowedOrigins }),
+    ...(mediaColdAfterDays === undefined ? {} : { mediaColdAfterDays }),
+    ...(mediaExpireAfterDays === undefined ? {} : { mediaExpireAfterDays }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -30,6 +30,9 @@ describe('parseConfig', () => {
       tokenCacheSeconds: 60,
       timestampMarginSeconds: 300,
       maxPayloadBytes: 65_536,
+      archiveMedia: true,
+      maxMediaBytes: 536_870_912,
+      archiveConcurrency: 2,
     });
     expect(parseConfig({})).toEqual(DEFAULT_CONFIG);
   });

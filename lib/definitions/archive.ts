@@ -1,0 +1,63 @@
+// The archive's settings as plain data: the consumer, its queue, the media bucket's lifecycle and the config bounds.
+import type { QueueSettings } from './pipeline.js';
+
+export interface ArchiveSettings {
+  /** Lambda timeout of the archive function: one large recording streamed from Aircall into S3. */
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+  /** Media jobs handed to one invocation: few, since each may take minutes. */
+  readonly batchSize: number;
+  /** Concurrent invocations at most, unless configured (`archiveConcurrency`): the ceiling on downloads at once. */
+  readonly maxConcurrency: number;
+}
+
+const DAY = 24 * 60 * 60;
+
+export const ARCHIVE: ArchiveSettings = {
+  timeoutSeconds: 300,
+  memorySize: 512,
+  batchSize: 2,
+  maxConcurrency: 2,
+};
+
+export const MEDIA_QUEUE: QueueSettings = {
+  visibilityTimeoutSeconds: 6 * ARCHIVE.timeoutSeconds,
+  // Longer than a weekend outage; an expired link is refreshed through the Public API, so old jobs stay useful.
+  retentionSeconds: 4 * DAY,
+  // A media job is an account, a call id, a kind and one presigned link: a few kilobytes at most.
+  maxMessageSizeBytes: 262_144,
+  maxReceiveCount: 5,
+  // The SQS maximum, so an operator has two weeks to inspect and redrive.
+  deadLetterRetentionSeconds: 14 * DAY,
+};
+
+export const MEDIA_BUCKET = {
+  /**
+   * Days an overwritten or deleted recording stays restorable as a noncurrent version: long enough to notice a bad
+   * archive run or a mistaken delete and restore it, short enough not to pay for every superseded copy forever.
+   */
+  noncurrentVersionExpirationDays: 30,
+  /** An upload the archive gave up on (a timeout mid-stream) leaves parts that are billed until aborted. */
+  abortIncompleteMultipartUploadDays: 1,
+  /** Days the server access logs are kept: a year of who read or changed which recording. */
+  accessLogExpirationDays: 365,
+} as const;
+
+/** Bounds of `maxMediaBytes`, the largest recording or voicemail the archive downloads. */
+export const MEDIA_SIZE_CAP = {
+  /** About nine hours of a 128 kbit/s MP3: no real call is longer. */
+  defaultBytes: 512 * 1024 * 1024,
+  minBytes: 1024 * 1024,
+  /** Beyond this a download cannot be trusted to finish within the archive's timeout. */
+  maxBytes: 2 * 1024 * 1024 * 1024,
+} as const;
+
+/** Bounds of `archiveConcurrency`: at least one download, and few enough to stay well inside Aircall's limits. */
+export const ARCHIVE_CONCURRENCY = { min: 1, max: 10 } as const;
+
+// `scheme://host[:port]`, optionally `*.host`: the shape the archive's allow-list parser accepts, which stays the
+// authority on each entry (it also refuses numeric-looking names and single-label wildcards) when the Lambda starts.
+const ORIGIN = /^https?:\/\/(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
+/** Whether a text has the shape of an allow-list origin (no path, no credentials, no comma or space). */
+export const isOriginLike = (text: string): boolean => ORIGIN.test(text);
