@@ -1,0 +1,170 @@
+// The archive use case: one media job's file streamed from Aircall's link into the bucket, then recorded on its call.
+
+import { createHash } from 'node:crypto';
+import { pipeline, Transform } from 'node:stream';
+import { archiveAttribute, type MediaJob, mediaObjectKey } from '../../lib/definitions/media.js';
+import { ArchiveError, MediaForbiddenError, MediaTooLargeError } from './errors.js';
+import { isExpired } from './media-link.js';
+import {
+  type AircallCalls,
+  type CallArchiveStore,
+  type MediaArchive,
+  type MediaDownload,
+  type MediaSource,
+  type ObjectStore,
+  UnarchivableMediaError,
+} from './ports.js';
+
+export interface ArchiveDeps {
+  readonly calls: CallArchiveStore;
+  readonly media: MediaSource;
+  readonly objects: ObjectStore;
+  readonly aircall: AircallCalls;
+  /** Largest file archived, in bytes; the media source checks it too, this holds whatever source is given. */
+  readonly maxBytes: number;
+  /** Epoch milliseconds: tells an expired link before it is tried, and stamps `archived_at`. */
+  readonly now: () => number;
+}
+
+export type ArchiveOutcome =
+  | { readonly status: 'archived'; readonly archive: MediaArchive; readonly refreshed: boolean }
+  /** Already recorded on the call, before this job or by a concurrent one: nothing was recorded again. */
+  | { readonly status: 'already-archived'; readonly downloaded: boolean };
+
+/** A link with its query string, which is a credential, left out: what a message or a log line may show. */
+export const linkForLog = (url: string): string => {
+  if (!URL.canParse(url)) return '(not a URL)';
+  const { origin, pathname } = new URL(url);
+  return `${origin}${pathname}`;
+};
+
+const describe = (job: MediaJob): string => `the ${job.kind} of call ${job.callId}`;
+
+/** A failure of the download that no retry of this job can mend becomes an UnarchivableMediaError. */
+const classify = (error: unknown, job: MediaJob): unknown =>
+  error instanceof ArchiveError && !error.retriable
+    ? new UnarchivableMediaError(`${describe(job)} cannot be downloaded: ${error.message}`, { cause: error })
+    : error;
+
+/** The link `GET /v1/calls/:id` signs anew, or an UnarchivableMediaError saying why there is none. */
+const freshLink = async (job: MediaJob, deps: ArchiveDeps, why: string): Promise<string> => {
+  const lookup = await deps.aircall.getCall(job.account, job.callId);
+  switch (lookup.status) {
+    case 'no-credentials':
+      throw new UnarchivableMediaError(
+        `${why}, and no Aircall credentials are configured for account ${job.account} to refresh it`,
+      );
+    case 'refused':
+      throw new UnarchivableMediaError(
+        `${why}, and Aircall refused the credentials of account ${job.account} when asked for a fresh link`,
+      );
+    case 'not-found':
+      throw new UnarchivableMediaError(`${why}, and Aircall no longer has call ${job.callId}`);
+    case 'found': {
+      const link = lookup.call[job.kind];
+      if (typeof link !== 'string' || link === '')
+        throw new UnarchivableMediaError(`${why}, and call ${job.callId} no longer has a ${job.kind}`);
+      return link;
+    }
+  }
+};
+
+/** Starts a download, with a failure no retry can mend classified as such. */
+const downloadOnce = async (url: string, job: MediaJob, deps: ArchiveDeps): Promise<MediaDownload> => {
+  try {
+    return await deps.media.download(url);
+  } catch (error) {
+    throw classify(error, job);
+  }
+};
+
+/** Starts the download, refreshing the link once when it has expired or is refused. */
+const startDownload = async (
+  job: MediaJob,
+  deps: ArchiveDeps,
+): Promise<{ readonly download: MediaDownload; readonly refreshed: boolean }> => {
+  if (isExpired(job.url, deps.now())) {
+    const url = await freshLink(job, deps, `the link to ${describe(job)} has expired`);
+    return { download: await downloadOnce(url, job, deps), refreshed: true };
+  }
+  try {
+    return { download: await deps.media.download(job.url), refreshed: false };
+  } catch (error) {
+    // A 403 on a link that is not past its expiry is still what a re-signed link cures (a clock apart, a revoked key).
+    if (!(error instanceof MediaForbiddenError)) throw classify(error, job);
+    const url = await freshLink(job, deps, `the link to ${describe(job)} was refused (${error.message})`);
+    return { download: await downloadOnce(url, job, deps), refreshed: true };
+  }
+};
+
+/** Streams the body into the object store, hashing and counting it on the way; nothing holds the whole file. */
+const upload = async (job: MediaJob, download: MediaDownload, deps: ArchiveDeps) => {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let sha256: string | undefined;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      if (bytes > deps.maxBytes) callback(new MediaTooLargeError(`body exceeds ${deps.maxBytes} bytes`));
+      else {
+        hash.update(chunk);
+        callback(null, chunk);
+      }
+    },
+    flush(callback) {
+      sha256 = hash.digest('hex');
+      callback();
+    },
+  });
+  // An error on either side destroys both: the download's socket closes, and the store sees the download's error.
+  pipeline(download.body, hashing, () => {});
+  const key = mediaObjectKey(job.account, job.callId, job.kind, download.contentType);
+  const digest = (): string => {
+    if (sha256 === undefined) throw new Error('the body has not ended, so its SHA-256 is not known yet');
+    return sha256;
+  };
+  try {
+    await deps.objects.put({ key, contentType: download.contentType, body: hashing, sha256: digest });
+  } catch (error) {
+    hashing.destroy();
+    throw classify(error, job);
+  }
+  return { key, bytes, sha256: digest() };
+};
+
+/**
+ * Archives the file a job names, once: a call whose `<kind>_archive` is set is left alone, so a redelivered job or
+ * a re-signed link downloads nothing. Throws UnarchivableMediaError when no retry can help; anything else it
+ * throws (timeouts, 5xx, throttling) is worth retrying.
+ */
+export const archiveMedia = async (job: MediaJob, deps: ArchiveDeps): Promise<ArchiveOutcome> => {
+  const found = await deps.calls.read(job);
+  if (found.state === 'archived') return { status: 'already-archived', downloaded: false };
+  // Persist writes the call before it enqueues the job, so neither is a race that a retry would win.
+  if (found.state === 'missing')
+    throw new UnarchivableMediaError(`call ${job.callId} is not in the calls table`);
+  if (found.state === 'foreign')
+    throw new UnarchivableMediaError(`call ${job.callId} belongs to another account than ${job.account}`);
+
+  const { download, refreshed } = await startDownload(job, deps);
+  const stored = await upload(job, download, deps);
+  const archive: MediaArchive = {
+    ...stored,
+    content_type: download.contentType,
+    archived_at: Math.floor(deps.now() / 1000),
+  };
+  const outcome = await deps.calls.record(job, archive);
+  switch (outcome) {
+    case 'recorded':
+      return { status: 'archived', archive, refreshed };
+    // A concurrent job of the same file won: the key is the same, so the object it recorded is the one stored.
+    case 'already-archived':
+      return { status: 'already-archived', downloaded: true };
+    case 'missing':
+      throw new UnarchivableMediaError(
+        `call ${job.callId} left the calls table before its ${archiveAttribute(job.kind)} was recorded`,
+      );
+    case 'foreign':
+      throw new UnarchivableMediaError(`call ${job.callId} belongs to another account than ${job.account}`);
+  }
+};

@@ -1,0 +1,59 @@
+// The archive function's settings, read and checked once, when the module-scope handler is first built.
+
+import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
+import { tableEnvName } from '../../lib/definitions/tables.js';
+import { readEnv, toWholeNumber } from '../shared/env.js';
+import { type AllowList, DEFAULT_ALLOWED_ORIGINS, parseAllowedOrigins } from './allowed-origins.js';
+
+/** The variables only the archive reads; the table, secret and API URL use the names the other functions use. */
+export const ARCHIVE_ENV = {
+  mediaBucket: 'MEDIA_BUCKET',
+  /** Where a job no retry can archive goes at once, with its `failure_reason`. */
+  mediaDeadLetterQueueUrl: 'MEDIA_DEAD_LETTER_QUEUE_URL',
+  /** Comma-separated `scheme://host[:port]` origins (`*.host` for subdomains); absent: Aircall's media hosts. */
+  allowedOrigins: 'MEDIA_ALLOWED_ORIGINS',
+  mediaMaxBytes: 'MEDIA_MAX_BYTES',
+} as const;
+
+/** An hour of 128 kbit/s audio is about 58 MB: four times that is still a recording, past it is not. */
+export const DEFAULT_MEDIA_MAX_BYTES = 256 * 1024 * 1024;
+
+export interface ArchiveConfig {
+  readonly bucketName: string;
+  readonly callsTable: string;
+  readonly deadLetterQueueUrl: string;
+  readonly allowList: AllowList;
+  readonly maxBytes: number;
+  /** The Secrets Manager secret of Aircall credentials; absent, an expired link cannot be refreshed. */
+  readonly aircallSecretId: string | undefined;
+  readonly aircallApiUrl: string;
+}
+
+export const loadArchiveConfig = (
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): ArchiveConfig => {
+  const env = readEnv(
+    {
+      bucketName: { name: ARCHIVE_ENV.mediaBucket },
+      callsTable: { name: tableEnvName('calls') },
+      deadLetterQueueUrl: { name: ARCHIVE_ENV.mediaDeadLetterQueueUrl },
+      maxBytes: { name: ARCHIVE_ENV.mediaMaxBytes, default: String(DEFAULT_MEDIA_MAX_BYTES) },
+      aircallApiUrl: { name: ENV.aircallApiUrl, default: AIRCALL_API_URL },
+    },
+    source,
+  );
+  // Optional, so read beside readEnv, which counts an empty value as missing.
+  const origins = source[ARCHIVE_ENV.allowedOrigins]?.trim() ?? '';
+  const secretId = source[ENV.aircallSecretId]?.trim() ?? '';
+  const maxBytes = toWholeNumber(ARCHIVE_ENV.mediaMaxBytes, env.maxBytes);
+  if (maxBytes === 0) throw new Error(`${ARCHIVE_ENV.mediaMaxBytes} must be above 0`);
+  return {
+    bucketName: env.bucketName,
+    callsTable: env.callsTable,
+    deadLetterQueueUrl: env.deadLetterQueueUrl,
+    allowList: origins === '' ? DEFAULT_ALLOWED_ORIGINS : parseAllowedOrigins(origins),
+    maxBytes,
+    aircallSecretId: secretId === '' ? undefined : secretId,
+    aircallApiUrl: env.aircallApiUrl,
+  };
+};

@@ -1,0 +1,233 @@
+// Lambda entry for the media queue: the handler factory, and the handler Lambda calls, built from the environment.
+// It archives each job's file, sends the jobs no retry can archive to the media dead-letter queue at once with
+// their reason, and reports only the failed ones back to SQS.
+
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type MediaJob, parseMediaJob } from '../../lib/definitions/media.js';
+import { GUARDIAN } from '../../lib/definitions/pipeline.js';
+import type { AircallCredentials } from '../guardian/aircall.js';
+import { parseCredentials } from '../guardian/credentials.js';
+import { SqsDeadLetterQueue } from '../persist/adapters.js';
+import { createDeadLetterClient } from '../persist/handler.js';
+import type { DeadLetterQueue, LetterAttribute } from '../persist/ports.js';
+import type { ClientTarget } from '../shared/aws.js';
+import { MalformedRecordError } from '../shared/errors.js';
+import { builtOnFirstCall } from '../shared/first-call.js';
+import { createLogger } from '../shared/logger.js';
+import {
+  AircallCallsApi,
+  DynamoCallArchiveStore,
+  FetchMediaSource,
+  S3ObjectStore,
+  type S3ObjectStoreOptions,
+} from './adapters.js';
+import { type ArchiveDeps, archiveMedia, linkForLog } from './archive.js';
+import { type ArchiveConfig, loadArchiveConfig } from './config.js';
+import type { ResolveHost } from './fetch-media.js';
+import { UnarchivableMediaError } from './ports.js';
+
+export type ArchiveHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface ArchiveHandlerDeps extends ArchiveDeps {
+  /** Where a job no retry can archive goes at once, instead of after every retry. */
+  readonly deadLetters: DeadLetterQueue;
+  readonly logger: Logger;
+}
+
+/** Why retrying the job cannot help, or undefined when it may. */
+const permanentReason = (error: unknown): string | undefined =>
+  error instanceof MalformedRecordError || error instanceof UnarchivableMediaError
+    ? error.message
+    : undefined;
+
+/** The record's message attributes as SQS takes them back: Lambda hands binary values over as base64. */
+const letterAttributes = (record: SQSRecord): Record<string, LetterAttribute> =>
+  Object.fromEntries(
+    Object.entries(record.messageAttributes).map(([name, attribute]) => [
+      name,
+      {
+        dataType: attribute.dataType,
+        ...(attribute.stringValue === undefined ? {} : { stringValue: attribute.stringValue }),
+        ...(attribute.binaryValue === undefined
+          ? {}
+          : { binaryValue: Buffer.from(attribute.binaryValue, 'base64') }),
+      },
+    ]),
+  );
+
+/** What a log line says of a job: never the link's query string, which is a credential. */
+const jobDetail = (job: MediaJob | undefined) =>
+  job === undefined
+    ? {}
+    : { account: job.account, callId: job.callId, kind: job.kind, link: linkForLog(job.url) };
+
+const parseJob = (record: SQSRecord): MediaJob => {
+  try {
+    return parseMediaJob(record.body);
+  } catch (error) {
+    throw new MalformedRecordError(error instanceof Error ? error.message : 'media job is malformed', {
+      cause: error,
+    });
+  }
+};
+
+/** Builds the handler from its dependencies; nothing here reads the environment. */
+export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler => {
+  const { logger } = deps;
+
+  /** Resolves once the record is in the dead-letter queue; rejects, so that the record is retried, otherwise. */
+  const deadLetter = async (record: SQSRecord, reason: string, job: MediaJob | undefined) => {
+    // The reason only, never the body: it holds the link, whose query string is a credential.
+    const detail = { messageId: record.messageId, reason, ...jobDetail(job) };
+    try {
+      await deps.deadLetters.send({
+        body: record.body,
+        attributes: letterAttributes(record),
+        reason,
+        failedAt: deps.now(),
+      });
+    } catch (error) {
+      logger.error('media job not archived, nor sent to the dead-letter queue', { ...detail, error });
+      throw error;
+    }
+    logger.error('media job sent to the dead-letter queue', detail);
+  };
+
+  const archiveRecord = async (record: SQSRecord): Promise<void> => {
+    let job: MediaJob | undefined;
+    try {
+      job = parseJob(record);
+      const outcome = await archiveMedia(job, deps);
+      if (outcome.status === 'archived')
+        logger.info('media archived', {
+          messageId: record.messageId,
+          ...jobDetail(job),
+          key: outcome.archive.key,
+          bytes: outcome.archive.bytes,
+          refreshed: outcome.refreshed,
+        });
+      else
+        logger.debug('media already archived', {
+          messageId: record.messageId,
+          ...jobDetail(job),
+          ...outcome,
+        });
+    } catch (error) {
+      const reason = permanentReason(error);
+      if (reason !== undefined) return deadLetter(record, reason, job);
+      // Timeouts, 5xx, S3 throttling, Aircall's rate limit: thrown on purpose, so that this record alone comes
+      // back, is retried later (with a fresh link once its own has expired), and after the receive limit lands
+      // in the dead-letter queue.
+      logger.error('media not archived', { messageId: record.messageId, ...jobDetail(job), error });
+      throw error;
+    }
+  };
+
+  return async (event, context) => {
+    // Per invocation: a processor holds the state of the batch in hand.
+    const processor = new BatchProcessor(EventType.SQS);
+    return processPartialResponse(event, archiveRecord, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
+  };
+};
+
+/** The bucket's client: a hung connection fails the part after seconds, not at the Lambda timeout. */
+export const createArchiveS3Client = (
+  target: ClientTarget = {},
+  options: { readonly forcePathStyle?: boolean } = {},
+): S3Client =>
+  new S3Client({
+    ...target,
+    ...options,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 30_000, throwOnRequestTimeout: true },
+  });
+
+/** The calls table's client, bounded as persist's is. */
+export const createArchiveDynamoClient = (target: ClientTarget = {}): DynamoDBClient =>
+  new DynamoDBClient({
+    ...target,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+  });
+
+export interface ArchiveClients {
+  readonly dynamo: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly deadLetters: SQSClient;
+}
+
+export interface ArchiveWiring {
+  readonly clients: ArchiveClients;
+  /** The credentials secret's value, when `aircallSecretId` is set: a JSON list of accounts. */
+  readonly readSecret?: (secretId: string) => Promise<unknown>;
+  /** @default fetch-media's dns.lookup */
+  readonly lookup?: ResolveHost;
+  readonly objectStore?: S3ObjectStoreOptions;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The credentials of one account from the secret, read (and cached by the reader) only when a link needs it. */
+const credentialsReader =
+  (secretId: string | undefined, readSecret: (secretId: string) => Promise<unknown>) =>
+  async (account: string): Promise<AircallCredentials | undefined> => {
+    if (secretId === undefined) return undefined;
+    const secret = await readSecret(secretId);
+    if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
+    return parseCredentials(secret).find((credentials) => credentials.account === account);
+  };
+
+/** The handler's adapters over the given clients, as the deployed function wires them. */
+export const archiveDependencies = (
+  config: ArchiveConfig,
+  wiring: ArchiveWiring,
+): Omit<ArchiveHandlerDeps, 'logger'> => {
+  const now = wiring.now ?? (() => Date.now());
+  const readSecret =
+    wiring.readSecret ??
+    ((): ((secretId: string) => Promise<unknown>) => {
+      const secrets = new SecretsProvider();
+      return (secretId) => secrets.get(secretId, { maxAge: GUARDIAN.secretCacheSeconds });
+    })();
+  const documents = DynamoDBDocumentClient.from(wiring.clients.dynamo, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return {
+    calls: new DynamoCallArchiveStore(documents, config.callsTable),
+    media: new FetchMediaSource({
+      allowList: config.allowList,
+      maxBytes: config.maxBytes,
+      now,
+      ...(wiring.lookup === undefined ? {} : { lookup: wiring.lookup }),
+    }),
+    objects: new S3ObjectStore(wiring.clients.s3, config.bucketName, wiring.objectStore),
+    aircall: new AircallCallsApi({
+      credentialsFor: credentialsReader(config.aircallSecretId, readSecret),
+      baseUrl: config.aircallApiUrl,
+    }),
+    deadLetters: new SqsDeadLetterQueue(wiring.clients.deadLetters, config.deadLetterQueueUrl),
+    maxBytes: config.maxBytes,
+    now,
+  };
+};
+
+export const handler: ArchiveHandler = builtOnFirstCall(() =>
+  createArchiveHandler({
+    ...archiveDependencies(loadArchiveConfig(), {
+      clients: {
+        dynamo: createArchiveDynamoClient(),
+        s3: createArchiveS3Client(),
+        deadLetters: createDeadLetterClient(),
+      },
+    }),
+    logger: createLogger('archive'),
+  }),
+);

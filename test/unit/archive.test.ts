@@ -1,0 +1,329 @@
+// The archive use case against in-memory fakes: idempotence, link refresh, permanent and retriable failures.
+
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { type ArchiveDeps, archiveMedia, linkForLog } from '../../lambdas/archive/archive.js';
+import {
+  MediaForbiddenError,
+  MediaLinkExpiredError,
+  MediaNotFoundError,
+  MediaTooLargeError,
+  MediaUnavailableError,
+} from '../../lambdas/archive/errors.js';
+import {
+  type ArchiveState,
+  type CallArchiveStore,
+  type CallLookup,
+  type MediaArchive,
+  type MediaDownload,
+  type MediaFileRef,
+  type ObjectUpload,
+  type RecordOutcome,
+  UnarchivableMediaError,
+} from '../../lambdas/archive/ports.js';
+import type { MediaJob } from '../../lib/definitions/media.js';
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const amz = (ms: number): string =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+/** A presigned-style link signed at `signedAt` for `expires` seconds. */
+const link = (path: string, signedAt = NOW - 60_000, expires = 3600): string =>
+  `https://media.example${path}?X-Amz-Date=${amz(signedAt)}&X-Amz-Expires=${expires}&X-Amz-Signature=secret`;
+
+const JOB: MediaJob = { account: 'acme', callId: '1234567890123', kind: 'recording', url: link('/r.mp3') };
+const FRESH = link('/r.mp3', NOW);
+const BYTES = Buffer.from('ID3 and then some audio bytes, in three chunks');
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** The calls table as one map: each item's account and archives. */
+class MemoryCalls implements CallArchiveStore {
+  readonly items = new Map<string, { account: string; archives: Record<string, MediaArchive> }>();
+  readonly writes: MediaArchive[] = [];
+  /** What `record` answers regardless, to act out a race. */
+  recordAnswer: RecordOutcome | undefined;
+
+  async read(file: MediaFileRef): Promise<ArchiveState> {
+    const item = this.items.get(file.callId);
+    if (item === undefined) return { state: 'missing' };
+    if (item.account !== file.account) return { state: 'foreign' };
+    const archive = item.archives[file.kind];
+    return archive === undefined ? { state: 'open' } : { state: 'archived', archive };
+  }
+
+  async record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome> {
+    if (this.recordAnswer !== undefined) return this.recordAnswer;
+    const item = this.items.get(file.callId);
+    if (item === undefined) return 'missing';
+    if (item.account !== file.account) return 'foreign';
+    if (item.archives[file.kind] !== undefined) return 'already-archived';
+    item.archives[file.kind] = archive;
+    this.writes.push(archive);
+    return 'recorded';
+  }
+}
+
+/** A media host: each link answers a body or an error; every download is counted. */
+const mediaHost = (answers: Record<string, () => MediaDownload>) => {
+  const downloads: string[] = [];
+  return {
+    downloads,
+    source: {
+      download: async (url: string): Promise<MediaDownload> => {
+        downloads.push(url);
+        const answer = answers[url];
+        if (answer === undefined) throw new MediaNotFoundError('404 from media.example');
+        return answer();
+      },
+    },
+  };
+};
+
+const audio = (bytes: Buffer = BYTES): (() => MediaDownload) => {
+  return () => ({
+    body: Readable.from([bytes.subarray(0, 10), bytes.subarray(10, 20), bytes.subarray(20)]),
+    contentType: 'audio/mpeg',
+  });
+};
+
+/** The bucket: reads every body to its end, as S3 would. */
+class MemoryObjects {
+  readonly objects = new Map<string, { bytes: Buffer; contentType: string; sha256: string }>();
+  failWith: Error | undefined;
+
+  async put(upload: ObjectUpload): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of upload.body) chunks.push(chunk as Buffer);
+    if (this.failWith !== undefined) throw this.failWith;
+    this.objects.set(upload.key, {
+      bytes: Buffer.concat(chunks),
+      contentType: upload.contentType,
+      sha256: upload.sha256(),
+    });
+  }
+}
+
+const aircallAnswering = (lookup: CallLookup) => {
+  const asked: string[] = [];
+  return {
+    asked,
+    api: {
+      getCall: async (account: string, callId: string): Promise<CallLookup> => {
+        asked.push(`${account}/${callId}`);
+        return lookup;
+      },
+    },
+  };
+};
+
+interface Setup {
+  readonly answers?: Record<string, () => MediaDownload>;
+  readonly lookup?: CallLookup;
+  /** null: no call item at all. */
+  readonly owner?: string | null;
+  readonly maxBytes?: number;
+}
+
+const setup = ({
+  answers = { [JOB.url]: audio() },
+  lookup = { status: 'found', call: { recording: FRESH, voicemail: null } },
+  owner = 'acme',
+  maxBytes = 1_000_000,
+}: Setup = {}) => {
+  const calls = new MemoryCalls();
+  if (owner !== null) calls.items.set(JOB.callId, { account: owner, archives: {} });
+  const host = mediaHost(answers);
+  const objects = new MemoryObjects();
+  const aircall = aircallAnswering(lookup);
+  const deps: ArchiveDeps = {
+    calls,
+    media: host.source,
+    objects,
+    aircall: aircall.api,
+    maxBytes,
+    now: () => NOW,
+  };
+  return { deps, calls, host, objects, aircall };
+};
+
+const unarchivable = async (promise: Promise<unknown>): Promise<UnarchivableMediaError> => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnarchivableMediaError);
+  return error as UnarchivableMediaError;
+};
+
+describe('archiveMedia', () => {
+  it('streams the file into the bucket under its key and records its size, type and SHA-256 on the call', async () => {
+    const { deps, calls, objects, aircall } = setup();
+    const outcome = await archiveMedia(JOB, deps);
+
+    const key = 'acme/calls/1234567890123/recording.mp3';
+    const archive = {
+      key,
+      bytes: BYTES.length,
+      content_type: 'audio/mpeg',
+      sha256: sha256(BYTES),
+      archived_at: NOW / 1000,
+    };
+    expect(outcome).toEqual({ status: 'archived', archive, refreshed: false });
+    expect(objects.objects.get(key)).toEqual({
+      bytes: BYTES,
+      contentType: 'audio/mpeg',
+      sha256: sha256(BYTES),
+    });
+    expect(calls.writes).toEqual([archive]);
+    expect(aircall.asked).toEqual([]);
+  });
+
+  it('downloads nothing and writes nothing when the call already records the archive', async () => {
+    const { deps, calls, host, objects } = setup();
+    await archiveMedia(JOB, deps);
+    const again = await archiveMedia({ ...JOB, url: link('/r.mp3', NOW - 1000) }, deps);
+
+    expect(again).toEqual({ status: 'already-archived', downloaded: false });
+    expect(host.downloads).toHaveLength(1);
+    expect(calls.writes).toHaveLength(1);
+    expect(objects.objects.size).toBe(1);
+  });
+
+  it('asks Aircall for a fresh link, without trying the old one, when the job link has expired by the clock', async () => {
+    const expired = { ...JOB, url: link('/r.mp3', NOW - 3_600_000, 600) };
+    const { deps, host, aircall } = setup({ answers: { [FRESH]: audio() } });
+    const outcome = await archiveMedia(expired, deps);
+
+    expect(outcome).toMatchObject({ status: 'archived', refreshed: true });
+    expect(aircall.asked).toEqual(['acme/1234567890123']);
+    expect(host.downloads).toEqual([FRESH]);
+  });
+
+  it('retries once with a fresh link when the download answers that the link has expired', async () => {
+    const { deps, host } = setup({
+      answers: {
+        [JOB.url]: () => {
+          throw new MediaLinkExpiredError('403 from media.example: the link has expired');
+        },
+        [FRESH]: audio(),
+      },
+    });
+    expect(await archiveMedia(JOB, deps)).toMatchObject({ status: 'archived', refreshed: true });
+    expect(host.downloads).toEqual([JOB.url, FRESH]);
+  });
+
+  it('fails for good when the fresh link is refused as well, after one retry', async () => {
+    const forbidden = () => {
+      throw new MediaForbiddenError('403 from media.example');
+    };
+    const { deps, host, calls } = setup({ answers: { [JOB.url]: forbidden, [FRESH]: forbidden } });
+    const error = await unarchivable(archiveMedia(JOB, deps));
+
+    expect(error.message).toContain('403 from media.example');
+    expect(host.downloads).toEqual([JOB.url, FRESH]);
+    expect(calls.writes).toEqual([]);
+  });
+
+  it('fails for good, saying so, when the link has expired and the account has no credentials', async () => {
+    const expired = { ...JOB, url: link('/r.mp3', NOW - 3_600_000, 600) };
+    const { deps, host, calls } = setup({ lookup: { status: 'no-credentials' } });
+    const error = await unarchivable(archiveMedia(expired, deps));
+
+    expect(error.message).toBe(
+      'the link to the recording of call 1234567890123 has expired, and no Aircall credentials are configured for account acme to refresh it',
+    );
+    expect(host.downloads).toEqual([]);
+    expect(calls.writes).toEqual([]);
+  });
+
+  it.each([
+    [
+      { status: 'found', call: { recording: null } } as CallLookup,
+      'call 1234567890123 no longer has a recording',
+    ],
+    [{ status: 'not-found' } as CallLookup, 'Aircall no longer has call 1234567890123'],
+    [{ status: 'refused' } as CallLookup, 'Aircall refused the credentials of account acme'],
+  ])('fails for good when the refresh answers %j', async (lookup, reason) => {
+    const expired = { ...JOB, url: link('/r.mp3', NOW - 3_600_000, 600) };
+    const { deps, calls } = setup({ lookup });
+    const error = await unarchivable(archiveMedia(expired, deps));
+    expect(error.message).toContain(reason);
+    expect(calls.writes).toEqual([]);
+  });
+
+  it.each([
+    [null, 'call 1234567890123 is not in the calls table'],
+    ['globex', 'call 1234567890123 belongs to another account than acme'],
+  ])('neither downloads nor writes when the owner of the call item is %s', async (owner, reason) => {
+    const { deps, host, calls, objects } = setup({ owner });
+    const error = await unarchivable(archiveMedia(JOB, deps));
+
+    expect(error.message).toBe(reason);
+    expect(host.downloads).toEqual([]);
+    expect(objects.objects.size).toBe(0);
+    expect(calls.writes).toEqual([]);
+  });
+
+  it('fails for good when the call changes hands or goes before the write, which then changes nothing', async () => {
+    for (const answer of ['foreign', 'missing'] as const) {
+      const { deps, calls } = setup();
+      calls.recordAnswer = answer;
+      await unarchivable(archiveMedia(JOB, deps));
+      expect(calls.items.get(JOB.callId)?.archives).toEqual({});
+    }
+  });
+
+  it('reports the file archived by a concurrent job as already archived', async () => {
+    const { deps, calls } = setup();
+    calls.recordAnswer = 'already-archived';
+    expect(await archiveMedia(JOB, deps)).toEqual({ status: 'already-archived', downloaded: true });
+  });
+
+  it('fails for good, recording nothing, on a body larger than the limit', async () => {
+    const { deps, calls } = setup({ maxBytes: BYTES.length - 1 });
+    const error = await unarchivable(archiveMedia(JOB, deps));
+
+    expect(error.cause).toBeInstanceOf(MediaTooLargeError);
+    expect(error.message).toContain(`body exceeds ${BYTES.length - 1} bytes`);
+    expect(calls.writes).toEqual([]);
+  });
+
+  it('archives a body of exactly the limit', async () => {
+    const { deps } = setup({ maxBytes: BYTES.length });
+    expect(await archiveMedia(JOB, deps)).toMatchObject({ status: 'archived' });
+  });
+
+  it('fails for good on a 404, a failure no retry of the same job mends', async () => {
+    const { deps } = setup({ answers: {} });
+    const error = await unarchivable(archiveMedia(JOB, deps));
+    expect(error.cause).toBeInstanceOf(MediaNotFoundError);
+  });
+
+  it('throws a retriable failure as it is: a dead media host, or the bucket throttling', async () => {
+    const unavailable = new MediaUnavailableError('status 503 from media.example', { status: 503 });
+    const { deps } = setup({
+      answers: {
+        [JOB.url]: () => {
+          throw unavailable;
+        },
+      },
+    });
+    await expect(archiveMedia(JOB, deps)).rejects.toBe(unavailable);
+
+    const throttled = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+    const second = setup();
+    second.objects.failWith = throttled;
+    await expect(archiveMedia(JOB, second.deps)).rejects.toBe(throttled);
+    expect(second.calls.writes).toEqual([]);
+  });
+});
+
+describe('linkForLog', () => {
+  it('keeps the origin and path of a link and drops its query string, which is a credential', () => {
+    expect(linkForLog(JOB.url)).toBe('https://media.example/r.mp3');
+    expect(linkForLog('not a link')).toBe('(not a URL)');
+  });
+});
