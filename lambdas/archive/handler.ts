@@ -7,7 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type MediaJob, parseMediaJob } from '../../lib/definitions/media.js';
@@ -15,7 +15,6 @@ import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import type { AircallCredentials } from '../guardian/aircall.js';
 import { parseCredentials } from '../guardian/credentials.js';
 import { SqsDeadLetterQueue } from '../persist/adapters.js';
-import { createDeadLetterClient } from '../persist/handler.js';
 import type { DeadLetterQueue, LetterAttribute } from '../persist/ports.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { MalformedRecordError } from '../shared/errors.js';
@@ -158,6 +157,14 @@ export const createArchiveDynamoClient = (target: ClientTarget = {}): DynamoDBCl
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   });
 
+/** The media dead-letter queue's client, bounded the same way; the endpoint, not the queue URL, decides where it sends. */
+export const createArchiveDeadLetterClient = (target: ClientTarget = {}): SQSClient =>
+  new SQSClient({
+    ...target,
+    useQueueUrlAsEndpoint: false,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+  });
+
 export interface ArchiveClients {
   readonly dynamo: DynamoDBClient;
   readonly s3: S3Client;
@@ -225,7 +232,7 @@ export const handler: ArchiveHandler = builtOnFirstCall(() =>
       clients: {
         dynamo: createArchiveDynamoClient(),
         s3: createArchiveS3Client(),
-        deadLetters: createDeadLetterClient(),
+        deadLetters: createArchiveDeadLetterClient(),
       },
     }),
     logger: createLogger('archive'),

@@ -13,12 +13,12 @@ import { ARCHIVE_ENV, loadArchiveConfig } from '../../lambdas/archive/config.js'
 import {
   type ArchiveHandler,
   archiveDependencies,
+  createArchiveDeadLetterClient,
   createArchiveDynamoClient,
   createArchiveHandler,
   createArchiveS3Client,
 } from '../../lambdas/archive/handler.js';
 import type { MediaSource } from '../../lambdas/archive/ports.js';
-import { createDeadLetterClient } from '../../lambdas/persist/handler.js';
 import type { MediaJob, MediaKind } from '../../lib/definitions/media.js';
 import { DEAD_LETTER_ATTRIBUTES, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';
@@ -91,7 +91,7 @@ const archiveHandler = (options: HandlerOptions = {}) => {
   const clients = {
     dynamo: createArchiveDynamoClient(stack.targets.dynamo),
     s3: createArchiveS3Client(stack.targets.sqs, { forcePathStyle: true }),
-    deadLetters: createDeadLetterClient(stack.targets.sqs),
+    deadLetters: createArchiveDeadLetterClient(stack.targets.sqs),
   };
   stopped.push(clients.dynamo, clients.s3, clients.deadLetters);
   const deps = archiveDependencies(config, {
