@@ -1,5 +1,6 @@
 // The archive function's settings, read and checked once, when the module-scope handler is first built.
 
+import { MEDIA_SIZE_CAP } from '../../lib/definitions/archive.js';
 import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';
 import { readEnv, toWholeNumber } from '../shared/env.js';
@@ -15,8 +16,8 @@ export const ARCHIVE_ENV = {
   mediaMaxBytes: 'MEDIA_MAX_BYTES',
 } as const;
 
-/** An hour of 128 kbit/s audio is about 58 MB: four times that is still a recording, past it is not. */
-export const DEFAULT_MEDIA_MAX_BYTES = 256 * 1024 * 1024;
+/** The configuration's default, so a function started without the variable archives what the stack would. */
+export const DEFAULT_MEDIA_MAX_BYTES = MEDIA_SIZE_CAP.defaultBytes;
 
 export interface ArchiveConfig {
   readonly bucketName: string;

@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ARCHIVE } from '../../lib/definitions/archive.js';
 import { type MediaJob, parseMediaJob } from '../../lib/definitions/media.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import type { AircallCredentials } from '../guardian/aircall.js';
@@ -212,6 +213,8 @@ export const archiveDependencies = (
     media: new FetchMediaSource({
       allowList: config.allowList,
       maxBytes: config.maxBytes,
+      // A large file takes minutes; a minute of the function's time is left to abort the upload and dead-letter.
+      totalTimeoutMs: (ARCHIVE.timeoutSeconds - 60) * 1000,
       now,
       ...(wiring.lookup === undefined ? {} : { lookup: wiring.lookup }),
     }),
