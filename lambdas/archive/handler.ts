@@ -7,7 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ARCHIVE } from '../../lib/definitions/archive.js';
@@ -15,9 +15,13 @@ import { type MediaJob, parseMediaJob } from '../../lib/definitions/media.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import type { AircallCredentials } from '../guardian/aircall.js';
 import { parseCredentials } from '../guardian/credentials.js';
-import { SqsDeadLetterQueue } from '../persist/adapters.js';
-import type { DeadLetterQueue, LetterAttribute } from '../persist/ports.js';
 import type { ClientTarget } from '../shared/aws.js';
+import {
+  createDeadLetterClient,
+  type DeadLetterQueue,
+  letterAttributes,
+  SqsDeadLetterQueue,
+} from '../shared/dead-letters.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
@@ -46,21 +50,6 @@ const permanentReason = (error: unknown): string | undefined =>
   error instanceof MalformedRecordError || error instanceof UnarchivableMediaError
     ? error.message
     : undefined;
-
-/** The record's message attributes as SQS takes them back: Lambda hands binary values over as base64. */
-const letterAttributes = (record: SQSRecord): Record<string, LetterAttribute> =>
-  Object.fromEntries(
-    Object.entries(record.messageAttributes).map(([name, attribute]) => [
-      name,
-      {
-        dataType: attribute.dataType,
-        ...(attribute.stringValue === undefined ? {} : { stringValue: attribute.stringValue }),
-        ...(attribute.binaryValue === undefined
-          ? {}
-          : { binaryValue: Buffer.from(attribute.binaryValue, 'base64') }),
-      },
-    ]),
-  );
 
 /** What a log line says of a job: never the link's query string, which is a credential. */
 const jobDetail = (job: MediaJob | undefined) =>
@@ -158,13 +147,8 @@ export const createArchiveDynamoClient = (target: ClientTarget = {}): DynamoDBCl
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   });
 
-/** The media dead-letter queue's client, bounded the same way; the endpoint, not the queue URL, decides where it sends. */
-export const createArchiveDeadLetterClient = (target: ClientTarget = {}): SQSClient =>
-  new SQSClient({
-    ...target,
-    useQueueUrlAsEndpoint: false,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
-  });
+/** The media dead-letter queue's client: the one persist's dead letters go through. */
+export const createArchiveDeadLetterClient = createDeadLetterClient;
 
 export interface ArchiveClients {
   readonly dynamo: DynamoDBClient;

@@ -1,14 +1,10 @@
 // The persist function's secondary adapters: the event log and state tables in DynamoDB, the dead-letter queue in SQS.
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import {
   type AppendResult,
-  type DeadLetter,
-  type DeadLetterQueue,
   type EventLog,
   type EventRecord,
   RejectedWriteError,
@@ -154,35 +150,5 @@ export class DynamoStateStore implements StateStore {
     // Gone since the write: only a hand deletion does that. Failing the record lets its retry start afresh.
     if (Item === undefined) throw new Error(`${write.table} item vanished while its write was checked`);
     return accountOf(Item);
-  }
-}
-
-const toMessageAttribute = (attribute: DeadLetter['attributes'][string]): MessageAttributeValue => ({
-  DataType: attribute.dataType,
-  ...(attribute.stringValue === undefined ? {} : { StringValue: attribute.stringValue }),
-  ...(attribute.binaryValue === undefined ? {} : { BinaryValue: attribute.binaryValue }),
-});
-
-export class SqsDeadLetterQueue implements DeadLetterQueue {
-  constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
-
-  async send(letter: DeadLetter): Promise<void> {
-    const received = Object.entries(letter.attributes).map(
-      ([name, attribute]) => [name, toMessageAttribute(attribute)] as const,
-    );
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: letter.body,
-        MessageAttributes: {
-          ...Object.fromEntries(received),
-          [DEAD_LETTER_ATTRIBUTES.failureReason]: { DataType: 'String', StringValue: letter.reason },
-          [DEAD_LETTER_ATTRIBUTES.failedAt]: { DataType: 'Number', StringValue: String(letter.failedAt) },
-        },
-      }),
-    );
   }
 }

@@ -6,19 +6,20 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import type { ClientTarget } from '../shared/aws.js';
+import { createDeadLetterClient, letterAttributes, SqsDeadLetterQueue } from '../shared/dead-letters.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { storabilityProblem } from '../shared/storability.js';
-import { DynamoEventLog, DynamoStateStore, SqsDeadLetterQueue } from './adapters.js';
+import { DynamoEventLog, DynamoStateStore } from './adapters.js';
 import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
-import { type DeadLetterQueue, type LetterAttribute, type QueuedEvent, RejectedWriteError } from './ports.js';
+import { type DeadLetterQueue, type QueuedEvent, RejectedWriteError } from './ports.js';
 import { parseQueuedRecord } from './queued-event.js';
 
 export type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -69,21 +70,6 @@ const publishTally = (metrics: Metrics, tally: Tally): void => {
 /** Why retrying the record cannot help, or undefined when it may. */
 const permanentReason = (error: unknown): string | undefined =>
   error instanceof MalformedRecordError || error instanceof RejectedWriteError ? error.message : undefined;
-
-/** The record's message attributes as SQS takes them back: Lambda hands binary values over as base64. */
-const letterAttributes = (record: SQSRecord): Record<string, LetterAttribute> =>
-  Object.fromEntries(
-    Object.entries(record.messageAttributes).map(([name, attribute]) => [
-      name,
-      {
-        dataType: attribute.dataType,
-        ...(attribute.stringValue === undefined ? {} : { stringValue: attribute.stringValue }),
-        ...(attribute.binaryValue === undefined
-          ? {}
-          : { binaryValue: Buffer.from(attribute.binaryValue, 'base64') }),
-      },
-    ]),
-  );
 
 /** Builds the handler from its dependencies; nothing here reads the environment. */
 export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler => {
@@ -179,14 +165,7 @@ export const createPersistClient = (target: ClientTarget = {}): DynamoDBClient =
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   });
 
-/** The client persist sends dead letters through, bounded the same way. */
-export const createDeadLetterClient = (target: ClientTarget = {}): SQSClient =>
-  new SQSClient({
-    ...target,
-    // The endpoint, not the queue URL's host, decides where requests go, as for ingest's queue client.
-    useQueueUrlAsEndpoint: false,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
-  });
+export { createDeadLetterClient };
 
 export interface PersistClients {
   readonly dynamo: DynamoDBClient;

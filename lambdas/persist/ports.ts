@@ -92,26 +92,6 @@ export class RejectedWriteError extends Error {
   }
 }
 
-/** A message attribute as it came with the record. */
-export interface LetterAttribute {
-  readonly dataType: string;
-  readonly stringValue?: string;
-  readonly binaryValue?: Uint8Array;
-}
-
-/** A record on its way to the dead-letter queue: body and attributes as received, plus why and when it failed. */
-export interface DeadLetter {
-  readonly body: string;
-  readonly attributes: Readonly<Record<string, LetterAttribute>>;
-  /** Short text naming the failure; never the payload. */
-  readonly reason: string;
-  /** Epoch milliseconds. */
-  readonly failedAt: number;
-}
-
-export interface DeadLetterQueue {
-  /** Resolves once the queue holds the letter; rejects otherwise, so the record is retried instead. */
-  send(letter: DeadLetter): Promise<void>;
-}
+export type { DeadLetter, DeadLetterQueue, LetterAttribute } from '../shared/dead-letters.js';
 
 export type { AircallEnvelope };
