@@ -19,7 +19,7 @@ import type { ClientTarget } from '../shared/aws.js';
 import {
   createDeadLetterClient,
   type DeadLetterQueue,
-  letterAttributes,
+  deadLetterRecord,
   SqsDeadLetterQueue,
 } from '../shared/dead-letters.js';
 import { MalformedRecordError } from '../shared/errors.js';
@@ -72,22 +72,16 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
   const { logger } = deps;
 
   /** Resolves once the record is in the dead-letter queue; rejects, so that the record is retried, otherwise. */
-  const deadLetter = async (record: SQSRecord, reason: string, job: MediaJob | undefined) => {
+  const deadLetter = (record: SQSRecord, reason: string, job: MediaJob | undefined) =>
     // The reason only, never the body: it holds the link, whose query string is a credential.
-    const detail = { messageId: record.messageId, reason, ...jobDetail(job) };
-    try {
-      await deps.deadLetters.send({
-        body: record.body,
-        attributes: letterAttributes(record),
-        reason,
-        failedAt: deps.now(),
-      });
-    } catch (error) {
-      logger.error('media job not archived, nor sent to the dead-letter queue', { ...detail, error });
-      throw error;
-    }
-    logger.error('media job sent to the dead-letter queue', detail);
-  };
+    deadLetterRecord(record, reason, {
+      queue: deps.deadLetters,
+      now: deps.now,
+      logger,
+      subject: 'media job',
+      failure: 'not archived',
+      detail: jobDetail(job),
+    });
 
   const archiveRecord = async (record: SQSRecord): Promise<void> => {
     let job: MediaJob | undefined;

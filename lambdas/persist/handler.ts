@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import type { ClientTarget } from '../shared/aws.js';
-import { createDeadLetterClient, letterAttributes, SqsDeadLetterQueue } from '../shared/dead-letters.js';
+import { createDeadLetterClient, deadLetterRecord, SqsDeadLetterQueue } from '../shared/dead-letters.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
@@ -76,28 +76,19 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
   const { logger } = deps;
 
   /** Resolves once the record is in the dead-letter queue; rejects, so that the record is retried, otherwise. */
-  const deadLetter = async (record: SQSRecord, reason: string, event: QueuedEvent | undefined) => {
+  const deadLetter = (record: SQSRecord, reason: string, event: QueuedEvent | undefined) =>
     // The reason only, never the body: a malformed body may hold a token, and either may hold personal data.
-    const detail = {
-      messageId: record.messageId,
-      reason,
-      ...(event === undefined
-        ? {}
-        : { account: event.account, resource: event.envelope.resource, event: event.envelope.event }),
-    };
-    try {
-      await deps.deadLetters.send({
-        body: record.body,
-        attributes: letterAttributes(record),
-        reason,
-        failedAt: deps.now(),
-      });
-    } catch (error) {
-      logger.error('record not persisted, nor sent to the dead-letter queue', { ...detail, error });
-      throw error;
-    }
-    logger.error('record sent to the dead-letter queue', detail);
-  };
+    deadLetterRecord(record, reason, {
+      queue: deps.deadLetters,
+      now: deps.now,
+      logger,
+      subject: 'record',
+      failure: 'not persisted',
+      detail:
+        event === undefined
+          ? {}
+          : { account: event.account, resource: event.envelope.resource, event: event.envelope.event },
+    });
 
   const persistRecord = async (record: SQSRecord, tally: Tally): Promise<void> => {
     let event: QueuedEvent | undefined;

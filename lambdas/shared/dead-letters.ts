@@ -80,3 +80,41 @@ export const createDeadLetterClient = (target: ClientTarget = {}): SQSClient =>
     useQueueUrlAsEndpoint: false,
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   });
+
+export interface DeadLetterOptions {
+  readonly queue: DeadLetterQueue;
+  readonly now: () => number;
+  readonly logger: { error(message: string, extra: Record<string, unknown>): void };
+  /** How the log names the record and its failure, e.g. `record` and `not persisted`. */
+  readonly subject: string;
+  readonly failure: string;
+  /** What the log may say of the record: ids and names, never its body. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Sends a record to the dead-letter queue, unchanged, with why and when. Resolves once the queue holds it; rejects
+ * otherwise, so that the record is retried instead and nothing is lost.
+ */
+export const deadLetterRecord = async (
+  record: SQSRecord,
+  reason: string,
+  options: DeadLetterOptions,
+): Promise<void> => {
+  const detail = { messageId: record.messageId, reason, ...options.detail };
+  try {
+    await options.queue.send({
+      body: record.body,
+      attributes: letterAttributes(record),
+      reason,
+      failedAt: options.now(),
+    });
+  } catch (error) {
+    options.logger.error(`${options.subject} ${options.failure}, nor sent to the dead-letter queue`, {
+      ...detail,
+      error,
+    });
+    throw error;
+  }
+  options.logger.error(`${options.subject} sent to the dead-letter queue`, detail);
+};
