@@ -25,6 +25,12 @@ export interface LocalStackRecord {
   readonly token: string;
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queues: { readonly queueUrl: string; readonly deadLetterQueueUrl: string };
+  /** The media archive on the embedded S3 and SQS (`endpoints.s3`): absent from a record of an older stack. */
+  readonly media?: {
+    readonly bucket: string;
+    readonly queueUrl: string;
+    readonly deadLetterQueueUrl: string;
+  };
   /** What the queues held when this stack started, and how many of those it released from a killed run. */
   readonly queuedAtStart: { readonly queue: number; readonly deadLetterQueue: number };
   readonly released: number;

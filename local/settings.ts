@@ -39,6 +39,13 @@ export interface LocalSettings {
   /** Physical table names: locally, the logical names themselves. */
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queues: { readonly queue: string; readonly deadLetterQueue: string };
+  /** The media archive's bucket on the embedded S3, and its job queue and dead-letter queue. */
+  readonly media: { readonly bucket: string; readonly queue: string; readonly deadLetterQueue: string };
+  /**
+   * Origins the local archive may download from besides the simulator's own (`MEDIA_ALLOWED_ORIGINS`,
+   * comma-separated); unset, Aircall's media hosts.
+   */
+  readonly mediaAllowedOrigins: string | undefined;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -94,6 +101,8 @@ export const readLocalSettings = (
     eventRetentionDays: wholeNumber('EVENT_RETENTION_DAYS', value('EVENT_RETENTION_DAYS'), problems),
     tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, name])) as Record<TableName, string>,
     queues: { queue: 'events', deadLetterQueue: 'events-dlq' },
+    media: { bucket: 'media', queue: 'media', deadLetterQueue: 'media-dlq' },
+    mediaAllowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.trim() || undefined,
   };
   if (!settings.webhookPath.startsWith('/'))
     problems.push(`WEBHOOK_PATH must start with "/", got "${settings.webhookPath}"`);

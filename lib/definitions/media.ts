@@ -70,3 +70,17 @@ export const parseMediaJob = (body: string): MediaJob => {
   if (typeof url !== 'string' || !URL.canParse(url)) throw new Error('media job has no link');
   return { account, callId, kind, url };
 };
+
+/** The stack outputs that name the media archive's resources, read by the CLI of a deployed stack. */
+export const MEDIA_OUTPUTS = {
+  bucket: 'MediaBucketName',
+  queue: 'MediaQueueUrl',
+  deadLetterQueue: 'MediaDeadLetterQueueUrl',
+} as const;
+
+/**
+ * The attribute a running archive job holds on the call while it downloads a file, e.g. `recording_archive_lease`:
+ * UNIX seconds until which no other job of the same file starts a download.
+ */
+export const archiveLeaseAttribute = (kind: MediaKind): `${MediaKind}_archive_lease` =>
+  `${kind}_archive_lease`;

@@ -92,6 +92,8 @@ export const ENV = {
   /** Every webhook URL of this stack, as registered at Aircall, comma-separated: the API's own and any custom domain. */
   webhookUrls: 'WEBHOOK_URLS',
   aircallApiUrl: 'AIRCALL_API_URL',
+  /** Where persist sends a media job for each recording or voicemail not archived yet; absent, none is sent. */
+  mediaQueueUrl: 'MEDIA_QUEUE_URL',
 } as const;
 
 /** The Aircall Public API, unless told otherwise (the simulator, in development and tests). */
