@@ -52,8 +52,11 @@ export const MEDIA_SIZE_CAP = {
   maxBytes: 2 * 1024 * 1024 * 1024,
 } as const;
 
-/** Bounds of `archiveConcurrency`: at least one download, and few enough to stay well inside Aircall's limits. */
-export const ARCHIVE_CONCURRENCY = { min: 1, max: 10 } as const;
+/**
+ * Bounds of `archiveConcurrency`: few enough to stay well inside Aircall's limits. The least is 2, not 1, because
+ * an SQS event source's maximum concurrency cannot be set below 2.
+ */
+export const ARCHIVE_CONCURRENCY = { min: 2, max: 10 } as const;
 
 // `scheme://host[:port]`, optionally `*.host`: the shape the archive's allow-list parser accepts, which stays the
 // authority on each entry (it also refuses numeric-looking names and single-label wildcards) when the Lambda starts.

@@ -88,12 +88,12 @@ describe('the media archive configuration', () => {
     }
   });
 
-  it('takes an archive concurrency from 1 to 10', () => {
-    expect(parseConfig({ archiveConcurrency: '1' }).archiveConcurrency).toBe(1);
+  it('takes an archive concurrency from 2, the least an SQS event source allows, to 10', () => {
+    expect(parseConfig({ archiveConcurrency: '2' }).archiveConcurrency).toBe(2);
     expect(parseConfig({ archiveConcurrency: 10 }).archiveConcurrency).toBe(10);
-    for (const bad of [0, 11, 2.5, 'many']) {
+    for (const bad of [1, 0, 11, 2.5, 'many']) {
       expect(problemsOf({ archiveConcurrency: bad })).toEqual([
-        `archiveConcurrency must be a whole number from 1 to 10 (got ${JSON.stringify(bad)})`,
+        `archiveConcurrency must be a whole number from 2 to 10 (got ${JSON.stringify(bad)})`,
       ]);
     }
   });
