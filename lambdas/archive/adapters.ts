@@ -1,19 +1,25 @@
-// The archive function's secondary adapters: the media host over fetch-media, the bucket in S3, the calls table in
-// DynamoDB, and `GET /v1/calls/:id` at Aircall.
+// The archive function's secondary adapters: the media host over fetch-media, scratch files on local disk, the bucket
+// in S3, the calls table in DynamoDB, and `GET /v1/calls/:id` at Aircall.
 
+import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type ChecksumAlgorithm, CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ChecksumAlgorithm, S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, NumberValue, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
-import { archiveAttribute } from '../../lib/definitions/media.js';
+import { archiveAttribute, archiveLeaseAttribute } from '../../lib/definitions/media.js';
 import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
 import type { AircallCredentials } from '../guardian/aircall.js';
 import { type FetchMediaOptions, fetchMedia } from './fetch-media.js';
 import type {
   AircallCalls,
-  ArchiveState,
   CallArchiveStore,
   CallLookup,
+  ClaimOutcome,
+  Lease,
   MediaArchive,
   MediaDownload,
   MediaFileRef,
@@ -21,6 +27,8 @@ import type {
   ObjectStore,
   ObjectUpload,
   RecordOutcome,
+  Scratch,
+  ScratchFile,
 } from './ports.js';
 
 /** Downloads through fetch-media: allow-list, pinned and checked addresses, size limit, timeouts. */
@@ -30,6 +38,38 @@ export class FetchMediaSource implements MediaSource {
   async download(url: string): Promise<MediaDownload> {
     const { body, contentType } = await fetchMedia(url, this.options);
     return { body, contentType };
+  }
+}
+
+/**
+ * Scratch files in a directory of their own (the function's /tmp, or a folder of the local stack's DATA_DIR), each in
+ * a new subdirectory readable by this user only.
+ */
+export class DiskScratch implements Scratch {
+  constructor(private readonly directory: string) {}
+
+  /**
+   * Empties the directory: what an earlier process left there when it died mid-download. Synchronous, as it runs
+   * once, while the handler is built and before any download.
+   */
+  clear(): this {
+    rmSync(this.directory, { recursive: true, force: true });
+    mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    return this;
+  }
+
+  async write(body: Readable): Promise<ScratchFile> {
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    const folder = await mkdtemp(join(this.directory, 'media-'));
+    const path = join(folder, 'file');
+    const remove = () => rm(folder, { recursive: true, force: true });
+    try {
+      await pipeline(body, createWriteStream(path, { mode: 0o600 }));
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+    return { open: () => createReadStream(path), remove };
   }
 }
 
@@ -61,7 +101,7 @@ export class S3ObjectStore implements ObjectStore {
     this.queueSize = options.queueSize ?? 2;
   }
 
-  async put({ key, contentType, body, sha256 }: ObjectUpload): Promise<void> {
+  async put({ key, contentType, body, bytes, sha256 }: ObjectUpload): Promise<void> {
     const upload = new Upload({
       client: this.client,
       partSize: this.partSize,
@@ -72,25 +112,16 @@ export class S3ObjectStore implements ObjectStore {
         Bucket: this.bucket,
         Key: key,
         Body: body,
+        // Known from the scratch file: the length lets a small file go up in one PUT, checked by S3.
+        ContentLength: bytes,
         ContentType: contentType,
+        Metadata: { sha256 },
         ...(this.options.checksumAlgorithm === undefined
           ? {}
           : { ChecksumAlgorithm: this.options.checksumAlgorithm }),
       },
     });
     await upload.done();
-    // The digest is known only once the body has ended, after the object's headers were sent: a server-side copy
-    // onto itself sets it as metadata without moving the bytes through the function again.
-    await this.client.send(
-      new CopyObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-        MetadataDirective: 'REPLACE',
-        ContentType: contentType,
-        Metadata: { sha256: sha256() },
-      }),
-    );
   }
 }
 
@@ -108,8 +139,13 @@ const textOf = (value: unknown): string | undefined => {
   return undefined;
 };
 
-const isArchive = (value: unknown): value is MediaArchive =>
-  isRecord(value) && typeof value.key === 'string' && typeof value.sha256 === 'string';
+/** A number attribute, unmarshalled or as DynamoDB sent it with a failed condition (`{ N: '17' }`). */
+const numberOf = (value: unknown): number | undefined => {
+  if (typeof value === 'number') return value;
+  if (isRecord(value) && typeof value.N === 'string') return Number(value.N);
+  if (value instanceof NumberValue) return Number(value.toString());
+  return undefined;
+};
 
 /** The calls table: reads a call's owner and archive, and records an archive with a guarded UpdateItem. */
 export class DynamoCallArchiveStore implements CallArchiveStore {
@@ -118,12 +154,43 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
     private readonly tableName: string,
   ) {}
 
-  async read(file: MediaFileRef): Promise<ArchiveState> {
-    const item = await this.owner(file);
-    if (item === undefined) return { state: 'missing' };
-    if (textOf(item.account) !== file.account) return { state: 'foreign' };
-    const archive = item[archiveAttribute(file.kind)];
-    return isArchive(archive) ? { state: 'archived', archive } : { state: 'open' };
+  async claim(file: MediaFileRef, lease: Lease): Promise<ClaimOutcome> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: NumberValue.from(file.callId) },
+          UpdateExpression: 'SET #lease = :until',
+          ConditionExpression:
+            'attribute_exists(#id) AND #account = :account AND attribute_not_exists(#archive) AND ' +
+            '(attribute_not_exists(#lease) OR #lease < :now)',
+          ExpressionAttributeNames: {
+            '#id': 'id',
+            '#account': 'account',
+            '#archive': archiveAttribute(file.kind),
+            '#lease': archiveLeaseAttribute(file.kind),
+          },
+          ExpressionAttributeValues: {
+            ':account': file.account,
+            ':until': lease.untilSeconds,
+            ':now': lease.nowSeconds,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'claimed';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = isRecord(error.Item) ? error.Item : await this.owner(file);
+      if (item === undefined) return 'missing';
+      if (textOf(item.account) !== file.account) return 'foreign';
+      if (item[archiveAttribute(file.kind)] !== undefined) return 'archived';
+      const until = numberOf(item[archiveLeaseAttribute(file.kind)]);
+      // The lease ran out between the write and the read: the next attempt of this job takes it.
+      if (until === undefined || until < lease.nowSeconds)
+        throw new Error(`the lease on the ${file.kind} of call ${file.callId} changed while it was claimed`);
+      return 'busy';
+    }
   }
 
   async record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome> {
@@ -132,14 +199,16 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id: NumberValue.from(file.callId) },
-          // One attribute set, nothing else: a late call event keeps its own attributes, and this keeps its own.
-          UpdateExpression: 'SET #archive = :archive',
+          // One attribute set and the lease dropped, nothing else: a late call event keeps its own attributes, and
+          // this keeps its own.
+          UpdateExpression: 'SET #archive = :archive REMOVE #lease',
           ConditionExpression:
             'attribute_exists(#id) AND #account = :account AND attribute_not_exists(#archive)',
           ExpressionAttributeNames: {
             '#id': 'id',
             '#account': 'account',
             '#archive': archiveAttribute(file.kind),
+            '#lease': archiveLeaseAttribute(file.kind),
           },
           ExpressionAttributeValues: { ':account': file.account, ':archive': archive },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -156,17 +225,18 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
     }
   }
 
-  /** The item's id, account and archive of that kind, read strongly consistent: undefined when there is none. */
+  /** The item's id, account, archive and lease of that kind, read strongly consistent: undefined when there is none. */
   private async owner(file: MediaFileRef): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
         Key: { id: NumberValue.from(file.callId) },
-        ProjectionExpression: '#id, #account, #archive',
+        ProjectionExpression: '#id, #account, #archive, #lease',
         ExpressionAttributeNames: {
           '#id': 'id',
           '#account': 'account',
           '#archive': archiveAttribute(file.kind),
+          '#lease': archiveLeaseAttribute(file.kind),
         },
         ConsistentRead: true,
       }),

@@ -1,4 +1,5 @@
-// The archive use case: one media job's file streamed from Aircall's link into the bucket, then recorded on its call.
+// The archive use case: one media job's file downloaded from Aircall's link to scratch disk, stored in the bucket with
+// its SHA-256, then recorded on its call.
 
 import { createHash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
@@ -12,6 +13,8 @@ import {
   type MediaDownload,
   type MediaSource,
   type ObjectStore,
+  type Scratch,
+  type ScratchFile,
   UnarchivableMediaError,
 } from './ports.js';
 
@@ -19,7 +22,15 @@ export interface ArchiveDeps {
   readonly calls: CallArchiveStore;
   readonly media: MediaSource;
   readonly objects: ObjectStore;
+  /** Where a download is kept until it is stored: its length and SHA-256 are known before the upload starts. */
+  readonly scratch: Scratch;
   readonly aircall: AircallCalls;
+  /**
+   * Seconds a job holds the lease on the file it downloads: longer than one attempt may run, so that a lease never
+   * runs out under a live download, and shorter than the queue's retry delay, so that the retry of a job that died
+   * finds it run out.
+   */
+  readonly leaseSeconds: number;
   /** Largest file archived, in bytes; the media source checks it too, this holds whatever source is given. */
   readonly maxBytes: number;
   /** Epoch milliseconds: tells an expired link before it is tried, and stamps `archived_at`. */
@@ -29,7 +40,9 @@ export interface ArchiveDeps {
 export type ArchiveOutcome =
   | { readonly status: 'archived'; readonly archive: MediaArchive; readonly refreshed: boolean }
   /** Already recorded on the call, before this job or by a concurrent one: nothing was recorded again. */
-  | { readonly status: 'already-archived'; readonly downloaded: boolean };
+  | { readonly status: 'already-archived'; readonly downloaded: boolean }
+  /** Another job of the same file holds its lease: nothing was downloaded, and that job sees the file through. */
+  | { readonly status: 'in-progress' };
 
 /** A link with its query string, which is a credential, left out: what a message or a log line may show. */
 export const linkForLog = (url: string): string => {
@@ -97,11 +110,17 @@ const startDownload = async (
   }
 };
 
-/** Streams the body into the object store, hashing and counting it on the way; nothing holds the whole file. */
-const upload = async (job: MediaJob, download: MediaDownload, deps: ArchiveDeps) => {
+/**
+ * Writes the body to scratch disk, hashing and counting it on the way; nothing holds the whole file. A body beyond
+ * `maxBytes` is cut off there, and its file removed.
+ */
+const stage = async (
+  job: MediaJob,
+  download: MediaDownload,
+  deps: ArchiveDeps,
+): Promise<{ readonly file: ScratchFile; readonly bytes: number; readonly sha256: string }> => {
   const hash = createHash('sha256');
   let bytes = 0;
-  let sha256: string | undefined;
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.length;
@@ -111,39 +130,46 @@ const upload = async (job: MediaJob, download: MediaDownload, deps: ArchiveDeps)
         callback(null, chunk);
       }
     },
-    flush(callback) {
-      sha256 = hash.digest('hex');
-      callback();
-    },
   });
-  // An error on either side destroys both: the download's socket closes, and the store sees the download's error.
+  // An error on either side destroys both: the download's socket closes, and the scratch write sees the error.
   pipeline(download.body, hashing, () => {});
-  const key = mediaObjectKey(job.account, job.callId, job.kind, download.contentType);
-  const digest = (): string => {
-    if (sha256 === undefined) throw new Error('the body has not ended, so its SHA-256 is not known yet');
-    return sha256;
-  };
   try {
-    await deps.objects.put({ key, contentType: download.contentType, body: hashing, sha256: digest });
+    const file = await deps.scratch.write(hashing);
+    return { file, bytes, sha256: hash.digest('hex') };
   } catch (error) {
     hashing.destroy();
     throw classify(error, job);
   }
-  return { key, bytes, sha256: digest() };
+};
+
+/** Stores the staged file under the job's key, and removes it from scratch disk whatever happens. */
+const upload = async (job: MediaJob, download: MediaDownload, deps: ArchiveDeps) => {
+  const { file, bytes, sha256 } = await stage(job, download, deps);
+  const key = mediaObjectKey(job.account, job.callId, job.kind, download.contentType);
+  try {
+    await deps.objects.put({ key, contentType: download.contentType, body: file.open(), bytes, sha256 });
+  } catch (error) {
+    throw classify(error, job);
+  } finally {
+    await file.remove();
+  }
+  return { key, bytes, sha256 };
 };
 
 /**
- * Archives the file a job names, once: a call whose `<kind>_archive` is set is left alone, so a redelivered job or
- * a re-signed link downloads nothing. Throws UnarchivableMediaError when no retry can help; anything else it
- * throws (timeouts, 5xx, throttling) is worth retrying.
+ * Archives the file a job names, once: a call whose `<kind>_archive` is set is left alone, and so is one whose file
+ * another job is downloading under its lease, so a redelivered job or a re-signed link downloads nothing. Throws
+ * UnarchivableMediaError when no retry can help; anything else it throws (timeouts, 5xx, throttling) is worth
+ * retrying.
  */
 export const archiveMedia = async (job: MediaJob, deps: ArchiveDeps): Promise<ArchiveOutcome> => {
-  const found = await deps.calls.read(job);
-  if (found.state === 'archived') return { status: 'already-archived', downloaded: false };
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const claim = await deps.calls.claim(job, { nowSeconds, untilSeconds: nowSeconds + deps.leaseSeconds });
+  if (claim === 'archived') return { status: 'already-archived', downloaded: false };
+  if (claim === 'busy') return { status: 'in-progress' };
   // Persist writes the call before it enqueues the job, so neither is a race that a retry would win.
-  if (found.state === 'missing')
-    throw new UnarchivableMediaError(`call ${job.callId} is not in the calls table`);
-  if (found.state === 'foreign')
+  if (claim === 'missing') throw new UnarchivableMediaError(`call ${job.callId} is not in the calls table`);
+  if (claim === 'foreign')
     throw new UnarchivableMediaError(`call ${job.callId} belongs to another account than ${job.account}`);
 
   const { download, refreshed } = await startDownload(job, deps);

@@ -1,6 +1,6 @@
 // The archive function's settings, read and checked once, when the module-scope handler is first built.
 
-import { MEDIA_SIZE_CAP } from '../../lib/definitions/archive.js';
+import { ARCHIVE, MEDIA_SIZE_CAP } from '../../lib/definitions/archive.js';
 import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';
 import { readEnv, toWholeNumber } from '../shared/env.js';
@@ -15,6 +15,13 @@ export const ARCHIVE_ENV = {
   allowedOrigins: 'MEDIA_ALLOWED_ORIGINS',
   mediaMaxBytes: 'MEDIA_MAX_BYTES',
 } as const;
+
+/**
+ * Seconds a job holds the lease on the file it downloads: a minute beyond the function's timeout, so that no live
+ * attempt outlasts it, and far below the media queue's visibility timeout, so that the retry of an attempt that died
+ * finds it run out.
+ */
+export const ARCHIVE_LEASE_SECONDS = ARCHIVE.timeoutSeconds + 60;
 
 /** The configuration's default, so a function started without the variable archives what the stack would. */
 export const DEFAULT_MEDIA_MAX_BYTES = MEDIA_SIZE_CAP.defaultBytes;

@@ -2,6 +2,8 @@
 // It archives each job's file, sends the jobs no retry can archive to the media dead-letter queue at once with
 // their reason, and reports only the failed ones back to SQS.
 
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
@@ -27,13 +29,14 @@ import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import {
   AircallCallsApi,
+  DiskScratch,
   DynamoCallArchiveStore,
   FetchMediaSource,
   S3ObjectStore,
   type S3ObjectStoreOptions,
 } from './adapters.js';
 import { type ArchiveDeps, archiveMedia, linkForLog } from './archive.js';
-import { type ArchiveConfig, loadArchiveConfig } from './config.js';
+import { ARCHIVE_LEASE_SECONDS, type ArchiveConfig, loadArchiveConfig } from './config.js';
 import type { ResolveHost } from './fetch-media.js';
 import { UnarchivableMediaError } from './ports.js';
 
@@ -96,6 +99,11 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
           bytes: outcome.archive.bytes,
           refreshed: outcome.refreshed,
         });
+      else if (outcome.status === 'in-progress')
+        logger.info('media job left to the job that holds its lease', {
+          messageId: record.messageId,
+          ...jobDetail(job),
+        });
       else
         logger.debug('media already archived', {
           messageId: record.messageId,
@@ -157,6 +165,11 @@ export interface ArchiveWiring {
   /** @default fetch-media's dns.lookup */
   readonly lookup?: ResolveHost;
   readonly objectStore?: S3ObjectStoreOptions;
+  /**
+   * Directory downloads are kept in until stored, emptied when the dependencies are built: nothing else may use it.
+   * @default `archive-scratch` under the system's temporary directory (the function's /tmp)
+   */
+  readonly scratchDirectory?: string;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
 }
@@ -197,6 +210,8 @@ export const archiveDependencies = (
       ...(wiring.lookup === undefined ? {} : { lookup: wiring.lookup }),
     }),
     objects: new S3ObjectStore(wiring.clients.s3, config.bucketName, wiring.objectStore),
+    scratch: new DiskScratch(wiring.scratchDirectory ?? join(tmpdir(), 'archive-scratch')).clear(),
+    leaseSeconds: ARCHIVE_LEASE_SECONDS,
     aircall: new AircallCallsApi({
       credentialsFor: credentialsReader(config.aircallSecretId, readSecret),
       baseUrl: config.aircallApiUrl,

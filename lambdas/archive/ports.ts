@@ -16,14 +16,21 @@ export interface MediaArchive {
   readonly archived_at: number;
 }
 
-/** Where a call's file stands before any download: only `open` is worth downloading. */
-export type ArchiveState =
-  | { readonly state: 'open' }
-  | { readonly state: 'archived'; readonly archive: MediaArchive }
+/**
+ * What a claim on a call's file found: only `claimed` is worth downloading. A claim is a lease held on the call item
+ * while one job downloads the file, so that a second job of the same file (a duplicate delivery, a re-signed link)
+ * does not download it again meanwhile.
+ */
+export type ClaimOutcome =
+  | 'claimed'
+  /** The file is recorded on the call already. */
+  | 'archived'
+  /** Another job holds a lease that has not run out: that job archives the file, or is retried by its queue. */
+  | 'busy'
   /** No call item with that id: nothing to record the archive on. */
-  | { readonly state: 'missing' }
+  | 'missing'
   /** The item belongs to another account than the job's. */
-  | { readonly state: 'foreign' };
+  | 'foreign';
 
 /** What became of the guarded write of an archive. */
 export type RecordOutcome = 'recorded' | 'already-archived' | 'missing' | 'foreign';
@@ -31,12 +38,21 @@ export type RecordOutcome = 'recorded' | 'already-archived' | 'missing' | 'forei
 /** The file of a call a job names, without the link. */
 export type MediaFileRef = Pick<MediaJob, 'account' | 'callId' | 'kind'>;
 
+/** A lease: taken at `nowSeconds`, held until `untilSeconds` (UNIX seconds). */
+export interface Lease {
+  readonly nowSeconds: number;
+  readonly untilSeconds: number;
+}
+
 export interface CallArchiveStore {
-  /** Reads the call's owner and its `<kind>_archive`. */
-  read(file: MediaFileRef): Promise<ArchiveState>;
   /**
-   * Sets `<kind>_archive` only if the item exists, belongs to `file.account` and has no archive of that kind yet;
-   * no other attribute is touched.
+   * Takes the file's lease if the item exists, belongs to `file.account`, has no archive of that kind and no lease
+   * that is still running; no other attribute is touched.
+   */
+  claim(file: MediaFileRef, lease: Lease): Promise<ClaimOutcome>;
+  /**
+   * Sets `<kind>_archive` and drops the lease, only if the item exists, belongs to `file.account` and has no archive
+   * of that kind yet; no other attribute is touched.
    */
   record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome>;
 }
@@ -54,13 +70,28 @@ export interface MediaSource {
   download(url: string): Promise<MediaDownload>;
 }
 
+/** A downloaded file on local disk, until it is stored. */
+export interface ScratchFile {
+  /** A new stream of the whole file, from its start. */
+  open(): Readable;
+  /** Deletes the file; nothing is left behind. */
+  remove(): Promise<void>;
+}
+
+export interface Scratch {
+  /** Writes the stream to a new file; rejects with the stream's error, leaving no file behind. */
+  write(body: Readable): Promise<ScratchFile>;
+}
+
 export interface ObjectUpload {
   readonly key: string;
   readonly contentType: string;
   /** Streamed, never held whole. */
   readonly body: Readable;
-  /** The body's SHA-256 (hex), known once it has ended: the store keeps it beside the object. */
-  readonly sha256: () => string;
+  /** The body's length, known before the upload starts. */
+  readonly bytes: number;
+  /** The body's SHA-256 (hex), kept on the object as its `sha256` metadata. */
+  readonly sha256: string;
 }
 
 export interface ObjectStore {

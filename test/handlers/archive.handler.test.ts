@@ -2,6 +2,9 @@
 // simulator serving signed media links and `GET /v1/calls/:id`.
 
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
@@ -44,6 +47,9 @@ let nowMs = START_MS;
 /** Calls whose recording the simulator serves at LARGE_BYTES. */
 const largeCalls = new Set<string>();
 const stopped: { destroy(): void }[] = [];
+/** Where the handlers keep their downloads until stored. */
+const scratchRoot = mkdtempSync(join(tmpdir(), 'archive-handler-'));
+const scratchDirectory = join(scratchRoot, 'scratch');
 
 beforeAll(async () => {
   stack = await startStack();
@@ -68,7 +74,22 @@ afterAll(async () => {
   for (const client of stopped) client.destroy();
   await simulator?.stop();
   await stack?.stop();
+  rmSync(scratchRoot, { recursive: true, force: true });
 });
+
+/** Bytes of the downloads on scratch disk right now. */
+const bytesOnScratch = (): number =>
+  existsSync(scratchDirectory)
+    ? readdirSync(scratchDirectory).reduce(
+        (total, folder) =>
+          total +
+          readdirSync(join(scratchDirectory, folder)).reduce(
+            (sum, file) => sum + statSync(join(scratchDirectory, folder, file)).size,
+            0,
+          ),
+        0,
+      )
+    : 0;
 
 interface HandlerOptions {
   /** @default true */
@@ -96,6 +117,7 @@ const archiveHandler = (options: HandlerOptions = {}) => {
   stopped.push(clients.dynamo, clients.s3, clients.deadLetters);
   const deps = archiveDependencies(config, {
     clients,
+    scratchDirectory,
     readSecret: async () =>
       JSON.stringify([{ account: ACME.account, api_id: ACME.apiId, api_token: ACME.apiToken }]),
     now: () => nowMs,
@@ -214,6 +236,21 @@ describe('archive handler', () => {
     });
   });
 
+  it('downloads a file once when two jobs of it arrive in one batch, one link re-signed', async () => {
+    const { handler } = archiveHandler();
+    const event = await storedCall();
+    const job = jobOf(event);
+    const resigned = new URL(job.url);
+    resigned.searchParams.set('X-Amz-Signature', 'resigned');
+    const { result } = await run(handler, [job, { ...job, url: resigned.href }]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(simulator.mediaDownloads(ACME.account, Number(event.data.id), 'recording').downloads).toBe(1);
+    const item = await callItem(job.callId);
+    expect(item?.recording_archive).toMatchObject({ key: `acme/calls/${job.callId}/recording.mp3` });
+    expect(item?.recording_archive_lease).toBeUndefined();
+  });
+
   it('refreshes an expired link through GET /v1/calls/:id and archives from the fresh one', async () => {
     const { handler } = archiveHandler();
     const event = await storedCall();
@@ -253,14 +290,14 @@ describe('archive handler', () => {
     let downloaded = 0;
     let uploaded = 0;
     let mostHeld = 0;
-    /** Counts what the download hands on; what is neither uploaded nor dropped is held by the function. */
+    /** Counts what the download hands on; what is not on scratch disk yet is held by the function. */
     const counting = (source: MediaSource): MediaSource => ({
       download: async (url) => {
         const download = await source.download(url);
         const tap = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
             downloaded += chunk.length;
-            mostHeld = Math.max(mostHeld, downloaded - uploaded);
+            mostHeld = Math.max(mostHeld, downloaded - bytesOnScratch());
             callback(null, chunk);
           },
         });
@@ -297,6 +334,9 @@ describe('archive handler', () => {
     expect(objects.partSize * (objects.queueSize + 1)).toBeLessThan(25 * MB);
     expect(downloaded).toBe(LARGE_BYTES);
     expect(mostHeld).toBeLessThan(25 * MB);
+    expect(uploaded).toBe(LARGE_BYTES);
+    // The scratch file went with the upload.
+    expect(bytesOnScratch()).toBe(0);
     // The simulator wrote as the archive read: it never had to hold more than a few chunks unsent either.
     expect(
       simulator.mediaDownloads(ACME.account, Number(event.data.id), 'recording').peakBufferedBytes,

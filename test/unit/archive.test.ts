@@ -12,14 +12,17 @@ import {
   MediaUnavailableError,
 } from '../../lambdas/archive/errors.js';
 import {
-  type ArchiveState,
   type CallArchiveStore,
   type CallLookup,
+  type ClaimOutcome,
+  type Lease,
   type MediaArchive,
   type MediaDownload,
   type MediaFileRef,
   type ObjectUpload,
   type RecordOutcome,
+  type Scratch,
+  type ScratchFile,
   UnarchivableMediaError,
 } from '../../lambdas/archive/ports.js';
 import type { MediaJob } from '../../lib/definitions/media.js';
@@ -39,19 +42,31 @@ const FRESH = link('/r.mp3', NOW);
 const BYTES = Buffer.from('ID3 and then some audio bytes, in three chunks');
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
-/** The calls table as one map: each item's account and archives. */
+interface MemoryCall {
+  account: string;
+  archives: Record<string, MediaArchive>;
+  /** Lease end by kind, UNIX seconds. */
+  leases: Record<string, number>;
+}
+
+/** The calls table as one map: each item's account, archives and leases. */
 class MemoryCalls implements CallArchiveStore {
-  readonly items = new Map<string, { account: string; archives: Record<string, MediaArchive> }>();
+  readonly items = new Map<string, MemoryCall>();
   readonly writes: MediaArchive[] = [];
+  readonly leases: Lease[] = [];
   /** What `record` answers regardless, to act out a race. */
   recordAnswer: RecordOutcome | undefined;
 
-  async read(file: MediaFileRef): Promise<ArchiveState> {
+  async claim(file: MediaFileRef, lease: Lease): Promise<ClaimOutcome> {
     const item = this.items.get(file.callId);
-    if (item === undefined) return { state: 'missing' };
-    if (item.account !== file.account) return { state: 'foreign' };
-    const archive = item.archives[file.kind];
-    return archive === undefined ? { state: 'open' } : { state: 'archived', archive };
+    if (item === undefined) return 'missing';
+    if (item.account !== file.account) return 'foreign';
+    if (item.archives[file.kind] !== undefined) return 'archived';
+    const held = item.leases[file.kind];
+    if (held !== undefined && held >= lease.nowSeconds) return 'busy';
+    item.leases[file.kind] = lease.untilSeconds;
+    this.leases.push(lease);
+    return 'claimed';
   }
 
   async record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome> {
@@ -61,8 +76,28 @@ class MemoryCalls implements CallArchiveStore {
     if (item.account !== file.account) return 'foreign';
     if (item.archives[file.kind] !== undefined) return 'already-archived';
     item.archives[file.kind] = archive;
+    delete item.leases[file.kind];
     this.writes.push(archive);
     return 'recorded';
+  }
+}
+
+/** Scratch files in memory: what was written, and which files are still there. */
+class MemoryScratch implements Scratch {
+  readonly files = new Set<Buffer[]>();
+  written = 0;
+
+  async write(body: Readable): Promise<ScratchFile> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    this.files.add(chunks);
+    this.written += 1;
+    return {
+      open: () => Readable.from(chunks),
+      remove: async () => {
+        this.files.delete(chunks);
+      },
+    };
   }
 }
 
@@ -98,11 +133,9 @@ class MemoryObjects {
     const chunks: Buffer[] = [];
     for await (const chunk of upload.body) chunks.push(chunk as Buffer);
     if (this.failWith !== undefined) throw this.failWith;
-    this.objects.set(upload.key, {
-      bytes: Buffer.concat(chunks),
-      contentType: upload.contentType,
-      sha256: upload.sha256(),
-    });
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== upload.bytes) throw new Error(`told ${upload.bytes} bytes, sent ${bytes.length}`);
+    this.objects.set(upload.key, { bytes, contentType: upload.contentType, sha256: upload.sha256 });
   }
 }
 
@@ -134,20 +167,26 @@ const setup = ({
   maxBytes = 1_000_000,
 }: Setup = {}) => {
   const calls = new MemoryCalls();
-  if (owner !== null) calls.items.set(JOB.callId, { account: owner, archives: {} });
+  if (owner !== null) calls.items.set(JOB.callId, { account: owner, archives: {}, leases: {} });
   const host = mediaHost(answers);
   const objects = new MemoryObjects();
+  const scratch = new MemoryScratch();
   const aircall = aircallAnswering(lookup);
+  const clock = { now: NOW };
   const deps: ArchiveDeps = {
     calls,
     media: host.source,
     objects,
+    scratch,
     aircall: aircall.api,
+    leaseSeconds: LEASE_SECONDS,
     maxBytes,
-    now: () => NOW,
+    now: () => clock.now,
   };
-  return { deps, calls, host, objects, aircall };
+  return { deps, calls, host, objects, scratch, aircall, clock };
 };
+
+const LEASE_SECONDS = 360;
 
 const unarchivable = async (promise: Promise<unknown>): Promise<UnarchivableMediaError> => {
   const error = await promise.then(
@@ -179,6 +218,44 @@ describe('archiveMedia', () => {
     });
     expect(calls.writes).toEqual([archive]);
     expect(aircall.asked).toEqual([]);
+  });
+
+  it('removes the scratch file once the file is stored, and when the upload fails', async () => {
+    const { deps, scratch } = setup();
+    await archiveMedia(JOB, deps);
+    expect(scratch.written).toBe(1);
+    expect(scratch.files.size).toBe(0);
+
+    const failing = setup();
+    failing.objects.failWith = new Error('the bucket is away');
+    await expect(archiveMedia(JOB, failing.deps)).rejects.toThrow('the bucket is away');
+    expect(failing.scratch.written).toBe(1);
+    expect(failing.scratch.files.size).toBe(0);
+  });
+
+  it('takes a lease on the file for the lease time, and the record drops it', async () => {
+    const { deps, calls } = setup();
+    await archiveMedia(JOB, deps);
+    expect(calls.leases).toEqual([{ nowSeconds: NOW / 1000, untilSeconds: NOW / 1000 + LEASE_SECONDS }]);
+    expect(calls.items.get(JOB.callId)?.leases).toEqual({});
+  });
+
+  it('downloads nothing while another job of the same file holds its lease', async () => {
+    const { deps, calls, host } = setup();
+    const item = calls.items.get(JOB.callId);
+    if (item === undefined) throw new Error('no call');
+    item.leases.recording = NOW / 1000 + 10;
+    expect(await archiveMedia(JOB, deps)).toEqual({ status: 'in-progress' });
+    expect(host.downloads).toEqual([]);
+  });
+
+  it('takes over a lease that has run out: the job that held it died', async () => {
+    const { deps, calls, host } = setup();
+    const item = calls.items.get(JOB.callId);
+    if (item === undefined) throw new Error('no call');
+    item.leases.recording = NOW / 1000 - 1;
+    expect(await archiveMedia(JOB, deps)).toMatchObject({ status: 'archived' });
+    expect(host.downloads).toEqual([JOB.url]);
   });
 
   it('downloads nothing and writes nothing when the call already records the archive', async () => {
@@ -289,6 +366,12 @@ describe('archiveMedia', () => {
     expect(error.cause).toBeInstanceOf(MediaTooLargeError);
     expect(error.message).toContain(`body exceeds ${BYTES.length - 1} bytes`);
     expect(calls.writes).toEqual([]);
+  });
+
+  it('keeps no scratch file of a body cut off at the limit', async () => {
+    const { deps, scratch } = setup({ maxBytes: BYTES.length - 1 });
+    await unarchivable(archiveMedia(JOB, deps));
+    expect(scratch.files.size).toBe(0);
   });
 
   it('archives a body of exactly the limit', async () => {
