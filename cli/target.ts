@@ -3,6 +3,7 @@
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MEDIA_OUTPUTS } from '../lib/definitions/media.js';
 import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
 import { splitWebhookUrls, WEBHOOK_URLS_OUTPUT } from '../lib/definitions/webhook-urls.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/clients.js';
@@ -10,6 +11,7 @@ import { readDevToken } from '../local/dev-token.js';
 import { isRunning, readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
+import { type MediaBucket, s3MediaBucket } from './media.js';
 
 export type TableNames = Readonly<Partial<Record<TableName, string>>>;
 
@@ -28,7 +30,9 @@ export interface Target {
   readonly localEndpoint: string | undefined;
   /** How the local stack was looked for, told when nothing answers. */
   readonly localLookup?: string;
-  /** Releases the client's sockets so the process can end. */
+  /** The media archive's bucket; absent when the target names none (a stack without it, or tables by hand). */
+  readonly media?: MediaBucket;
+  /** Releases the clients' sockets so the process can end. */
   close(): void;
 }
 
@@ -64,13 +68,35 @@ const documentClient = (config: DynamoDBClientConfig): DynamoDBDocumentClient =>
     marshallOptions: { removeUndefinedValues: true },
   });
 
+export interface LocalMediaOptions {
+  readonly bucket: string;
+  /** The embedded S3's endpoint. */
+  readonly s3Endpoint: string;
+  readonly deadLetterQueueUrl?: string;
+}
+
 export interface LocalTargetOptions {
   readonly dynamoEndpoint: string;
   readonly tables: TableNames;
   readonly webhookUrl?: string;
   readonly webhookToken?: string;
   readonly lookup?: string;
+  readonly media?: LocalMediaOptions;
 }
+
+/** The bucket on the embedded S3, which knows buckets by path only (`http://127.0.0.1:9324/<bucket>/<key>`). */
+const localMediaBucket = (media: LocalMediaOptions): MediaBucket =>
+  s3MediaBucket({
+    name: media.bucket,
+    deadLetterQueueUrl: media.deadLetterQueueUrl,
+    client: {
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      endpoint: media.s3Endpoint,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    },
+  });
 
 /** A target on the embedded emulators at a known endpoint. */
 export const localTarget = (options: LocalTargetOptions): Target => {
@@ -81,6 +107,7 @@ export const localTarget = (options: LocalTargetOptions): Target => {
     // A refused connection will not heal within a retry's backoff; say so at once.
     maxAttempts: 1,
   });
+  const media = options.media === undefined ? undefined : localMediaBucket(options.media);
   return {
     label: `local stack at ${options.dynamoEndpoint}`,
     documents,
@@ -89,7 +116,11 @@ export const localTarget = (options: LocalTargetOptions): Target => {
     webhookToken: options.webhookToken,
     localEndpoint: options.dynamoEndpoint,
     ...(options.lookup === undefined ? {} : { localLookup: options.lookup }),
-    close: () => documents.destroy(),
+    ...(media === undefined ? {} : { media }),
+    close: () => {
+      documents.destroy();
+      media?.close();
+    },
   };
 };
 
@@ -111,6 +142,16 @@ export const findLocalStack = async (
       webhookUrl: record.endpoints.webhookUrl,
       webhookToken: record.token,
       lookup: `read ${path}, written by the stack of pid ${record.pid} started at ${record.startedAt}`,
+      // A stack older than the media archive records no bucket, and has none.
+      ...(record.media === undefined || typeof record.endpoints.s3 !== 'string'
+        ? {}
+        : {
+            media: {
+              bucket: record.media.bucket,
+              s3Endpoint: record.endpoints.s3,
+              deadLetterQueueUrl: record.media.deadLetterQueueUrl,
+            },
+          }),
     });
   }
   const endpoints = localEndpoints(settings);
@@ -125,14 +166,20 @@ export const findLocalStack = async (
     // Without a record, the token the stack would use: the variable's, or the one it keeps in DATA_DIR.
     webhookToken: settings.token ?? (await readDevToken(settings.dataDir)),
     lookup: `${found}, so tried the ports PORT and DYNAMODB_PORT name, or their defaults`,
+    media: { bucket: settings.media.bucket, s3Endpoint: endpoints.s3 },
   });
 };
 
-/** The tables and URLs a deployed stack publishes as outputs, --table overrides taking precedence. */
-export const fromStackOutputs = (
-  outputs: readonly Output[],
-  overrides: TableNames,
-): { tables: TableNames; webhookUrl: string | undefined; webhookUrls?: readonly string[] } => {
+export interface StackOutputs {
+  readonly tables: TableNames;
+  readonly webhookUrl: string | undefined;
+  readonly webhookUrls?: readonly string[];
+  readonly mediaBucket?: string;
+  readonly mediaDeadLetterQueueUrl?: string;
+}
+
+/** The tables, URLs and media bucket a deployed stack publishes as outputs, --table overrides taking precedence. */
+export const fromStackOutputs = (outputs: readonly Output[], overrides: TableNames): StackOutputs => {
   const value = (key: string): string | undefined => outputs.find((o) => o.OutputKey === key)?.OutputValue;
   const tables: Partial<Record<TableName, string>> = {};
   for (const table of TABLE_NAMES) {
@@ -140,10 +187,14 @@ export const fromStackOutputs = (
     if (name !== undefined) tables[table] = name;
   }
   const urls = value(WEBHOOK_URLS_OUTPUT);
+  const mediaBucket = value(MEDIA_OUTPUTS.bucket);
+  const mediaDeadLetterQueueUrl = value(MEDIA_OUTPUTS.deadLetterQueue);
   return {
     tables,
     webhookUrl: value('WebhookUrl'),
     ...(urls === undefined ? {} : { webhookUrls: splitWebhookUrls(urls) }),
+    ...(mediaBucket === undefined ? {} : { mediaBucket }),
+    ...(mediaDeadLetterQueueUrl === undefined ? {} : { mediaDeadLetterQueueUrl }),
   };
 };
 
@@ -172,11 +223,16 @@ export const resolveTarget =
   async (options) => {
     if (options.stack === undefined && options.region === undefined)
       return findLocalStack(env, options.tables);
-    const { tables, webhookUrl, webhookUrls } =
+    const { tables, webhookUrl, webhookUrls, mediaBucket, mediaDeadLetterQueueUrl }: StackOutputs =
       options.stack === undefined
         ? { tables: options.tables, webhookUrl: undefined }
         : fromStackOutputs(await describeOutputs(options.stack, options.region), options.tables);
-    const documents = documentClient(options.region === undefined ? {} : { region: options.region });
+    const region = options.region === undefined ? {} : { region: options.region };
+    const documents = documentClient(region);
+    const media =
+      mediaBucket === undefined
+        ? undefined
+        : s3MediaBucket({ name: mediaBucket, deadLetterQueueUrl: mediaDeadLetterQueueUrl, client: region });
     return {
       label: options.stack === undefined ? `region ${options.region}` : `stack ${options.stack}`,
       documents,
@@ -185,7 +241,11 @@ export const resolveTarget =
       ...(webhookUrls === undefined ? {} : { webhookUrls }),
       webhookToken: undefined,
       localEndpoint: undefined,
-      close: () => documents.destroy(),
+      ...(media === undefined ? {} : { media }),
+      close: () => {
+        documents.destroy();
+        media?.close();
+      },
     };
   };
 

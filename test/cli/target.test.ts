@@ -3,9 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../cli/errors.js';
 import { fromStackOutputs, parseTableOverrides, resolveTarget, tableOutputName } from '../../cli/target.js';
+import { MEDIA_OUTPUTS } from '../../lib/definitions/media.js';
 import { TABLE_NAMES } from '../../lib/definitions/tables.js';
 import { devToken } from '../../local/dev-token.js';
-import { emptyDataDir } from './net.js';
+import { writeStackRecord } from '../../local/discovery.js';
+import { emptyDataDir, stackRecord } from './net.js';
 
 describe('parseTableOverrides', () => {
   it('maps each logical table to the physical name given', () => {
@@ -54,6 +56,20 @@ describe('fromStackOutputs', () => {
     expect(fromStackOutputs(outputs, {})).not.toHaveProperty('webhookUrls');
   });
 
+  it('reads the media bucket and its dead-letter queue from the outputs the media archive declares', () => {
+    const withMedia = [
+      ...outputs,
+      { OutputKey: MEDIA_OUTPUTS.bucket, OutputValue: 'stack-mediabucket-abc' },
+      { OutputKey: MEDIA_OUTPUTS.deadLetterQueue, OutputValue: 'https://sqs/media-dlq' },
+    ];
+
+    expect(fromStackOutputs(withMedia, {})).toMatchObject({
+      mediaBucket: 'stack-mediabucket-abc',
+      mediaDeadLetterQueueUrl: 'https://sqs/media-dlq',
+    });
+    expect(fromStackOutputs(outputs, {})).not.toHaveProperty('mediaBucket');
+  });
+
   it('leaves out tables the stack does not publish', () => {
     expect(fromStackOutputs([], {})).toEqual({ tables: {}, webhookUrl: undefined });
   });
@@ -94,5 +110,54 @@ describe('resolveTarget: local', () => {
     expect(found.webhookToken).toBe(kept);
     expect(named.webhookToken).toBe('named-token');
     expect(found.label).not.toContain(kept);
+  });
+});
+
+describe('resolveTarget: local media bucket', () => {
+  const dynamodb = 'http://127.0.0.1:8123';
+  const tables = Object.fromEntries(TABLE_NAMES.map((t) => [t, t])) as Record<
+    (typeof TABLE_NAMES)[number],
+    string
+  >;
+
+  it('takes the bucket and dead-letter queue a running stack recorded', async () => {
+    const dataDir = await emptyDataDir();
+    const record = stackRecord({ dynamodb, tables });
+    await writeStackRecord(dataDir, {
+      ...record,
+      media: {
+        bucket: 'recorded-media',
+        queueUrl: 'http://q/media',
+        deadLetterQueueUrl: 'http://q/media-dlq',
+      },
+    });
+    const target = await resolveTarget({ DATA_DIR: dataDir })({ tables: {} });
+    target.close();
+
+    expect(target.media?.name).toBe('recorded-media');
+    expect(target.media?.deadLetterQueueUrl).toBe('http://q/media-dlq');
+  });
+
+  it('knows no bucket of a running stack whose record names none, as one older than the archive', async () => {
+    const dataDir = await emptyDataDir();
+    await writeStackRecord(dataDir, stackRecord({ dynamodb, tables }));
+    const target = await resolveTarget({ DATA_DIR: dataDir })({ tables: {} });
+    target.close();
+
+    expect(target.media).toBeUndefined();
+  });
+
+  it('takes the bucket the local settings name when no stack has recorded one', async () => {
+    const target = await resolveTarget({ DATA_DIR: await emptyDataDir() })({ tables: {} });
+    target.close();
+
+    expect(target.media?.name).toBe('media');
+  });
+
+  it('knows no bucket for tables named by hand in a region', async () => {
+    const target = await resolveTarget({})({ region: 'eu-west-1', tables: { calls: 'prod-calls' } });
+    target.close();
+
+    expect(target.media).toBeUndefined();
   });
 });
