@@ -1,6 +1,8 @@
 // Turns query results into text: aligned tables, key/value blocks, JSON for scripts, and the progress bar.
 
 import { exactJsonInteger } from '../lib/definitions/json.js';
+import type { MediaKind } from '../lib/definitions/media.js';
+import { mediaFile } from './queries.js';
 import { isoSeconds } from './time.js';
 
 export interface Column<T> {
@@ -136,8 +138,22 @@ const at = (item: unknown, ...path: string[]): unknown => {
   return value;
 };
 
-const present = (value: unknown): string =>
-  value === undefined || value === null || value === '' ? EMPTY : 'yes';
+/** Where a call's recording or voicemail is: its archived copy, only Aircall's expiring link, or nothing. */
+const mediaCell = (call: Row, kind: MediaKind): string => {
+  const file = mediaFile(call, kind);
+  switch (file.state) {
+    case 'archived': {
+      const { key, bytes, archived_at } = file.archive;
+      return `archived: ${key}, ${bytes} bytes, ${timeCell(archived_at)}`;
+    }
+    case 'link-only':
+      return 'link only, not archived';
+    case 'unreadable':
+      return 'archive record unreadable (see --json)';
+    case 'absent':
+      return EMPTY;
+  }
+};
 
 const tagNames = (tags: unknown): string =>
   Array.isArray(tags) && tags.length > 0 ? tags.map((t) => cell(at(t, 'name') ?? t)).join(', ') : EMPTY;
@@ -177,8 +193,8 @@ export const formatCall = (call: Row): string =>
     ['contact_id', cell(call.contact_id)],
     ['raw_digits', cell(call.raw_digits)],
     ['tags', tagNames(call.tags)],
-    ['recording', present(call.recording)],
-    ['voicemail', present(call.voicemail)],
+    ['recording', mediaCell(call, 'recording')],
+    ['voicemail', mediaCell(call, 'voicemail')],
     ['archived', cell(call.archived)],
     ['last_event', cell(call.last_event)],
     ['last_event_at', timeCell(call.last_event_at)],

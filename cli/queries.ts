@@ -7,6 +7,8 @@ import {
   paginateScan,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { MediaArchive } from '../lambdas/archive/ports.js';
+import { archiveAttribute, type MediaKind } from '../lib/definitions/media.js';
 import { decodeItem } from '../lib/definitions/payload.js';
 import { type TimeRange, utcDays } from './time.js';
 
@@ -241,3 +243,39 @@ export const listUsers = (client: DynamoDBDocumentClient, usersTable: string, in
 /** Numbers, open or closed, by name. */
 export const listNumbers = (client: DynamoDBDocumentClient, numbersTable: string, includeDeleted = false) =>
   scanAttributes(client, numbersTable, NUMBER_ATTRIBUTES, includeDeleted);
+
+/** Where a call's recording or voicemail stands in the media archive. */
+export type MediaFileState =
+  | { readonly state: 'archived'; readonly archive: MediaArchive }
+  /** Aircall's link is on the call, but no archive is recorded (yet). */
+  | { readonly state: 'link-only' }
+  /** Neither a link nor an archive: the call has no such file. */
+  | { readonly state: 'absent' }
+  /** `<kind>_archive` is there but not what the archive writes. */
+  | { readonly state: 'unreadable' };
+
+const isMediaArchive = (value: unknown): value is MediaArchive => {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Partial<Record<keyof MediaArchive, unknown>>;
+  return (
+    typeof record.key === 'string' &&
+    record.key !== '' &&
+    typeof record.bytes === 'number' &&
+    Number.isSafeInteger(record.bytes) &&
+    record.bytes >= 0 &&
+    typeof record.content_type === 'string' &&
+    typeof record.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/i.test(record.sha256) &&
+    typeof record.archived_at === 'number'
+  );
+};
+
+const hasValue = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
+
+/** The state of one of a call's files, from its link (`recording`) and its archive (`recording_archive`). */
+export const mediaFile = (call: Item, kind: MediaKind): MediaFileState => {
+  const archive = call[archiveAttribute(kind)];
+  if (hasValue(archive))
+    return isMediaArchive(archive) ? { state: 'archived', archive } : { state: 'unreadable' };
+  return hasValue(call[kind]) ? { state: 'link-only' } : { state: 'absent' };
+};

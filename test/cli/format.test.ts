@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   cell,
+  formatCall,
   formatCallList,
   formatFields,
   formatHistory,
@@ -115,6 +116,58 @@ describe('call and history tables', () => {
     ]);
 
     expect(text.split('\n')[1]).toBe('2022-03-04T10:28:57Z  call.created  2022-03-04T10:28:58.123Z  call');
+  });
+});
+
+describe('formatCall: media', () => {
+  const archive = {
+    key: 'acme/calls/780836699/recording.mp3',
+    bytes: 1_048_577,
+    content_type: 'audio/mpeg',
+    sha256: 'a'.repeat(64),
+    archived_at: 1646389800,
+  };
+  const field = (text: string, label: string): string | undefined =>
+    text
+      .split('\n')
+      .find((line) => line.startsWith(`${label} `))
+      ?.slice(label.length)
+      .trim();
+
+  it('shows an archived file by its key, size and archive time', () => {
+    const text = formatCall({
+      id: 1,
+      recording: 'https://media.example/r?sig=x',
+      recording_archive: archive,
+    });
+
+    expect(field(text, 'recording')).toBe(
+      'archived: acme/calls/780836699/recording.mp3, 1048577 bytes, 2022-03-04T10:30:00Z',
+    );
+  });
+
+  it("says when only Aircall's link is there, and shows a dash for a file the call never had", () => {
+    const text = formatCall({ id: 1, voicemail: 'https://media.example/v?sig=x' });
+
+    expect(field(text, 'voicemail')).toBe('link only, not archived');
+    expect(field(text, 'recording')).toBe('-');
+  });
+
+  it('shows an archive whose link Aircall no longer sends as archived, never printing a link', () => {
+    const text = formatCall({ id: 1, voicemail_archive: { ...archive, key: 'acme/calls/1/voicemail.mp3' } });
+
+    expect(field(text, 'voicemail')).toMatch(/^archived: acme\/calls\/1\/voicemail\.mp3, /);
+    expect(text).not.toContain('sig=');
+  });
+
+  it('says an archive attribute it cannot read is unreadable, rather than calling it archived', () => {
+    const text = formatCall({
+      id: 1,
+      recording: 'https://x',
+      recording_archive: { key: 'k', sha256: 'nope' },
+    });
+
+    expect(field(text, 'recording')).toBe('archive record unreadable (see --json)');
   });
 });
 
