@@ -1,5 +1,6 @@
 // What every command shares: the I/O it writes through, the target it opens, and strict argument parsing.
 
+import type { Writable } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 import { parseTableOverrides, type ResolveTarget, type Target, type TargetOptions } from './target.js';
@@ -8,12 +9,22 @@ type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export const PROGRAM = 'aircall-webhook-stack';
 
+/** Standard output as a stream of bytes, for a file's content rather than text. */
+export interface ByteOutput {
+  /** Written with backpressure and never ended: the process owns it. */
+  readonly stream: Writable;
+  /** Bytes of a recording would garble a terminal, so none are written to one. */
+  readonly isTty: boolean;
+}
+
 /** Everything a run touches outside itself, so that a test can hand in its own. */
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** A progress bar redraws itself only on a terminal; elsewhere it would fill a log with carriage returns. */
   readonly stderrIsTty: boolean;
+  /** Standard output for bytes; absent where a run has none, and then a file goes to --output only. */
+  readonly stdoutBytes?: ByteOutput;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Reads standard input to its end, for a secret passed there (`send --token -`); absent where there is none. */
   readonly readStdin?: () => Promise<string>;

@@ -7,6 +7,7 @@ process.exitCode = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   stderrIsTty: process.stderr.isTTY === true,
+  stdoutBytes: { stream: process.stdout, isTty: process.stdout.isTTY === true },
   env: process.env,
   readStdin: async () => {
     const chunks: Buffer[] = [];

@@ -4,6 +4,7 @@ import { type CliIo, type Command, PROGRAM, TARGET_HELP } from './command.js';
 import { callsCommand } from './commands/calls.js';
 import { historyCommand } from './commands/history.js';
 import { numbersCommand } from './commands/numbers.js';
+import { recordingCommand } from './commands/recording.js';
 import { sendCommand } from './commands/send.js';
 import { usersCommand } from './commands/users.js';
 import { webhooksCommand } from './commands/webhooks.js';
@@ -16,25 +17,30 @@ export type { CliIo } from './command.js';
 const COMMANDS: readonly Command[] = [
   callsCommand,
   historyCommand,
+  recordingCommand,
   usersCommand,
   numbersCommand,
   sendCommand,
   webhooksCommand,
 ];
 
+// The summaries start in one column, two spaces after the longest name.
+const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+
 const GLOBAL_HELP = `Usage: ${PROGRAM} <command> [options]
 
-Query an aircall-webhook-stack's tables, send it webhooks, and manage its Aircall webhooks: the local
-stack of \`npm start\` by default, or a deployed one with --stack.
+Query an aircall-webhook-stack's tables and media archive, send it webhooks, and manage its Aircall
+webhooks: the local stack of \`npm start\` by default, or a deployed one with --stack.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}
 
 Every command takes --json (output for scripts: one JSON document on stdout) and --help.
 
 ${TARGET_HELP}
 
-Exit codes: 0 done, 1 failed (unknown id, unreachable stack, webhook not accepted), 2 bad arguments.
+Exit codes: 0 done, 1 failed (unknown id, file not archived, unreachable stack, webhook not accepted),
+2 bad arguments.
 `;
 
 /** Options after `--` are positionals, so only those before it ask for help. */

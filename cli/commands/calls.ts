@@ -42,7 +42,8 @@ export const callsCommand: Command = {
   usage,
   help: `${usage}
 
-With an id: that call's summary; with --json the whole item, Aircall's latest data included.
+With an id: that call's summary, and whether its recording and voicemail are archived (fetch them with
+\`${PROGRAM} recording\`); with --json the whole item, Aircall's latest data and archive records included.
 Without: the calls started in a time range, oldest first.
 
   --user <id>       calls of one agent (index by_user)

@@ -1,5 +1,7 @@
-// An in-memory CliIo for tests: collects what a run writes, with a fixed clock and a target of the test's choosing.
+// An in-memory CliIo for tests: keeps what a run writes, text and bytes, with a fixed clock and a chosen target.
 
+import { Writable } from 'node:stream';
+import type { ByteOutput } from '../../cli/command.js';
 import type { CliIo } from '../../cli/run.js';
 import type { ResolveTarget } from '../../cli/target.js';
 
@@ -21,6 +23,8 @@ export const recordingIo = (
     readonly now?: Date;
     /** What standard input holds; without it the run has none. */
     readonly stdin?: string;
+    /** Standard output for bytes; without it the run has none. */
+    readonly stdoutBytes?: ByteOutput;
   } = {},
 ): RecordingIo => {
   const stdout: string[] = [];
@@ -33,6 +37,7 @@ export const recordingIo = (
     stderrIsTty: options.tty ?? false,
     env: options.env ?? {},
     ...(options.stdin === undefined ? {} : { readStdin: async () => options.stdin ?? '' }),
+    ...(options.stdoutBytes === undefined ? {} : { stdoutBytes: options.stdoutBytes }),
     now: () => options.now ?? new Date('2022-03-05T12:00:00Z'),
     resolveTarget: (targetOptions) => {
       resolutions += 1;
@@ -42,4 +47,21 @@ export const recordingIo = (
     err: () => stderr.join(''),
     resolutions: () => resolutions,
   };
+};
+
+export interface ByteSink extends ByteOutput {
+  /** Everything written so far. */
+  bytes(): Buffer;
+}
+
+/** A standard output for bytes that keeps them, a pipe unless `isTty` says it is a terminal. */
+export const byteSink = (isTty = false): ByteSink => {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return { stream, isTty, bytes: () => Buffer.concat(chunks) };
 };
