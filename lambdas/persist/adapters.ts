@@ -1,12 +1,15 @@
-// The persist function's secondary adapters: the event log and state tables in DynamoDB, the dead-letter queue in SQS.
+// The persist function's secondary adapters: the event log and state tables in DynamoDB, the media job queue in SQS.
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import {
   type AppendResult,
   type EventLog,
   type EventRecord,
+  type MediaJob,
+  type MediaJobQueue,
   RejectedWriteError,
   type StateResult,
   type StateStore,
@@ -43,6 +46,13 @@ const accountOf = (item: Record<string, unknown>): string | undefined => {
   if (isRecord(value) && typeof value.S === 'string') return value.S;
   return undefined;
 };
+
+/** Of the probed attributes, those the item holds, as the `present` of a result; nothing when none was probed. */
+const presentIn = (
+  item: Record<string, unknown> | undefined,
+  probe: readonly string[] | undefined,
+): { present?: readonly string[] } =>
+  probe === undefined ? {} : { present: probe.filter((name) => item?.[name] !== undefined) };
 
 export class DynamoEventLog implements EventLog {
   constructor(
@@ -109,23 +119,31 @@ export class DynamoStateStore implements StateStore {
   ) {}
 
   async apply(write: StateWrite): Promise<StateResult> {
+    const { probe } = write;
     try {
-      const { ConsumedCapacity } = await this.client.send(
+      const { ConsumedCapacity, Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableNames[write.table],
           Key: { id: write.id },
           ...toUpdateExpression(write),
           ReturnConsumedCapacity: 'TOTAL',
+          // The item as written, only when the caller asks what it holds: reading back costs no capacity, only bytes.
+          ...(probe === undefined ? {} : { ReturnValues: 'ALL_NEW' }),
           // The stored item, on a failed condition: whose it is tells a stale write from a foreign one.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       const writeUnits = ConsumedCapacity?.CapacityUnits;
-      return writeUnits === undefined ? { outcome: 'applied' } : { outcome: 'applied', writeUnits };
+      return {
+        outcome: 'applied',
+        ...(writeUnits === undefined ? {} : { writeUnits }),
+        ...presentIn(Attributes, probe),
+      };
     } catch (error) {
       if (isConditionFailure(error)) {
-        const owner = isRecord(error.Item) ? accountOf(error.Item) : await this.readOwner(write);
-        return { outcome: owner === write.account ? 'stale' : 'foreign' };
+        const item = isRecord(error.Item) ? error.Item : await this.readOwner(write);
+        const owner = accountOf(item);
+        return { outcome: owner === write.account ? 'stale' : 'foreign', ...presentIn(item, probe) };
       }
       if (isValidationError(error)) throw rejected(`${write.table} write`, error);
       throw error;
@@ -133,22 +151,50 @@ export class DynamoStateStore implements StateStore {
   }
 
   /**
-   * The owner of an item whose write failed its condition, for a DynamoDB that returned no item with the failure
+   * The owner (and probed attributes) of an item whose write failed its condition, for a DynamoDB that returned no item with the failure
    * (dynalite ignores ReturnValuesOnConditionCheckFailure). The condition failed, so the item exists; and no write
    * ever changes an item's account, so this read cannot see an owner other than the one the condition met.
    */
-  private async readOwner(write: StateWrite): Promise<string | undefined> {
+  private async readOwner(write: StateWrite): Promise<Record<string, unknown>> {
+    const probed = write.probe ?? [];
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableNames[write.table],
         Key: { id: write.id },
-        ProjectionExpression: '#id, #account',
-        ExpressionAttributeNames: { '#id': 'id', '#account': 'account' },
+        ProjectionExpression: ['#id', '#account', ...probed.map((_, i) => `#p${i}`)].join(', '),
+        ExpressionAttributeNames: {
+          '#id': 'id',
+          '#account': 'account',
+          ...Object.fromEntries(probed.map((name, i) => [`#p${i}`, name])),
+        },
         ConsistentRead: true,
       }),
     );
     // Gone since the write: only a hand deletion does that. Failing the record lets its retry start afresh.
     if (Item === undefined) throw new Error(`${write.table} item vanished while its write was checked`);
-    return accountOf(Item);
+    return Item;
+  }
+}
+
+/** The media job queue: one SendMessageBatch for the jobs of an event (two at most, a recording and a voicemail). */
+export class SqsMediaJobQueue implements MediaJobQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(jobs: readonly MediaJob[]): Promise<void> {
+    for (let start = 0; start < jobs.length; start += 10) {
+      const batch = jobs.slice(start, start + 10);
+      const { Failed = [] } = await this.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) })),
+        }),
+      );
+      // The code only: an entry's message could quote the body, whose link is a credential.
+      if (Failed.length > 0)
+        throw new Error(`${Failed.length} media jobs were not queued (${Failed[0]?.Code ?? 'no code'})`);
+    }
   }
 }

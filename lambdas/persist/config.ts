@@ -11,6 +11,8 @@ export interface PersistConfig {
   readonly timestampMarginSeconds: number;
   /** Where a record that can never be stored goes at once. */
   readonly deadLetterQueueUrl: string;
+  /** Where recordings and voicemails are handed to the archive; absent when the stack archives none. */
+  readonly mediaQueueUrl: string | undefined;
 }
 
 export const loadPersistConfig = (source?: Readonly<Record<string, string | undefined>>): PersistConfig => {
@@ -27,11 +29,14 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
     },
     source,
   );
+  // Optional, so read beside readEnv, which counts an empty value as missing.
+  const mediaQueueUrl = (source ?? process.env)[ENV.mediaQueueUrl]?.trim() ?? '';
   return {
     eventsTable: env.events,
     stateTables: perStateTable((name) => env[name]),
     retentionDays: toWholeNumber(ENV.eventRetentionDays, env.retentionDays),
     timestampMarginSeconds: toWholeNumber(ENV.timestampMarginSeconds, env.timestampMarginSeconds),
     deadLetterQueueUrl: env.deadLetterQueueUrl,
+    mediaQueueUrl: mediaQueueUrl === '' ? undefined : mediaQueueUrl,
   };
 };

@@ -16,7 +16,7 @@ import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { storabilityProblem } from '../shared/storability.js';
-import { DynamoEventLog, DynamoStateStore } from './adapters.js';
+import { DynamoEventLog, DynamoStateStore, SqsMediaJobQueue } from './adapters.js';
 import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
 import { type DeadLetterQueue, type QueuedEvent, RejectedWriteError } from './ports.js';
@@ -160,6 +160,7 @@ export { createDeadLetterClient };
 
 export interface PersistClients {
   readonly dynamo: DynamoDBClient;
+  /** SQS: the dead-letter queue's client, and the media queue's too. */
   readonly deadLetters: SQSClient;
 }
 
@@ -177,6 +178,9 @@ export const persistDependencies = (
     events: new DynamoEventLog(client, config.eventsTable),
     state: new DynamoStateStore(client, config.stateTables),
     deadLetters: new SqsDeadLetterQueue(clients.deadLetters, config.deadLetterQueueUrl),
+    ...(config.mediaQueueUrl === undefined
+      ? {}
+      : { mediaJobs: new SqsMediaJobQueue(clients.deadLetters, config.mediaQueueUrl) }),
     retentionDays: config.retentionDays,
     timestampMarginSeconds: config.timestampMarginSeconds,
     now: () => Date.now(),

@@ -1,7 +1,8 @@
 // The persist use case: log the event once, then bring its resource's state up to date.
 
 import { eventDigest } from './digest.js';
-import type { EventLog, QueuedEvent, StateStore, StateTarget } from './ports.js';
+import { mediaJobsOf, probeArchives } from './media-jobs.js';
+import type { EventLog, MediaJob, MediaJobQueue, QueuedEvent, StateStore, StateTarget } from './ports.js';
 import { toEventRecord, toStateWrites } from './records.js';
 
 export interface PersistDeps {
@@ -11,6 +12,8 @@ export interface PersistDeps {
   readonly retentionDays: number;
   /** Seconds a timestamp may be ahead of the receive time and still order the state. */
   readonly timestampMarginSeconds: number;
+  /** Where recordings and voicemails go to be archived; absent, none is. */
+  readonly mediaJobs?: MediaJobQueue;
 }
 
 export interface PersistOutcome {
@@ -26,6 +29,8 @@ export interface PersistOutcome {
   readonly refused: readonly StateTarget[];
   /** Write units the store reported for this event's writes; undefined when it reported none. */
   readonly writeUnits?: number;
+  /** Recordings and voicemails handed to the archive. */
+  readonly mediaJobs: number;
 }
 
 const addUnits = (total: number | undefined, units: number | undefined): number | undefined =>
@@ -44,13 +49,18 @@ export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promi
   let applied = 0;
   let stale = 0;
   const refused: StateTarget[] = [];
-  for (const write of toStateWrites(event, digest, deps.timestampMarginSeconds)) {
+  const jobs: MediaJob[] = [];
+  for (const planned of toStateWrites(event, digest, deps.timestampMarginSeconds)) {
+    const write = deps.mediaJobs === undefined ? planned : probeArchives(planned);
     const result = await deps.state.apply(write);
+    if (deps.mediaJobs !== undefined) jobs.push(...mediaJobsOf(write, result));
     writeUnits = addUnits(writeUnits, result.writeUnits);
     if (result.outcome === 'applied') applied += 1;
     else if (result.outcome === 'stale') stale += 1;
     else refused.push({ table: write.table, id: write.id });
   }
+  // After the call is written, so that the archive finds it; a failure here fails the event, whose retry sends again.
+  if (jobs.length > 0) await deps.mediaJobs?.send(jobs);
   return {
     logged: appended.stored,
     applied,
@@ -58,5 +68,6 @@ export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promi
     foreign: refused.length,
     refused,
     ...(writeUnits === undefined ? {} : { writeUnits }),
+    mediaJobs: jobs.length,
   };
 };

@@ -2,6 +2,7 @@
 // interfaces its tests fake.
 
 import type { ExactInteger } from '../../lib/definitions/json.js';
+import type { MediaJob } from '../../lib/definitions/media.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import type { AircallEnvelope } from '../shared/envelope.js';
 
@@ -48,6 +49,11 @@ export interface StateWrite {
   readonly orderKey: string;
   readonly set: Readonly<Record<string, StoredValue>>;
   readonly remove: readonly string[];
+  /**
+   * Attributes the caller wants to know the item holds, whatever the outcome: after an applied write, or as they
+   * stood when the write was stale. Absent, the store reads nothing back.
+   */
+  readonly probe?: readonly string[];
 }
 
 /** Where a state item of one table stands. */
@@ -63,6 +69,8 @@ export type StateOutcome = 'applied' | 'stale' | 'foreign';
 export interface StateResult {
   readonly outcome: StateOutcome;
   readonly writeUnits?: number;
+  /** Of the write's `probe` attributes, those the item holds; absent when the write asked for none. */
+  readonly present?: readonly string[];
 }
 
 export interface AppendResult {
@@ -92,6 +100,11 @@ export class RejectedWriteError extends Error {
   }
 }
 
-export type { DeadLetter, DeadLetterQueue, LetterAttribute } from '../shared/dead-letters.js';
+/** Where persist hands a recording or voicemail to the archive. */
+export interface MediaJobQueue {
+  /** Resolves once every job is queued; rejects otherwise, so that the event is retried. */
+  send(jobs: readonly MediaJob[]): Promise<void>;
+}
 
-export type { AircallEnvelope };
+export type { DeadLetter, DeadLetterQueue, LetterAttribute } from '../shared/dead-letters.js';
+export type { AircallEnvelope, MediaJob };

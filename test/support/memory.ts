@@ -6,6 +6,8 @@ import type {
   DeadLetterQueue,
   EventLog,
   EventRecord,
+  MediaJob,
+  MediaJobQueue,
   StateResult,
   StateStore,
   StateWrite,
@@ -73,15 +75,32 @@ export class MemoryStateStore implements StateStore {
     const table = this.tables[write.table];
     const key = typeof write.id === 'number' ? write.id : write.id.toString();
     const current = table.get(key);
-    if (current !== undefined && current.account !== write.account) return { outcome: 'foreign' };
+    const present = (item: Item | undefined) =>
+      write.probe === undefined
+        ? {}
+        : { present: write.probe.filter((name) => item !== undefined && item[name] !== undefined) };
+    if (current !== undefined && current.account !== write.account)
+      return { outcome: 'foreign', ...present(current) };
     const stored = readPath(current, write.guard);
     if (stored !== undefined && !(typeof stored === 'string' && stored < write.orderKey)) {
-      return { outcome: 'stale' };
+      return { outcome: 'stale', ...present(current) };
     }
     const next: Item = { ...current, id: write.id, ...structuredClone(write.set) };
     for (const name of write.remove) delete next[name];
     table.set(key, next);
-    return withUnits({ outcome: 'applied' as const }, this.capacity);
+    return withUnits({ outcome: 'applied' as const, ...present(next) }, this.capacity);
+  }
+}
+
+/** The media job queue as a list of what was sent. */
+export class MemoryMediaJobQueue implements MediaJobQueue {
+  readonly jobs: MediaJob[] = [];
+  /** When set, every send rejects with it, as an unreachable queue would. */
+  failure: Error | undefined;
+
+  async send(jobs: readonly MediaJob[]): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.jobs.push(...jobs);
   }
 }
 

@@ -131,6 +131,57 @@ describe('DynamoStateStore', () => {
     });
   });
 
+  const probing: StateWrite = { ...write, table: 'calls', probe: ['recording_archive', 'voicemail_archive'] };
+
+  it('asks for the written item when it probes, and says which probed attributes the item holds', async () => {
+    const { documents, requests } = cannedDynamo([
+      {
+        status: 200,
+        body: { Attributes: { id: { N: '736640' }, recording_archive: { M: { key: { S: 'k' } } } } },
+      },
+    ]);
+
+    expect(await new DynamoStateStore(documents, TABLES).apply(probing)).toEqual({
+      outcome: 'applied',
+      present: ['recording_archive'],
+    });
+    expect(requests[0]?.body).toMatchObject({ ReturnValues: 'ALL_NEW' });
+  });
+
+  it('asks for nothing back when it does not probe', async () => {
+    const { documents, requests } = cannedDynamo([{ status: 200, body: {} }]);
+    await new DynamoStateStore(documents, TABLES).apply(write);
+    expect(requests[0]?.body.ReturnValues).toBeUndefined();
+  });
+
+  it('reads the probed attributes from the item of a stale write, or with the owner when none came', async () => {
+    const stale = cannedDynamo([
+      conditionFailed({ id: { N: '736640' }, account: { S: 'acme' }, voicemail_archive: { M: {} } }),
+    ]);
+    expect(await new DynamoStateStore(stale.documents, TABLES).apply(probing)).toEqual({
+      outcome: 'stale',
+      present: ['voicemail_archive'],
+    });
+
+    const read = cannedDynamo([
+      conditionFailed(),
+      { status: 200, body: { Item: { id: { N: '736640' }, account: { S: 'acme' } } } },
+    ]);
+    expect(await new DynamoStateStore(read.documents, TABLES).apply(probing)).toEqual({
+      outcome: 'stale',
+      present: [],
+    });
+    expect(read.requests[1]?.body).toMatchObject({
+      ProjectionExpression: '#id, #account, #p0, #p1',
+      ExpressionAttributeNames: {
+        '#id': 'id',
+        '#account': 'account',
+        '#p0': 'recording_archive',
+        '#p1': 'voicemail_archive',
+      },
+    });
+  });
+
   it('treats an item with no owner as another account’s', async () => {
     const { documents } = cannedDynamo([conditionFailed({ id: { N: '736640' } })]);
 

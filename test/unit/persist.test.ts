@@ -32,6 +32,7 @@ describe('persistEvent', () => {
       stale: 0,
       foreign: 0,
       refused: [],
+      mediaJobs: 0,
     });
     const before = structuredClone(state.tables.calls.get(780836699));
     expect(await persistEvent({ ...ended, receivedAt: ended.receivedAt + 5000 }, deps)).toEqual({
@@ -40,6 +41,7 @@ describe('persistEvent', () => {
       stale: 1,
       foreign: 0,
       refused: [],
+      mediaJobs: 0,
     });
     expect(events.rows.size).toBe(1);
     expect(state.tables.calls.get(780836699)).toEqual(before);
@@ -113,6 +115,7 @@ describe('persistEvent', () => {
       stale: 0,
       foreign: 0,
       refused: [],
+      mediaJobs: 0,
     });
     expect(events.rows.size).toBe(1);
     expect(state.tables.calls.get(780836699)?.last_event).toBe('call.ended');
