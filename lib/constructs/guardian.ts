@@ -1,5 +1,5 @@
 // Guardian: a scheduled Lambda that keeps the token registry in step with Aircall and re-enables deactivated webhooks.
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,6 +14,7 @@ import { ALARMED_GUARDIAN_METRICS } from '../definitions/metrics.js';
 import { AIRCALL_API_URL, ENV, GUARDIAN } from '../definitions/pipeline.js';
 import { tableEnvName } from '../definitions/tables.js';
 import { WEBHOOK_URL_SEPARATOR } from '../definitions/webhook-urls.js';
+import { decryptSecretStatement } from './aircall-secret.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
 
 /** What the guardian does to the registry: upsert rows, record re-enables, list an account's rows, drop stale ones. */
@@ -92,28 +93,10 @@ export class Guardian extends Construct {
 
     // grantRead knows that a secret named without its ARN needs the `-??????` suffix Secrets Manager appends.
     secret.grantRead(this.guardianFunction);
-    if (props.secretKmsKeyArn !== undefined) {
-      const stack = Stack.of(this);
+    if (props.secretKmsKeyArn !== undefined)
       this.guardianFunction.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [props.secretKmsKeyArn],
-          conditions: {
-            // Only as Secrets Manager decrypts the secret for GetSecretValue, and only this secret (its ARN is
-            // the encryption context Secrets Manager passes), never a direct kms:Decrypt of anything else.
-            StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
-            StringLike: {
-              'kms:EncryptionContext:SecretARN': stack.formatArn({
-                service: 'secretsmanager',
-                resource: 'secret',
-                resourceName: `${props.secretName}-??????`,
-                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              }),
-            },
-          },
-        }),
+        decryptSecretStatement(this, props.secretName, props.secretKmsKeyArn),
       );
-    }
     this.guardianFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [...GUARDIAN_TABLE_ACTIONS],
