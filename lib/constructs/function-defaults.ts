@@ -1,6 +1,6 @@
 // What every handler Lambda shares: runtime, architecture, bundling, its own log group and a role scoped to it.
 import { fileURLToPath } from 'node:url';
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -48,6 +48,11 @@ export interface HandlerFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Size of the function's /tmp.
+   * @default 512 MiB, what Lambda gives every function
+   */
+  readonly ephemeralStorageSize?: Size;
 }
 
 /**
@@ -77,6 +82,7 @@ export function createHandlerFunction(
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize,
     timeout: props.timeout,
+    ...(props.ephemeralStorageSize === undefined ? {} : { ephemeralStorageSize: props.ephemeralStorageSize }),
     environment: { ...props.environment },
     role,
     logGroup,
