@@ -26,6 +26,12 @@ export interface PersistenceProps {
   readonly queue: sqs.IQueue;
   /** The queue's dead-letter queue: persist sends a record there itself when no retry can store it. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The media job queue: persist sends a job for each recording or voicemail an event links to and the call does not
+   * hold archived yet.
+   * @default none: no media job is sent
+   */
+  readonly mediaQueue?: sqs.IQueue;
   /** The tables persist writes, by name. */
   readonly tables: Readonly<Record<DataTableName, dynamodb.ITable>>;
   /**
@@ -78,6 +84,7 @@ export class Persistence extends Construct {
           props.timestampMarginSeconds ?? DEFAULT_TIMESTAMP_MARGIN_SECONDS,
         ),
         [ENV.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
+        ...(props.mediaQueue === undefined ? {} : { [ENV.mediaQueueUrl]: props.mediaQueue.queueUrl }),
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -99,6 +106,10 @@ export class Persistence extends Construct {
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.deadLetterQueue.queueArn] }),
     );
+    if (props.mediaQueue !== undefined)
+      this.persistFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.mediaQueue.queueArn] }),
+      );
 
     const eventSource = new SqsEventSource(props.queue, {
       batchSize: settings.batchSize,
