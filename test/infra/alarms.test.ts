@@ -30,6 +30,8 @@ describe('Alarms', () => {
         'AWS/ApiGateway/5xx',
         'AWS/SQS/ApproximateAgeOfOldestMessage',
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        // The media dead-letter queue's, from the media archive the stack has by default.
+        'AWS/SQS/ApproximateNumberOfMessagesVisible',
         `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.throttled}`,
         `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.tokenRejected}`,
         `${PERSIST_METRICS.options.namespace}/${PERSIST_METRICS.names.foreignWritesRefused}`,

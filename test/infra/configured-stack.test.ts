@@ -50,9 +50,10 @@ describe('the configured stack', () => {
       expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
   });
 
-  it("deletes both queues with the stack when removalPolicy is 'destroy'", () => {
+  it("deletes every queue with the stack when removalPolicy is 'destroy'", () => {
     const queues = Object.values(template.findResources('AWS::SQS::Queue'));
-    expect(queues).toHaveLength(2);
+    // The events queue, the media job queue and the dead-letter queue of each.
+    expect(queues).toHaveLength(4);
     for (const queue of queues)
       expect([queue.DeletionPolicy, queue.UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
   });
@@ -60,6 +61,7 @@ describe('the configured stack', () => {
   it('keeps every log group for the configured days, and deletes them with the stack', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     expect(groups.map((g) => [g.Properties.RetentionInDays, g.DeletionPolicy])).toEqual([
+      [7, 'Delete'],
       [7, 'Delete'],
       [7, 'Delete'],
       [7, 'Delete'],

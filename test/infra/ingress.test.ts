@@ -42,7 +42,7 @@ describe('Ingress', () => {
 });
 
 describe('the stack outputs', () => {
-  it('name the webhook URL, every table, both queues and the alarm topic', () => {
+  it('name the webhook URL, every table, every queue, the media bucket and the alarm topic', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'WebhookUrl',
@@ -56,6 +56,9 @@ describe('the stack outputs', () => {
         'EventsQueueUrl',
         'DeadLetterQueueUrl',
         'AlarmTopicArn',
+        'MediaBucketName',
+        'MediaQueueUrl',
+        'MediaDeadLetterQueueUrl',
       ].sort(),
     );
   });

@@ -26,7 +26,7 @@ describe('the nag packs on the real stack', () => {
   it('run after each handler was bundled here, with the local esbuild', () => {
     expect(
       bundled.output.match(/^Bundling asset TestStack\/\w+\/\w+Function\/Code\/Stage\.\.\.$/gm),
-    ).toHaveLength(2);
+    ).toHaveLength(3);
     expect(bundled.output).not.toMatch(/docker/i);
   });
 
@@ -34,7 +34,7 @@ describe('the nag packs on the real stack', () => {
     const handlers = Object.values(real.template.findResources('AWS::Lambda::Function')).map(
       (fn) => fn.Properties.Handler,
     );
-    expect(handlers).toEqual(['index.handler', 'index.handler']);
+    expect(handlers).toEqual(['index.handler', 'index.handler', 'index.handler']);
   });
 });
 

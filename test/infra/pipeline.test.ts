@@ -1,4 +1,4 @@
-// The queue between ingest and persist, the event source that drains it, and the two functions' settings.
+// The queue between ingest and persist, the event source that drains it, and the functions' settings.
 import { describe, expect, it } from 'vitest';
 import { EVENTS_QUEUE, PERSIST } from '../../lib/definitions/pipeline.js';
 import { arnOf, logicalId, synthesize } from './support.js';
@@ -14,6 +14,9 @@ const queue = propertiesOf(logicalId(stack.events.queue));
 const deadLetterQueue = propertiesOf(logicalId(stack.events.deadLetterQueue));
 const ingest = propertiesOf(logicalId(stack.ingress.ingestFunction));
 const persist = propertiesOf(logicalId(stack.persistence.persistFunction));
+const { media, archive: archiver } = stack;
+if (media === undefined || archiver === undefined) throw new Error('the default stack archives media');
+const archive = propertiesOf(logicalId(archiver.archiveFunction));
 
 describe('EventQueue', () => {
   it('moves a message to the dead-letter queue after maxReceiveCount receives', () => {
@@ -78,9 +81,12 @@ describe('EventQueue', () => {
 });
 
 describe('the persist event source', () => {
-  const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+  const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+    (mapping) =>
+      JSON.stringify(mapping.Properties.EventSourceArn) === JSON.stringify(arnOf(stack.events.queue)),
+  );
 
-  it('is the only event source mapping, from the events queue to persist', () => {
+  it('is the only event source mapping of the events queue, to persist', () => {
     expect(mappings).toHaveLength(1);
     expect(mappings[0]?.Properties.EventSourceArn).toEqual(arnOf(stack.events.queue));
     expect(mappings[0]?.Properties.FunctionName).toEqual({
@@ -104,6 +110,7 @@ describe('the persist event source', () => {
 describe.each([
   ['ingest', ingest],
   ['persist', persist],
+  ['archive', archive],
 ])('the %s function', (_, properties) => {
   it('runs Node.js 22 or newer on arm64', () => {
     const version = /^nodejs(\d+)\.x$/.exec(properties.Runtime)?.[1];
@@ -142,7 +149,7 @@ describe('the persist function', () => {
     expect(persist.MemorySize).toBe(PERSIST.memorySize);
   });
 
-  it('learns the five data tables, the event retention, the timestamp margin and the dead-letter queue from its environment', () => {
+  it('learns the five data tables, the event retention, the timestamp margin, the dead-letter queue and the media queue from its environment', () => {
     const { tables } = stack.tables;
     expect(persist.Environment.Variables).toEqual({
       CALLS_TABLE: { Ref: logicalId(tables.calls) },
@@ -153,6 +160,7 @@ describe('the persist function', () => {
       EVENT_RETENTION_DAYS: '365',
       TIMESTAMP_MARGIN_SECONDS: '300',
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.events.deadLetterQueue) },
+      MEDIA_QUEUE_URL: { Ref: logicalId(media.queue) },
     });
   });
 });
@@ -160,7 +168,8 @@ describe('the persist function', () => {
 describe('the log groups', () => {
   it('keep 30 days of logs by default and outlive the stack', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(3);
+    // The HTTP API's access log and one per function: ingest, persist, archive.
+    expect(groups).toHaveLength(4);
     for (const group of groups) {
       expect(group.Properties.RetentionInDays).toBe(30);
       expect(group.DeletionPolicy).toBe('Retain');
