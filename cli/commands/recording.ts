@@ -197,7 +197,15 @@ export const fetchRecording = async (
     await saveVerified(object.body, destination.path, archive, where);
   } else {
     // The process's stdout stays open for whatever it prints next; bytes already written cannot be recalled.
-    const digest = await copyHashed(object.body, destination.output.stream, false);
+    const digest = await copyHashed(object.body, destination.output.stream, false).catch((error: unknown) => {
+      // The reader went away early, e.g. `| head` or a player that was closed.
+      if (error instanceof Error && 'code' in error && error.code === 'EPIPE') {
+        throw new CommandFailedError(`stdout was closed before all of ${where} was written`, {
+          cause: error,
+        });
+      }
+      throw error;
+    });
     if (!matches(digest, archive)) {
       throw mismatch(where, digest, archive, 'what was written to stdout is not the recording');
     }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   type Destination,
@@ -241,6 +241,27 @@ describe('fetchRecording', () => {
 
     expect(sink.bytes()).toEqual(BYTES);
     expect(sink.stream.writableEnded).toBe(false);
+  });
+
+  it('says stdout was closed when its reader stops early', async () => {
+    const closed = new Writable({
+      write(_chunk, _encoding, done) {
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+
+    await expect(
+      fetchRecording(
+        {
+          callId: CALL_ID,
+          kind: 'recording',
+          destination: { to: 'stdout', output: { stream: closed, isTty: false } },
+        },
+        depsWith(archivedCall, fakeBucket({ [KEY]: BYTES })),
+      ),
+    ).rejects.toThrow(
+      new CommandFailedError(`stdout was closed before all of s3://media-bucket/${KEY} was written`),
+    );
   });
 
   it('fails after writing to stdout bytes that do not match, saying so', async () => {
