@@ -16,6 +16,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { hashToken } from '../lambdas/shared/token.js';
 import { EVENTS_QUEUE, type QueueSettings } from '../lib/definitions/pipeline.js';
@@ -209,6 +210,19 @@ export const createQueues = async (
     deadLetterQueueUrl: deadLetter.url,
     deadLetterQueueArn: deadLetter.arn,
   };
+};
+
+/**
+ * Creates the media bucket unless it exists. The embedded S3 keeps objects, their content type and metadata; the
+ * deployed bucket's encryption, versioning, lifecycle and access logs are S3's own and have no local counterpart.
+ */
+export const createBucket = async (client: S3Client, name: string): Promise<void> => {
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: name }));
+  } catch (error) {
+    const code = error instanceof Error ? error.name : '';
+    if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+  }
 };
 
 export interface RegisterTokenOptions {

@@ -5,7 +5,15 @@ import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { AircallClient } from '../lambdas/guardian/aircall-client.js';
 import { snapshotOf } from '../lambdas/guardian/guardian.js';
 import type { WebhookRegistry } from '../lambdas/guardian/registry.js';
-import { randomCompany, type Simulator, startSimulator } from '../simulator/simulator.js';
+import {
+  randomCompany,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from '../simulator/simulator.js';
+
+/** What a caller may set of the simulator's own behaviour: its address and its company are the link's to choose. */
+export type LinkedSimulatorBehaviour = Omit<SimulatorOptions, 'port' | 'host' | 'companies'>;
 
 export interface LinkedSimulatorOptions {
   readonly port: number;
@@ -15,6 +23,8 @@ export interface LinkedSimulatorOptions {
   readonly eventsPerSecond: number;
   /** The local stack's webhook URL. */
   readonly webhookUrl: string;
+  /** Media link expiry, duplicates, clock and the like. @default the simulator's defaults */
+  readonly behaviour?: LinkedSimulatorBehaviour;
   readonly registry: WebhookRegistry;
 }
 
@@ -32,6 +42,7 @@ export const SIMULATED_ACCOUNT = 'simulated';
 export const linkSimulator = async (options: LinkedSimulatorOptions): Promise<LinkedSimulator> => {
   const company = randomCompany(SIMULATED_ACCOUNT);
   const simulator = await startSimulator({
+    ...options.behaviour,
     port: options.port,
     host: options.host,
     companies: [company],

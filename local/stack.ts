@@ -7,8 +7,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { DynamoWebhookRegistry } from '../lambdas/guardian/dynamo-registry.js';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { loadIngestConfig } from '../lambdas/ingest/config.js';
@@ -20,9 +22,11 @@ import {
   createPersistHandler,
   persistDependencies,
 } from '../lambdas/persist/handler.js';
+import { MEDIA_QUEUE } from '../lib/definitions/archive.js';
 import { PERSIST_METRICS } from '../lib/definitions/metrics.js';
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, tableEnvName } from '../lib/definitions/tables.js';
+import { startLocalArchive } from './archive.js';
 import { localClientTarget, localSqsClientConfig } from './clients.js';
 import { prepareDataDir } from './data-dir.js';
 import { devToken } from './dev-token.js';
@@ -32,6 +36,7 @@ import { startEventSource } from './event-source.js';
 import { type RunningGuardian, startLocalGuardian } from './guardian-loop.js';
 import { startGateway } from './http-gateway.js';
 import {
+  createBucket,
   createQueues,
   createTables,
   type ProvisionedQueues,
@@ -44,7 +49,7 @@ import {
   type LocalSettings,
   localEndpoints,
 } from './settings.js';
-import { type LinkedSimulator, linkSimulator } from './simulator-link.js';
+import { type LinkedSimulator, type LinkedSimulatorBehaviour, linkSimulator } from './simulator-link.js';
 
 export interface LocalStackOptions {
   readonly settings: LocalSettings;
@@ -58,7 +63,11 @@ export interface LocalStackOptions {
   /** Receives errors the pipeline recovered from by leaving records in the queue. */
   readonly onError?: (error: unknown) => void;
   /** Starts the Aircall simulator, subscribes the stack to it and lets it send traffic. */
-  readonly simulator?: { readonly port: number; readonly eventsPerSecond: number };
+  readonly simulator?: {
+    readonly port: number;
+    readonly eventsPerSecond: number;
+    readonly behaviour?: LinkedSimulatorBehaviour;
+  };
   /**
    * Runs the guardian on an interval against these credentials. With the simulator and no credentials of its
    * own, the guardian watches the simulated company.
@@ -74,6 +83,9 @@ export interface Activity {
   readonly answers: Record<number, number>;
   readonly persisted: number;
   readonly failed: number;
+  /** Media jobs the archive completed (archived, or found done), and those it handed back for a retry. */
+  readonly archived: number;
+  readonly archiveFailed: number;
 }
 
 export interface LocalStack {
@@ -84,6 +96,8 @@ export interface LocalStack {
   readonly revokedTokens: number;
   readonly endpoints: LocalEndpoints;
   readonly queues: ProvisionedQueues;
+  /** The media bucket on the embedded S3, and the media job queue and its dead-letter queue. */
+  readonly media: { readonly bucket: string; readonly queues: ProvisionedQueues };
   /** What the queues held at start, kept on disk by the embedded SQS since the last run. */
   readonly queuedAtStart: { readonly queue: number; readonly deadLetterQueue: number };
   /** Of those, the messages the last run had received and not yet acknowledged, made visible again at start. */
@@ -95,14 +109,21 @@ export interface LocalStack {
   readonly guardian?: RunningGuardian;
   /** Messages each queue holds right now, in flight included. */
   depth(): { queue: number; deadLetterQueue: number };
+  /** Media jobs the media queue and its dead-letter queue hold right now, in flight included. */
+  mediaDepth(): { queue: number; deadLetterQueue: number };
   /** Stops taking requests, finishes the batches in hand and stops the emulators. */
   stop(): Promise<void>;
 }
 
 /** The handlers' environment as the deployed stack sets it, read through the handlers' own config parsers. */
-const handlerEnvironment = (settings: LocalSettings, queues: ProvisionedQueues): Record<string, string> => ({
+const handlerEnvironment = (
+  settings: LocalSettings,
+  queues: ProvisionedQueues,
+  mediaQueues: ProvisionedQueues,
+): Record<string, string> => ({
   [ENV.eventsQueueUrl]: queues.queueUrl,
   [ENV.deadLetterQueueUrl]: queues.deadLetterQueueUrl,
+  [ENV.mediaQueueUrl]: mediaQueues.queueUrl,
   [ENV.eventRetentionDays]: String(settings.eventRetentionDays),
   ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
 });
@@ -184,19 +205,29 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? EVENTS_QUEUE.visibilityTimeoutSeconds,
     };
     const queues = await createQueues(sqs, settings.queues, queueSettings);
-    const depth = () => ({
-      queue: sqsEmulator.depth(settings.queues.queue) ?? 0,
-      deadLetterQueue: sqsEmulator.depth(settings.queues.deadLetterQueue) ?? 0,
+    const mediaQueues = await createQueues(sqs, settings.media, {
+      ...MEDIA_QUEUE,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? MEDIA_QUEUE.visibilityTimeoutSeconds,
     });
+    const s3 = resources.adopt(new S3Client({ ...sqsTarget, forcePathStyle: true }), destroy);
+    await createBucket(s3, settings.media.bucket);
+    const depthOf = (names: { readonly queue: string; readonly deadLetterQueue: string }) => () => ({
+      queue: sqsEmulator.depth(names.queue) ?? 0,
+      deadLetterQueue: sqsEmulator.depth(names.deadLetterQueue) ?? 0,
+    });
+    const depth = depthOf(settings.queues);
+    const mediaDepth = depthOf(settings.media);
     const queuedAtStart = depth();
-    // The previous run's consumer is gone with its process: what it had in hand is released now, rather than
-    // after the visibility timeout, as if each of its invocations had failed.
-    const released = await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue));
+    // The previous run's consumers are gone with its process: what they had in hand is released now, rather than
+    // after the visibility timeout, as if each of their invocations had failed.
+    const released =
+      (await releaseInFlight(sqs, queues.queueUrl, sqsEmulator.inFlight(settings.queues.queue))) +
+      (await releaseInFlight(sqs, mediaQueues.queueUrl, sqsEmulator.inFlight(settings.media.queue)));
     const token = settings.token ?? (await devToken(settings.dataDir));
     const tokenHash = await registerToken(dynamo, settings.tables.webhooks, token, settings.account);
     const revokedTokens = await removeOtherLocalTokens(dynamo, settings.tables.webhooks, tokenHash);
 
-    const environment = handlerEnvironment(settings, queues);
+    const environment = handlerEnvironment(settings, queues, mediaQueues);
     const logger = (serviceName: string) =>
       new Logger({ serviceName, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
     const ingestClients = createIngestClients({ registry: dynamoTarget, queue: sqsTarget });
@@ -217,7 +248,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     });
 
     const answers: Record<number, number> = {};
-    const activity = { answers, persisted: 0, failed: 0 };
+    const activity = { answers, persisted: 0, failed: 0, archived: 0, archiveFailed: 0 };
     const source = startEventSource({
       client: sqs,
       queueUrl: queues.queueUrl,
@@ -289,6 +320,30 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
           });
     if (guardian !== undefined) resources.defer(() => guardian.stop());
 
+    // Every account the stack holds credentials for can have its expired links refreshed, the simulated one too.
+    const credentials: AircallCredentials[] = [
+      ...(guardianSettings === undefined ? [] : [guardianSettings.credentials]),
+      ...(simulator === undefined || guardianSettings?.credentials.account === simulator.credentials.account
+        ? []
+        : [simulator.credentials]),
+    ];
+    const archive = startLocalArchive({
+      settings,
+      sqs,
+      targets: { dynamo: dynamoTarget, sqs: sqsTarget },
+      queues: mediaQueues,
+      extraOrigins: simulator === undefined ? [] : [simulator.simulator.url],
+      credentials,
+      apiUrl: guardianSettings?.apiUrl,
+      logger: logger('archive'),
+      onBatch: (handled, failed) => {
+        activity.archived += handled - failed;
+        activity.archiveFailed += failed;
+      },
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    resources.defer(() => archive.stop());
+
     await writeStackRecord(settings.dataDir, {
       pid: process.pid,
       runtime: process.version,
@@ -305,6 +360,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       token,
       tables: settings.tables,
       queues: { queueUrl: queues.queueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl },
+      media: {
+        bucket: settings.media.bucket,
+        queueUrl: mediaQueues.queueUrl,
+        deadLetterQueueUrl: mediaQueues.deadLetterQueueUrl,
+      },
       queuedAtStart,
       released,
       ...(simulator === undefined ? {} : { simulatorApiUrl: simulator.simulator.apiUrl }),
@@ -326,10 +386,12 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       ...(simulator === undefined ? {} : { simulator }),
       ...(guardian === undefined ? {} : { guardian }),
       queues,
+      media: { bucket: settings.media.bucket, queues: mediaQueues },
       queuedAtStart,
       released,
       activity,
       depth,
+      mediaDepth,
       // Everything in the reverse order it started, each step run even when one before it fails.
       stop: () => owned.disposeAsync(),
     };

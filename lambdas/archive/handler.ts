@@ -162,6 +162,8 @@ export interface ArchiveWiring {
   readonly clients: ArchiveClients;
   /** The credentials secret's value, when `aircallSecretId` is set: a JSON list of accounts. */
   readonly readSecret?: (secretId: string) => Promise<unknown>;
+  /** The accounts' credentials themselves, instead of a secret (the local stack's, given by the environment). */
+  readonly credentials?: readonly AircallCredentials[];
   /** @default fetch-media's dns.lookup */
   readonly lookup?: ResolveHost;
   readonly objectStore?: S3ObjectStoreOptions;
@@ -213,7 +215,10 @@ export const archiveDependencies = (
     scratch: new DiskScratch(wiring.scratchDirectory ?? join(tmpdir(), 'archive-scratch')).clear(),
     leaseSeconds: ARCHIVE_LEASE_SECONDS,
     aircall: new AircallCallsApi({
-      credentialsFor: credentialsReader(config.aircallSecretId, readSecret),
+      credentialsFor:
+        wiring.credentials === undefined
+          ? credentialsReader(config.aircallSecretId, readSecret)
+          : async (account) => wiring.credentials?.find((credentials) => credentials.account === account),
       baseUrl: config.aircallApiUrl,
     }),
     deadLetters: new SqsDeadLetterQueue(wiring.clients.deadLetters, config.deadLetterQueueUrl),
