@@ -5,21 +5,13 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-/** An object being read: its body is consumed once, by the caller. */
-export interface MediaObject {
-  readonly body: Readable;
-  readonly contentType: string | undefined;
-  /** The SHA-256 (hex) the archive kept beside the object, when its metadata holds one. */
-  readonly sha256: string | undefined;
-}
-
 export interface MediaBucket {
   /** The bucket's name, for messages. */
   readonly name: string;
   /** Where jobs that no retry could archive end up, when the target says. */
   readonly deadLetterQueueUrl: string | undefined;
-  /** Starts a GET of the object; its body is streamed, never held whole. */
-  read(key: string): Promise<MediaObject>;
+  /** Starts a GET of the object: its body, to be read once and streamed, never held whole. */
+  read(key: string): Promise<Readable>;
   /** A GET link to the object, valid for `expiresInSeconds`. */
   presign(key: string, expiresInSeconds: number): Promise<string>;
   /** Releases the client's sockets, if one was made. */
@@ -47,10 +39,10 @@ export const s3MediaBucket = (options: S3MediaBucketOptions): MediaBucket => {
     name: options.name,
     deadLetterQueueUrl: options.deadLetterQueueUrl,
     read: async (key) => {
-      const { Body, ContentType, Metadata } = await s3().send(get(key));
+      const { Body } = await s3().send(get(key));
       // In Node.js the SDK hands the body over as the response stream itself.
       if (!isReadable(Body)) throw new Error(`s3://${options.name}/${key} came back without a readable body`);
-      return { body: Body, contentType: ContentType, sha256: Metadata?.sha256 };
+      return Body;
     },
     presign: (key, expiresInSeconds) => getSignedUrl(s3(), get(key), { expiresIn: expiresInSeconds }),
     close: () => client?.destroy(),

@@ -178,9 +178,15 @@ export const fetchRecording = async (
   }
   const { media } = deps;
   if (file.state === 'link-only') {
-    const queue = media?.deadLetterQueueUrl ?? `the queue of the ${MEDIA_OUTPUTS.deadLetterQueue} output`;
+    const url = media?.deadLetterQueueUrl;
+    const queue =
+      url !== undefined
+        ? `the media dead-letter queue, ${url}`
+        : deps.local
+          ? "the local stack's media dead-letter queue"
+          : `the media dead-letter queue (the stack's ${MEDIA_OUTPUTS.deadLetterQueue} output)`;
     throw new NotFoundError(
-      `Call ${callId}'s ${kind} is not archived yet: the call carries Aircall's link, but no copy is recorded. The archive may still be at work; if it stays so, look for the job in the media dead-letter queue (${queue})`,
+      `Call ${callId}'s ${kind} is not archived yet: the call carries Aircall's link, but no copy is recorded. The archive may still be at work; if it stays so, look for the job in ${queue}`,
     );
   }
   if (media === undefined) throw missingBucket(deps.label, deps.local);
@@ -192,12 +198,12 @@ export const fetchRecording = async (
     const expiresAt = Math.floor(deps.now().getTime() / 1000) + URL_EXPIRY_SECONDS;
     return { bucket: media.name, archive, url: { url, expiresAt } };
   }
-  const object = await media.read(archive.key);
+  const body = await media.read(archive.key);
   if (destination.to === 'file') {
-    await saveVerified(object.body, destination.path, archive, where);
+    await saveVerified(body, destination.path, archive, where);
   } else {
     // The process's stdout stays open for whatever it prints next; bytes already written cannot be recalled.
-    const digest = await copyHashed(object.body, destination.output.stream, false).catch((error: unknown) => {
+    const digest = await copyHashed(body, destination.output.stream, false).catch((error: unknown) => {
       // The reader went away early, e.g. `| head` or a player that was closed.
       if (error instanceof Error && 'code' in error && error.code === 'EPIPE') {
         throw new CommandFailedError(`stdout was closed before all of ${where} was written`, {

@@ -63,7 +63,7 @@ const fakeBucket = (
       const bytes = objects[key];
       if (bytes === undefined) throw new Error(`no object ${key}`);
       const chunks = [bytes.subarray(0, 5), bytes.subarray(5, 17), bytes.subarray(17)];
-      return { body: body?.() ?? Readable.from(chunks), contentType: 'audio/mpeg', sha256: sha256(bytes) };
+      return body?.() ?? Readable.from(chunks);
     },
     presign: async (key, expiresInSeconds) => {
       presigned.push({ key, expiresInSeconds });
@@ -131,18 +131,21 @@ describe('fetchRecording', () => {
       `Call ${CALL_ID}'s recording is not archived yet: the call carries Aircall's link, but no copy is recorded.`,
     );
     await expect(rejection).rejects.toThrow(
-      'media dead-letter queue (https://sqs.eu-west-1.amazonaws.com/1/media-dlq)',
+      'look for the job in the media dead-letter queue, https://sqs.eu-west-1.amazonaws.com/1/media-dlq',
     );
     await expect(rejection).rejects.not.toThrow('s3cret');
   });
 
-  it('names the output to look for when the target knows no dead-letter queue', async () => {
-    await expect(
-      fetchRecording(
-        { callId: CALL_ID, kind: 'voicemail', destination: { to: 'url' } },
-        depsWith({ id: CALL_ID, voicemail: 'https://media.example/v' }, undefined),
-      ),
-    ).rejects.toThrow('media dead-letter queue (the queue of the MediaDeadLetterQueueUrl output)');
+  it('names where to find the dead-letter queue when the target does not know its URL', async () => {
+    const request = { callId: CALL_ID, kind: 'voicemail', destination: { to: 'url' } } as const;
+    const linked = { id: CALL_ID, voicemail: 'https://media.example/v' };
+
+    await expect(fetchRecording(request, depsWith(linked, undefined))).rejects.toThrow(
+      "look for the job in the media dead-letter queue (the stack's MediaDeadLetterQueueUrl output)",
+    );
+    await expect(fetchRecording(request, depsWith(linked, undefined, true))).rejects.toThrow(
+      "look for the job in the local stack's media dead-letter queue",
+    );
   });
 
   it('says how to mend a target without a media bucket, deployed or local', async () => {
