@@ -131,8 +131,8 @@ export class Archive extends Construct {
           'Object keys are made at run time from the account and call id of each job, so the archive writes under ' +
           'any key of its own media bucket; it may only put objects and abort its uploads, never read, list or delete.',
       });
-    // GetItem reads whether a file is archived already or leased to another job; UpdateItem takes the lease and
-    // records the archive, each guarded. On the table ARN alone, as persist's statements are.
+    // UpdateItem takes the file's lease and records its archive, each guarded; GetItem reads why a guarded write was
+    // refused when DynamoDB returned no item with the failure. On the table ARN alone, as persist's statements are.
     this.archiveFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
