@@ -1,20 +1,12 @@
 // The archive function's settings, read and checked once, when the module-scope handler is first built.
 
-import { ARCHIVE, MEDIA_SIZE_CAP } from '../../lib/definitions/archive.js';
+import { ARCHIVE, ARCHIVE_ENV, MEDIA_SIZE_CAP } from '../../lib/definitions/archive.js';
 import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';
 import { readEnv, toWholeNumber } from '../shared/env.js';
 import { type AllowList, DEFAULT_ALLOWED_ORIGINS, parseAllowedOrigins } from './allowed-origins.js';
 
-/** The variables only the archive reads; the table, secret and API URL use the names the other functions use. */
-export const ARCHIVE_ENV = {
-  mediaBucket: 'MEDIA_BUCKET',
-  /** Where a job no retry can archive goes at once, with its `failure_reason`. */
-  mediaDeadLetterQueueUrl: 'MEDIA_DEAD_LETTER_QUEUE_URL',
-  /** Comma-separated `scheme://host[:port]` origins (`*.host` for subdomains); absent: Aircall's media hosts. */
-  allowedOrigins: 'MEDIA_ALLOWED_ORIGINS',
-  mediaMaxBytes: 'MEDIA_MAX_BYTES',
-} as const;
+export { ARCHIVE_ENV };
 
 /**
  * Seconds a job holds the lease on the file it downloads: a minute beyond the function's timeout, so that no live

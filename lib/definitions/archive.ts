@@ -11,6 +11,16 @@ export interface ArchiveSettings {
   readonly maxConcurrency: number;
 }
 
+/** The variables only the archive reads; the table, secret and API URL use the names the other functions use. */
+export const ARCHIVE_ENV = {
+  mediaBucket: 'MEDIA_BUCKET',
+  /** Where a job no retry can archive goes at once, with its `failure_reason`. */
+  mediaDeadLetterQueueUrl: 'MEDIA_DEAD_LETTER_QUEUE_URL',
+  /** Comma-separated `scheme://host[:port]` origins (`*.host` for subdomains); absent: Aircall's media hosts. */
+  allowedOrigins: 'MEDIA_ALLOWED_ORIGINS',
+  mediaMaxBytes: 'MEDIA_MAX_BYTES',
+} as const;
+
 const DAY = 24 * 60 * 60;
 
 export const ARCHIVE: ArchiveSettings = {

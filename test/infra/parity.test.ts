@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ARCHIVE, MEDIA_QUEUE } from '../../lib/definitions/archive.js';
 import { TABLE_NAMES, TABLES } from '../../lib/definitions/tables.js';
 import {
   toCreateTableInput,
@@ -56,5 +57,37 @@ describe('local stack and deployed stack', () => {
     const deployed = propertiesOf(logicalId(stack.events.deadLetterQueue));
     const local = toDeadLetterQueueAttributes();
     expect(Number(local.MessageRetentionPeriod)).toBe(deployed.MessageRetentionPeriod);
+  });
+
+  it('gives the media queue and its dead-letter queue the deployed settings', () => {
+    const { media } = stack;
+    if (media === undefined) throw new Error('the default stack archives media');
+    const deployed = propertiesOf(logicalId(media.queue));
+    const local = toEventsQueueAttributes('arn:local:media-dlq', MEDIA_QUEUE);
+    expect(Number(local.VisibilityTimeout)).toBe(deployed.VisibilityTimeout);
+    expect(Number(local.MessageRetentionPeriod)).toBe(deployed.MessageRetentionPeriod);
+    expect(Number(local.MaximumMessageSize)).toBe(deployed.MaximumMessageSize);
+    expect(JSON.parse(local.RedrivePolicy ?? '{}').maxReceiveCount).toBe(
+      (deployed.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount,
+    );
+    const deployedDead = propertiesOf(logicalId(media.deadLetterQueue));
+    expect(Number(toDeadLetterQueueAttributes(MEDIA_QUEUE).MessageRetentionPeriod)).toBe(
+      deployedDead.MessageRetentionPeriod,
+    );
+  });
+
+  it('feeds the archive the batches the local stack feeds it, at the same default concurrency', () => {
+    const mappings = Object.values(resources).filter(
+      (resource) =>
+        (resource as { Type?: string }).Type === 'AWS::Lambda::EventSourceMapping' &&
+        JSON.stringify(resource.Properties.EventSourceArn).includes(
+          logicalId(stack.media?.queue ?? stack.events.queue),
+        ),
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties).toMatchObject({
+      BatchSize: ARCHIVE.batchSize,
+      ScalingConfig: { MaximumConcurrency: ARCHIVE.maxConcurrency },
+    });
   });
 });
