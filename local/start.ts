@@ -53,8 +53,8 @@ const banner = (
     `  Webhook URL  ${stack.webhookUrl}`,
     `  Dev token    ${stack.token}  (account "${settings.account}", ${tokenSource})${revoked}`,
     `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.join(', ')}`,
-    `  SQS          ${stack.endpoints.sqs}  queues: ${settings.queues.queue}, ${settings.queues.deadLetterQueue}`,
-    `  S3           ${stack.endpoints.s3}  (same server as SQS)`,
+    `  SQS          ${stack.endpoints.sqs}  queues: ${settings.queues.queue}, ${settings.queues.deadLetterQueue}, ${settings.media.queue}, ${settings.media.deadLetterQueue}`,
+    `  S3           ${stack.endpoints.s3}  bucket: ${settings.media.bucket}, recordings and voicemails (same server as SQS)`,
     `  Data         ${shownPath(settings.dataDir)}${held}`,
     ...(stack.simulator === undefined
       ? []
@@ -77,11 +77,20 @@ const banner = (
   ].join('\n');
 };
 
-const summary = (activity: Activity, depth: { queue: number; deadLetterQueue: number }): string => {
+interface Depth {
+  readonly queue: number;
+  readonly deadLetterQueue: number;
+}
+
+const summary = (activity: Activity, depth: Depth, media: Depth): string => {
   const answers = Object.entries(activity.answers)
     .map(([status, count]) => `${status}: ${count}`)
     .join(', ');
-  return `webhooks answered {${answers}} · persisted ${activity.persisted} · failed ${activity.failed} · queued ${depth.queue} · dead letters ${depth.deadLetterQueue}`;
+  const archive =
+    activity.archived + activity.archiveFailed + media.queue + media.deadLetterQueue > 0
+      ? ` · media jobs done ${activity.archived}, queued ${media.queue}, dead ${media.deadLetterQueue}`
+      : '';
+  return `webhooks answered {${answers}} · persisted ${activity.persisted} · failed ${activity.failed} · queued ${depth.queue} · dead letters ${depth.deadLetterQueue}${archive}`;
 };
 
 const reportLine = (report: AccountReport): string => {
@@ -119,7 +128,7 @@ const main = async (): Promise<void> => {
 
   let last = '';
   const ticker = setInterval(() => {
-    const line = summary(stack.activity, stack.depth());
+    const line = summary(stack.activity, stack.depth(), stack.mediaDepth());
     if (line !== last) console.log(`[local] ${line}`);
     last = line;
   }, ACTIVITY_INTERVAL_MS);
