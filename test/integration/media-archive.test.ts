@@ -2,6 +2,8 @@
 // persist hands them to the archive, and the archive keeps each file once in the embedded S3.
 
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -186,6 +188,42 @@ describe('media archive on the local stack', () => {
       sqs.destroy();
     }
     expect((await callItem(local, callId))?.recording_archive).toBeUndefined();
+  }, 60_000);
+  it('fetches nothing from a link off the allow-list: an unlisted loopback origin, link-local or a private address', async () => {
+    let requests = 0;
+    const bait = createServer((_request, response) => {
+      requests += 1;
+      response.end('not audio');
+    });
+    await new Promise<void>((resolve) => bait.listen(0, '127.0.0.1', resolve));
+    const { port } = bait.address() as AddressInfo;
+    const links = [
+      `http://127.0.0.1:${port}/recording.mp3`,
+      'https://169.254.169.254/latest/meta-data/iam/security-credentials/',
+      'https://10.0.0.7/recording.mp3',
+    ];
+    const ended = JSON.parse(sampleBody('captured-outbound-call.ended')) as { data: Record<string, unknown> };
+    const before = local.stack.mediaDepth().deadLetterQueue;
+    try {
+      const { result: answers } = await captureOutput(async () => {
+        const statuses: number[] = [];
+        for (const [i, link] of links.entries()) {
+          const data = { ...ended.data, id: 990_000_200 + i, recording: link };
+          statuses.push(await post(local.stack.webhookUrl, withToken(JSON.stringify({ ...ended, data }))));
+        }
+        await waitFor(
+          () => (local.stack.mediaDepth().deadLetterQueue === before + links.length ? true : undefined),
+          30_000,
+        );
+        return statuses;
+      });
+      expect(answers).toEqual([200, 200, 200]);
+      expect(requests).toBe(0);
+      for (const i of links.keys())
+        expect((await callItem(local, 990_000_200 + i))?.recording_archive).toBeUndefined();
+    } finally {
+      await new Promise<void>((resolve) => bait.close(() => resolve()));
+    }
   }, 60_000);
 });
 
