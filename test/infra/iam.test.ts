@@ -2,7 +2,15 @@
 // and sends to the dead-letter queue and the media queue; archive writes media objects and the calls table.
 import { describe, expect, it } from 'vitest';
 import { STATE_TABLES } from '../../lib/definitions/tables.js';
-import { arnOf, logicalId, normalize, policyStatements, type Statement, synthesize } from './support.js';
+import {
+  arnOf,
+  logicalId,
+  normalize,
+  policyStatements,
+  type Statement,
+  secretArn,
+  synthesize,
+} from './support.js';
 
 const SECRET_NAME = 'aircall/credentials';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -51,21 +59,6 @@ const consumes = (queue: unknown) =>
     ],
     [queue],
   );
-/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-??????`, as the template spells it. */
-const secretArn = (name: string) => ({
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      ':secretsmanager:',
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      `:secret:${name}-??????`,
-    ],
-  ],
-});
 
 describe('the ingest role', () => {
   const statements = policyStatements(template, roleOf(ingestFunction));

@@ -94,3 +94,19 @@ export function normalize(statement: Statement): { effect: string; actions: stri
       .sort(),
   };
 }
+
+/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-??????`, as the template spells it. */
+export const secretArn = (name: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':secretsmanager:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:secret:${name}-??????`,
+    ],
+  ],
+});
