@@ -41,7 +41,7 @@ export interface ArchiveProps {
   readonly maxConcurrency?: number;
   /**
    * Name of the Secrets Manager secret holding the Aircall credentials, used to fetch a fresh link once one expired.
-   * @default none: a job whose link expired is retried until it reaches the dead-letter queue
+   * @default none: a job whose link has expired goes to the media dead-letter queue at once, saying so
    */
   readonly secretName?: string;
   /**
