@@ -13,7 +13,7 @@ import {
   createArchiveHandler,
   createArchiveS3Client,
 } from '../lambdas/archive/handler.js';
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
+import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
 import type { ClientTarget } from '../lambdas/shared/aws.js';
 import { ARCHIVE } from '../lib/definitions/archive.js';
 import { ENV } from '../lib/definitions/pipeline.js';

@@ -1,9 +1,9 @@
 // Runs the guardian locally on an interval, as the deployed stack's schedule does.
 
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
-import { AircallClient } from '../lambdas/guardian/aircall-client.js';
 import { type AccountReport, guardAccount } from '../lambdas/guardian/guardian.js';
 import type { WebhookRegistry } from '../lambdas/guardian/registry.js';
+import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
+import { AircallClient } from '../lambdas/shared/aircall/aircall-client.js';
 import { GUARDIAN } from '../lib/definitions/pipeline.js';
 
 export interface LocalGuardianOptions {

@@ -2,8 +2,8 @@
 
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
-import { credentialsFromEnvironment } from '../lambdas/guardian/credentials.js';
+import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
+import { credentialsFromEnvironment } from '../lambdas/shared/aircall/credentials.js';
 import { DEFAULT_CONFIG } from '../lib/config.js';
 import { AIRCALL_API_URL } from '../lib/definitions/pipeline.js';
 import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';

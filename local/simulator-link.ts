@@ -1,10 +1,10 @@
 // Starts the Aircall simulator beside the local stack and subscribes the stack to it, as a team would with Aircall:
 // a webhook created through the Public API, its token registered, live traffic flowing.
 
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
-import { AircallClient } from '../lambdas/guardian/aircall-client.js';
 import { snapshotOf } from '../lambdas/guardian/guardian.js';
 import type { WebhookRegistry } from '../lambdas/guardian/registry.js';
+import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
+import { AircallClient } from '../lambdas/shared/aircall/aircall-client.js';
 import {
   randomCompany,
   type Simulator,

@@ -10,7 +10,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AircallCredentials } from '../lambdas/guardian/aircall.js';
 import { DynamoWebhookRegistry } from '../lambdas/guardian/dynamo-registry.js';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { loadIngestConfig } from '../lambdas/ingest/config.js';
@@ -22,6 +21,7 @@ import {
   createPersistHandler,
   persistDependencies,
 } from '../lambdas/persist/handler.js';
+import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
 import { MEDIA_QUEUE } from '../lib/definitions/archive.js';
 import { PERSIST_METRICS } from '../lib/definitions/metrics.js';
 import { ENV, EVENTS_QUEUE, PERSIST } from '../lib/definitions/pipeline.js';

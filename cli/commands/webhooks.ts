@@ -1,8 +1,5 @@
 // `webhooks`: manage an Aircall account's webhooks, and run one guardian pass, against the stack's token registry.
 
-import type { AircallCredentials, AircallWebhook } from '../../lambdas/guardian/aircall.js';
-import { AircallClient } from '../../lambdas/guardian/aircall-client.js';
-import { credentialsFromEnvironment } from '../../lambdas/guardian/credentials.js';
 import { DynamoWebhookRegistry } from '../../lambdas/guardian/dynamo-registry.js';
 import {
   type AccountReport,
@@ -11,6 +8,9 @@ import {
   sameUrl,
   snapshotOf,
 } from '../../lambdas/guardian/guardian.js';
+import type { AircallCredentials, AircallWebhook } from '../../lambdas/shared/aircall/aircall.js';
+import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
+import { credentialsFromEnvironment } from '../../lambdas/shared/aircall/credentials.js';
 import { hashToken } from '../../lambdas/shared/token.js';
 import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
 import {

@@ -12,7 +12,7 @@ import { type DynamoDBDocumentClient, GetCommand, NumberValue, UpdateCommand } f
 import { Upload } from '@aws-sdk/lib-storage';
 import { archiveAttribute, archiveLeaseAttribute } from '../../lib/definitions/media.js';
 import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
-import type { AircallCredentials } from '../guardian/aircall.js';
+import type { AircallCredentials } from '../shared/aircall/aircall.js';
 import { type FetchMediaOptions, fetchMedia } from './fetch-media.js';
 import type {
   AircallCalls,

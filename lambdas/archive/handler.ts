@@ -15,8 +15,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ARCHIVE } from '../../lib/definitions/archive.js';
 import { type MediaJob, parseMediaJob } from '../../lib/definitions/media.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
-import type { AircallCredentials } from '../guardian/aircall.js';
-import { parseCredentials } from '../guardian/credentials.js';
+import type { AircallCredentials } from '../shared/aircall/aircall.js';
+import { parseCredentials } from '../shared/aircall/credentials.js';
 import type { ClientTarget } from '../shared/aws.js';
 import {
   createDeadLetterClient,

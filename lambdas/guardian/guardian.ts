@@ -2,8 +2,8 @@
 // stack, and re-enable every one Aircall deactivated without changing what it subscribes to.
 
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
+import type { AircallApi, AircallWebhook, WebhookListing } from '../shared/aircall/aircall.js';
 import { hashToken } from '../shared/token.js';
-import type { AircallApi, AircallWebhook, WebhookListing } from './aircall.js';
 import {
   type RegisteredWebhook,
   SYNCED_SOURCE,

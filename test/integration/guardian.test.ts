@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../cli/run.js';
 import { localTarget } from '../../cli/target.js';
-import { AircallClient } from '../../lambdas/guardian/aircall-client.js';
 import { DynamoWebhookRegistry } from '../../lambdas/guardian/dynamo-registry.js';
+import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
 import { hashToken } from '../../lambdas/shared/token.js';
 import { type Simulator, startSimulator } from '../../simulator/simulator.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';

@@ -5,8 +5,8 @@ import {
   AircallAuthError,
   AircallNotFoundError,
   AircallRateLimitError,
-} from '../../lambdas/guardian/aircall.js';
-import { AircallClient } from '../../lambdas/guardian/aircall-client.js';
+} from '../../lambdas/shared/aircall/aircall.js';
+import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
 import { ALL_EVENTS } from '../../simulator/events.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../simulator/simulator.js';
 

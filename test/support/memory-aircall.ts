@@ -2,14 +2,6 @@
 
 import { randomUUID } from 'node:crypto';
 import {
-  type AircallApi,
-  AircallNotFoundError,
-  type AircallWebhook,
-  type NewWebhook,
-  type WebhookChanges,
-  type WebhookListing,
-} from '../../lambdas/guardian/aircall.js';
-import {
   type AbsenceGuard,
   type ReenableRecord,
   type RegisteredWebhook,
@@ -17,6 +9,14 @@ import {
   type WebhookRegistry,
   type WebhookSnapshot,
 } from '../../lambdas/guardian/registry.js';
+import {
+  type AircallApi,
+  AircallNotFoundError,
+  type AircallWebhook,
+  type NewWebhook,
+  type WebhookChanges,
+  type WebhookListing,
+} from '../../lambdas/shared/aircall/aircall.js';
 
 export const ALL_EVENTS = ['call.created', 'call.ended', 'user.connected', 'contact.created'] as const;
 

@@ -9,8 +9,8 @@ import {
   AircallRateLimitError,
   AircallServerError,
   AircallUnavailableError,
-} from '../../lambdas/guardian/aircall.js';
-import { AircallClient, type AircallClientOptions } from '../../lambdas/guardian/aircall-client.js';
+} from '../../lambdas/shared/aircall/aircall.js';
+import { AircallClient, type AircallClientOptions } from '../../lambdas/shared/aircall/aircall-client.js';
 import { captureOutput } from '../support/capture.js';
 import {
   type FakeAircall,

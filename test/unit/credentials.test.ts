@@ -3,7 +3,7 @@ import {
   CredentialsError,
   credentialsFromEnvironment,
   parseCredentials,
-} from '../../lambdas/guardian/credentials.js';
+} from '../../lambdas/shared/aircall/credentials.js';
 
 describe('parseCredentials', () => {
   it('reads Basic and OAuth accounts from a list, and a single object as one account', () => {

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AircallClient } from '../../lambdas/guardian/aircall-client.js';
 import {
   guardAccount,
   guardAccounts,
@@ -7,6 +6,7 @@ import {
   PassTimedOutError,
   sameUrl,
 } from '../../lambdas/guardian/guardian.js';
+import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
 import { hashToken } from '../../lambdas/shared/token.js';
 import { type FakeAircall, type ScriptedReply, startFakeAircall } from '../support/fake-aircall.js';
 import {

@@ -1,4 +1,5 @@
-// Aircall's webhook JSON on the wire: answers parsed defensively into typed values, and the request bodies it expects.
+// Aircall's JSON on the wire, for the guardian, the archive, reconcile and the CLI: answers parsed defensively into
+// typed values, and the request bodies it expects.
 
 import { AircallApiError, type AircallWebhook, type NewWebhook, type WebhookChanges } from './aircall.js';
 

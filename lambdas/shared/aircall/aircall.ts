@@ -1,4 +1,5 @@
-// The Aircall Public API as the guardian and the CLI see it: webhooks, credentials, and the errors it answers.
+// The Aircall Public API as the guardian, the archive, reconcile and the CLI see it: webhooks, credentials, and the
+// errors it answers.
 
 export interface AircallWebhook {
   /** UUID (a legacy numeric id is still accepted in paths). */

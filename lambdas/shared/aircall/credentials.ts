@@ -1,4 +1,5 @@
-// Parses the Aircall credentials secret: a JSON list of {account, api_id, api_token} or {account, access_token}.
+// Parses the Aircall credentials secret for the guardian, the archive, reconcile and the CLI: a JSON list of
+// {account, api_id, api_token} or {account, access_token}.
 
 import type { AircallCredentials } from './aircall.js';
 

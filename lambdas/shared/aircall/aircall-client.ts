@@ -1,6 +1,7 @@
-// AircallApi over fetch: auth, pagination, rate-limit waits and retries against Aircall's Public API.
+// AircallApi over fetch for the guardian, the archive, reconcile and the CLI: auth, pagination, rate-limit waits,
+// retries.
 
-import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
+import { AIRCALL_API_URL } from '../../../lib/definitions/pipeline.js';
 import {
   type AircallApi,
   AircallApiError,
