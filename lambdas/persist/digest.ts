@@ -1,6 +1,7 @@
 // A content digest of an event, the same whatever the key order of the JSON it arrived as.
 
 import { createHash } from 'node:crypto';
+import { isFetchedEvent, stableFetchedData } from '../../lib/definitions/fetched.js';
 import { type AircallEnvelope, isJsonObject, type JsonValue } from '../shared/envelope.js';
 
 // An integer beyond 2^53 is an ExactInteger, which JSON.stringify writes as the digits that were sent.
@@ -15,11 +16,12 @@ const canonical = (value: JsonValue): string => {
 
 /**
  * SHA-256 over the account, resource, event, timestamp and data; the token is left out on purpose. The account is
- * in it so that another account's copy of an event is never taken for the real one's duplicate.
+ * in it so that another account's copy of an event is never taken for the real one's duplicate. An object read from
+ * the API is digested without the query strings of its signed links, which change at every read of the same call.
  */
-export const eventDigest = (envelope: AircallEnvelope, account: string): string =>
-  createHash('sha256')
-    .update(
-      canonical([account, envelope.resource, envelope.event, envelope.timestamp ?? null, envelope.data]),
-    )
+export const eventDigest = (envelope: AircallEnvelope, account: string): string => {
+  const data = isFetchedEvent(envelope.event) ? stableFetchedData(envelope.data) : envelope.data;
+  return createHash('sha256')
+    .update(canonical([account, envelope.resource, envelope.event, envelope.timestamp ?? null, data]))
     .digest('hex');
+};

@@ -15,6 +15,8 @@ const CALL_RANK: Readonly<Record<string, number>> = {
   'call.external_transferred': 5,
   'call.unsuccessful_transfer': 5,
   'call.hungup': 7,
+  // A call read from the API: just below call.ended, so that on a tie the webhook's own event wins.
+  'call.fetched': 7,
   'call.ended': 8,
   // Annotations: they may arrive during the call or long after call.ended.
   'call.voicemail_left': 9,
@@ -51,7 +53,7 @@ export const eventRank = (resource: string, event: string): number => {
 
 /**
  * The stage of a call the event's data describes: 0 live, 1 over but provisional (call.hungup),
- * 2 final (call.ended, and annotations of a finished call). A later stage always wins, so
+ * 2 final (call.ended, a finished call read from the API, and annotations of a finished call). A later stage always wins, so
  * call.hungup can never replace call.ended, whatever their timestamps.
  */
 export const callStage = (envelope: AircallEnvelope): number => {
@@ -59,6 +61,8 @@ export const callStage = (envelope: AircallEnvelope): number => {
   if (name === 'call.ended') return 2;
   const done = envelope.data.status === 'done';
   if (!done) return 0;
+  // What the API answers for a finished call is its final data, as call.ended's is.
+  if (name === 'call.fetched') return 2;
   const rank = callRank(name);
   return rank === undefined || rank === ANNOTATION_RANK ? 2 : 1;
 };

@@ -1,6 +1,7 @@
 // Turns one queued event into what is stored: its event-log row and the state writes it implies.
 
 import { DAY_SECONDS, utcDay } from '../../lib/definitions/days.js';
+import { FETCHED_SOURCE, isFetchedEvent } from '../../lib/definitions/fetched.js';
 import { encodePayload, fitsAsMap, otherPayloadAttribute } from '../../lib/definitions/payload.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import {
@@ -80,6 +81,8 @@ export const toEventRecord = (event: QueuedEvent, digest: string, retentionDays:
     ...encodePayload(envelope.data),
   };
   if (envelope.timestamp !== undefined) attributes.timestamp = envelope.timestamp;
+  // Only on events read from the API: a webhook's row, the common case, spends no bytes saying so.
+  if (isFetchedEvent(envelope.event)) attributes.source = FETCHED_SOURCE;
   if (retentionDays > 0) attributes.expires_at = Math.floor(receivedAt / 1000) + retentionDays * DAY_SECONDS;
   return {
     pk: `${partition.resource}#${partition.id}`,
