@@ -1,6 +1,6 @@
 // The persist use case: log the event once, then bring its resource's state up to date.
 
-import { eventDigest } from './digest.js';
+import { eventDigest } from '../shared/digest.js';
 import { mediaJobsOf, probeArchives } from './media-jobs.js';
 import type { EventLog, MediaJob, MediaJobQueue, QueuedEvent, StateStore, StateTarget } from './ports.js';
 import { toEventRecord, toStateWrites } from './records.js';

@@ -11,7 +11,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from '../shared/envelope.js';
-import { eventSortKey, stateOrderKey } from './ordering.js';
+import { eventSortKey, stateOrderKey } from '../shared/ordering.js';
 import type { EventRecord, ItemId, QueuedEvent, StateWrite, StoredValue } from './ports.js';
 
 // Aircall ids are unsigned 64-bit: 20 digits at most.

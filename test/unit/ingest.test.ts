@@ -6,7 +6,7 @@ import type {
   RegisteredWebhook,
   TokenRegistry,
 } from '../../lambdas/ingest/ports.js';
-import { eventDigest } from '../../lambdas/persist/digest.js';
+import { eventDigest } from '../../lambdas/shared/digest.js';
 import { parseEnvelope } from '../../lambdas/shared/envelope.js';
 import {
   InvalidEnvelopeError,

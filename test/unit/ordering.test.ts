@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseEventName, callStage, eventRank, stateOrderKey } from '../../lambdas/persist/ordering.js';
+import { baseEventName, callStage, eventRank, stateOrderKey } from '../../lambdas/shared/ordering.js';
 import type { AircallEnvelope } from '../../lambdas/shared/envelope.js';
 import { sample } from '../support/fixtures.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventDigest } from '../../lambdas/persist/digest.js';
+import { eventDigest } from '../../lambdas/shared/digest.js';
 import type { QueuedEvent } from '../../lambdas/persist/ports.js';
 import {
   eventPartition,

@@ -1,6 +1,6 @@
 // Where an event stands in its resource's history: the order key that decides whether it may replace stored state.
 
-import type { AircallEnvelope } from '../shared/envelope.js';
+import type { AircallEnvelope } from './envelope.js';
 
 // Place of each call event in the lifecycle, used to break timestamp ties.
 const CALL_RANK: Readonly<Record<string, number>> = {

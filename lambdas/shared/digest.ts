@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { isFetchedEvent, stableFetchedData } from '../../lib/definitions/fetched.js';
-import { type AircallEnvelope, isJsonObject, type JsonValue } from '../shared/envelope.js';
+import { type AircallEnvelope, isJsonObject, type JsonValue } from './envelope.js';
 
 // An integer beyond 2^53 is an ExactInteger, which JSON.stringify writes as the digits that were sent.
 const canonical = (value: JsonValue): string => {
