@@ -12,6 +12,7 @@ import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import type { AircallApi, AircallCredentials } from '../shared/aircall/aircall.js';
 import { AircallClient } from '../shared/aircall/aircall-client.js';
 import { parseCredentials } from '../shared/aircall/credentials.js';
+import { AircallRateLimiters } from '../shared/aircall/rate-limiter.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
@@ -118,6 +119,8 @@ export const guardianDependencies = (
   wiring: GuardianWiring,
 ): Omit<GuardianHandlerDeps, 'metrics' | 'logger'> => {
   const secrets = new SecretsProvider({ clientConfig: { ...wiring.secretsManager } });
+  // Built with the handler, not per invocation: a warm function's next pass still knows a window Aircall closed.
+  const limiters = new AircallRateLimiters({ minIntervalMs: GUARDIAN.minRequestIntervalMs });
   return {
     readSecret: () => secrets.get(wiring.secretId, { maxAge: GUARDIAN.secretCacheSeconds }),
     registry: new DynamoWebhookRegistry(
@@ -129,7 +132,7 @@ export const guardianDependencies = (
       new AircallClient({
         credentials,
         baseUrl: wiring.aircallApiUrl,
-        minIntervalMs: GUARDIAN.minRequestIntervalMs,
+        limiter: limiters.for(credentials.account),
       }),
     now: () => Date.now(),
   };

@@ -25,6 +25,7 @@ import {
   toCreateBody,
   toUpdateBody,
 } from './aircall-wire.js';
+import { AircallRateLimiter, backoff, defaultSleep, type RateLimitBudget } from './rate-limiter.js';
 
 export interface AircallClientOptions {
   readonly credentials: AircallCredentials;
@@ -34,13 +35,18 @@ export interface AircallClientOptions {
   readonly timeoutMs?: number;
   /** Total time one method call may spend waiting on 429s (a list counts all its pages). @default 60000 */
   readonly maxRateLimitWaitMs?: number;
-  /** Spacing between request starts; 500 keeps under 120 a minute. @default 0 */
+  /**
+   * The company's pacing, shared with its other clients in this process (see AircallRateLimiters).
+   * @default a limiter of this client's own, built from `minIntervalMs`, `sleep` and `now`
+   */
+  readonly limiter?: AircallRateLimiter;
+  /** Spacing between request starts; 500 keeps under 120 a minute. Unused when `limiter` is given. @default 0 */
   readonly minIntervalMs?: number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** @default a setTimeout promise */
+  /** Retry backoffs, and the private limiter's waits. @default a setTimeout promise */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Epoch milliseconds. @default Date.now */
+  /** Epoch milliseconds, for the private limiter. @default Date.now */
   readonly now?: () => number;
 }
 
@@ -51,45 +57,12 @@ interface Answer {
   readonly text: string;
 }
 
-/** What one method call may still spend waiting on the rate limit. */
-interface WaitBudget {
-  remainingMs: number;
-}
-
 const PAGE_SIZE = 50;
 // 100 webhooks at most, 50 a page: a list still going after this many pages is looping.
 const MAX_PAGES = 20;
-// A reset that is due (or nearly) still gets a short pause, so a 429 is never answered with a burst.
-const MIN_RATE_LIMIT_WAIT_MS = 250;
-const FIRST_RATE_LIMIT_BACKOFF_MS = 1000;
-const MAX_RATE_LIMIT_BACKOFF_MS = 30_000;
 // 5xx and lost connections: two more tries, soon, and only where repeating the request is harmless.
 const FAILURE_RETRIES = 2;
 const FIRST_FAILURE_BACKOFF_MS = 200;
-// Reset values above this are epoch milliseconds; epoch seconds stay below it until the year 33658.
-const MILLISECONDS_THRESHOLD = 1e12;
-
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Exponential from `firstMs`, with jitter over its upper half so that clients do not retry in step. */
-const backoff = (firstMs: number, attempt: number, capMs = Number.POSITIVE_INFINITY): number => {
-  const ceiling = Math.min(firstMs * 2 ** attempt, capMs);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-};
-
-/** `X-AircallApi-Reset` as epoch milliseconds; Aircall has been seen sending seconds and milliseconds. */
-const parseReset = (value: string | null): number | undefined => {
-  if (value === null || value.trim() === '') return undefined;
-  const reset = Number(value);
-  if (!Number.isFinite(reset) || reset <= 0) return undefined;
-  return reset > MILLISECONDS_THRESHOLD ? reset : reset * 1000;
-};
-
-const parseRemaining = (value: string | null): number | undefined => {
-  if (value === null || value.trim() === '') return undefined;
-  const remaining = Number(value);
-  return Number.isInteger(remaining) && remaining >= 0 ? remaining : undefined;
-};
 
 const isTimeout = (error: unknown): boolean => error instanceof Error && error.name === 'TimeoutError';
 
@@ -122,14 +95,9 @@ export class AircallClient implements AircallApi {
   private readonly account: string;
   private readonly timeoutMs: number;
   private readonly maxRateLimitWaitMs: number;
-  private readonly minIntervalMs: number;
+  private readonly limiter: AircallRateLimiter;
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly now: () => number;
-  /** When the next request may start, reserved synchronously so concurrent calls keep the spacing too. */
-  private nextSlotAt = 0;
-  /** Set when an answer said `X-AircallApi-Remaining: 0`: the window's reset, as epoch milliseconds. */
-  private pausedUntil = 0;
 
   constructor(options: AircallClientOptions) {
     this.base = new URL(options.baseUrl ?? AIRCALL_API_URL);
@@ -146,10 +114,15 @@ export class AircallClient implements AircallApi {
     }
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
-    this.minIntervalMs = options.minIntervalMs ?? 0;
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.sleep = options.sleep ?? defaultSleep;
-    this.now = options.now ?? Date.now;
+    this.limiter =
+      options.limiter ??
+      new AircallRateLimiter({
+        minIntervalMs: options.minIntervalMs ?? 0,
+        sleep: this.sleep,
+        ...(options.now === undefined ? {} : { now: options.now }),
+      });
   }
 
   async listWebhooks(): Promise<WebhookListing> {
@@ -205,7 +178,7 @@ export class AircallClient implements AircallApi {
     return parseWebhookAnswer(parseJson(answer.text, label, answer.status), label, answer.status);
   }
 
-  private budget(): WaitBudget {
+  private budget(): RateLimitBudget {
     return { remainingMs: this.maxRateLimitWaitMs };
   }
 
@@ -234,14 +207,14 @@ export class AircallClient implements AircallApi {
   }
 
   /** One request with its waits and retries; resolves with any 2xx, throws a named error otherwise. */
-  private async send(method: Method, url: URL, budget: WaitBudget, body?: unknown): Promise<Answer> {
+  private async send(method: Method, url: URL, budget: RateLimitBudget, body?: unknown): Promise<Answer> {
     const label = `${method} ${url.pathname}`;
     // POST creates: a retry after a lost answer could make a second webhook with a second token.
     const retriable = method !== 'POST';
     let failures = 0;
     let blindWaits = 0;
     for (;;) {
-      await this.awaitTurn(budget);
+      await this.limiter.turn(budget);
       let response: Response;
       let text: string;
       try {
@@ -265,17 +238,18 @@ export class AircallClient implements AircallApi {
       }
       const { status } = response;
       if (status === 429) {
-        const wait = this.rateLimitWait(response.headers, budget, blindWaits);
-        if (wait === undefined)
+        // Every client of the company holds off, not only this call: the limit is the company's.
+        const { blind } = this.limiter.backOff(response.headers, blindWaits);
+        if (budget.remainingMs <= 0)
           throw new AircallRateLimitError(
             `Aircall still answered 429 to ${label} after waiting ${this.maxRateLimitWaitMs} ms`,
             status,
           );
-        if (wait.blind) blindWaits++;
-        await this.sleep(wait.ms);
+        if (blind) blindWaits++;
+        // The wait itself is the limiter's pause, taken at the next turn and drawn from this call's budget.
         continue;
       }
-      this.notePacing(response.headers);
+      this.limiter.observe(response.headers);
       if (status >= 500 && retriable && failures < FAILURE_RETRIES) {
         await this.sleep(backoff(FIRST_FAILURE_BACKOFF_MS, failures++));
         continue;
@@ -283,44 +257,6 @@ export class AircallClient implements AircallApi {
       if (status >= 200 && status < 300) return { status, text };
       throw this.failure(label, status, text);
     }
-  }
-
-  /** Waits for the spacing slot and for a window that an earlier answer said is used up. */
-  private async awaitTurn(budget: WaitBudget): Promise<void> {
-    const now = this.now();
-    // The proactive pause is a rate-limit wait, so it draws on the same budget as a 429.
-    const pause = Math.max(0, Math.min(this.pausedUntil - now, budget.remainingMs));
-    budget.remainingMs -= pause;
-    this.pausedUntil = 0;
-    const slot = Math.max(now + pause, this.nextSlotAt);
-    this.nextSlotAt = slot + this.minIntervalMs;
-    if (slot > now) await this.sleep(slot - now);
-  }
-
-  private notePacing(headers: Headers): void {
-    const remaining = parseRemaining(headers.get('x-aircallapi-remaining'));
-    const reset = parseReset(headers.get('x-aircallapi-reset'));
-    if (remaining === 0 && reset !== undefined) this.pausedUntil = reset;
-    else if (remaining !== undefined && remaining > 0) this.pausedUntil = 0;
-  }
-
-  /** How long to wait after a 429, or undefined once the budget is spent. `blind`: no usable reset. */
-  private rateLimitWait(
-    headers: Headers,
-    budget: WaitBudget,
-    blindWaits: number,
-  ): { ms: number; blind: boolean } | undefined {
-    if (budget.remainingMs <= 0) return undefined;
-    const reset = parseReset(headers.get('x-aircallapi-reset'));
-    const untilReset = reset === undefined ? undefined : reset - this.now();
-    // A reset already past means our clock and Aircall's disagree; it says nothing about when to retry.
-    const blind = untilReset === undefined || untilReset <= 0;
-    const wanted = blind
-      ? backoff(FIRST_RATE_LIMIT_BACKOFF_MS, blindWaits, MAX_RATE_LIMIT_BACKOFF_MS)
-      : Math.max(untilReset, MIN_RATE_LIMIT_WAIT_MS);
-    const ms = Math.min(wanted, budget.remainingMs);
-    budget.remainingMs -= ms;
-    return { ms, blind };
   }
 
   private unavailable(label: string, error: unknown, retried: boolean): AircallUnavailableError {
