@@ -2,24 +2,33 @@
 // retries.
 
 import { AIRCALL_API_URL } from '../../../lib/definitions/pipeline.js';
+import type { JsonObject } from '../envelope.js';
 import {
   type AircallApi,
   AircallApiError,
   AircallAuthError,
   AircallBadRequestError,
   type AircallCredentials,
+  AircallListingCapError,
   AircallNotFoundError,
   AircallRateLimitError,
+  type AircallReader,
   AircallServerError,
   AircallUnavailableError,
   type AircallWebhook,
+  type CallWindow,
+  type ListedPage,
   type NewWebhook,
   type WebhookChanges,
   type WebhookListing,
 } from './aircall.js';
 import {
   errorDetail,
+  type ListedResource,
+  parseCallAnswer,
   parseJson,
+  parseListedPage,
+  parseReadJson,
   parseWebhookAnswer,
   parseWebhookPage,
   toCreateBody,
@@ -57,12 +66,22 @@ interface Answer {
   readonly text: string;
 }
 
+// Aircall's largest page: the fewest requests against the company's rate limit.
 const PAGE_SIZE = 50;
 // 100 webhooks at most, 50 a page: a list still going after this many pages is looping.
 const MAX_PAGES = 20;
 // 5xx and lost connections: two more tries, soon, and only where repeating the request is harmless.
 const FAILURE_RETRIES = 2;
 const FIRST_FAILURE_BACKOFF_MS = 200;
+
+// Aircall's words for a listing past its 10,000th result (FACTS: "Your query is limited to 10k results ...").
+const LISTING_CAP = /limited to 10k results/i;
+
+/** Refuses a window GET /v1/calls would misread: `from`/`to` are whole UNIX seconds, `from` not after `to`. */
+const checkWindow = ({ from, to }: CallWindow): void => {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || from > to)
+    throw new RangeError(`a call window is whole UNIX seconds with from <= to, not ${from}..${to}`);
+};
 
 const isTimeout = (error: unknown): boolean => error instanceof Error && error.name === 'TimeoutError';
 
@@ -87,12 +106,12 @@ const listingGap = (read: number, totals: ReadonlySet<number>, repeated: number)
   return undefined;
 };
 
-export class AircallClient implements AircallApi {
+export class AircallClient implements AircallApi, AircallReader {
   private readonly base: URL;
   private readonly basePath: string;
   private readonly authorization: string;
   private readonly secrets: readonly string[];
-  private readonly account: string;
+  readonly account: string;
   private readonly timeoutMs: number;
   private readonly maxRateLimitWaitMs: number;
   private readonly limiter: AircallRateLimiter;
@@ -170,6 +189,68 @@ export class AircallClient implements AircallApi {
   async deleteWebhook(webhookId: string): Promise<void> {
     // 204 and no body; any other 2xx is taken as done too.
     await this.send('DELETE', this.webhookUrl(webhookId), this.budget());
+  }
+
+  async callsPage(window: CallWindow, next?: string): Promise<ListedPage> {
+    checkWindow(window);
+    return this.listedPage('calls', next, {
+      from: String(window.from),
+      to: String(window.to),
+      order: 'asc',
+      per_page: String(PAGE_SIZE),
+    });
+  }
+
+  async usersPage(next?: string): Promise<ListedPage> {
+    return this.listedPage('users', next, { per_page: String(PAGE_SIZE) });
+  }
+
+  async numbersPage(next?: string): Promise<ListedPage> {
+    return this.listedPage('numbers', next, { per_page: String(PAGE_SIZE) });
+  }
+
+  async contactsPage(next?: string): Promise<ListedPage> {
+    // Oldest first: contacts created while the listing runs land on later pages instead of shifting earlier ones.
+    return this.listedPage('contacts', next, {
+      per_page: String(PAGE_SIZE),
+      order: 'asc',
+      order_by: 'created_at',
+    });
+  }
+
+  async getCall(callId: string): Promise<JsonObject | undefined> {
+    const url = this.url(`/calls/${encodeURIComponent(callId)}`);
+    const label = `GET ${url.pathname}`;
+    let answer: Answer;
+    try {
+      answer = await this.send('GET', url, this.budget());
+    } catch (error) {
+      if (error instanceof AircallNotFoundError) return undefined;
+      throw error;
+    }
+    return parseCallAnswer(parseReadJson(answer.text, label, answer.status), label, answer.status);
+  }
+
+  /** The first page from `query`, or the page `next` links to: the link carries the filters of its listing. */
+  private async listedPage(
+    resource: ListedResource,
+    next: string | undefined,
+    query: Readonly<Record<string, string>>,
+  ): Promise<ListedPage> {
+    let url: URL;
+    if (next === undefined) {
+      url = this.url(`/${resource}`);
+      for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    } else url = this.followable(next);
+    const label = `GET ${url.pathname}`;
+    const answer = await this.send('GET', url, this.budget());
+    return parseListedPage(
+      parseReadJson(answer.text, label, answer.status),
+      resource,
+      url,
+      label,
+      answer.status,
+    );
   }
 
   private async webhookCall(method: Method, url: URL, body?: unknown): Promise<AircallWebhook> {
@@ -273,6 +354,8 @@ export class AircallClient implements AircallApi {
     const detail = errorDetail(text);
     const suffix = detail === undefined ? '' : `: ${detail}`;
     const message = (what: string): string => this.redact(`Aircall ${what} (${status})${suffix}`);
+    if (status === 400 && detail !== undefined && LISTING_CAP.test(detail))
+      return new AircallListingCapError(message(`refused ${label} past its 10,000-result cap`), status);
     if (status === 400)
       return new AircallBadRequestError(message(`refused ${label} as a bad request`), status);
     if (status === 401 || status === 403)

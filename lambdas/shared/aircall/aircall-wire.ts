@@ -1,11 +1,19 @@
 // Aircall's JSON on the wire, for the guardian, the archive, reconcile and the CLI: answers parsed defensively into
 // typed values, and the request bodies it expects.
 
-import { AircallApiError, type AircallWebhook, type NewWebhook, type WebhookChanges } from './aircall.js';
+import { parseJson as parseExactJson } from '../../../lib/definitions/json.js';
+import { isJsonObject, type JsonObject } from '../envelope.js';
+import {
+  AircallApiError,
+  type AircallWebhook,
+  type ListedPage,
+  type NewWebhook,
+  type WebhookChanges,
+} from './aircall.js';
 
-type JsonObject = Record<string, unknown>;
+type WireObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject =>
+const isObject = (value: unknown): value is WireObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // Messages name the field only, never its value: the object holds the webhook's token.
@@ -21,6 +29,18 @@ export const parseJson = (text: string, label: string, status: number): unknown 
   }
 };
 
+/**
+ * The body of a read: integers beyond 2^53 become ExactIntegers, so call, user and contact ids stay the ones Aircall
+ * sent. No cause kept, as in parseJson.
+ */
+export const parseReadJson = (text: string, label: string, status: number): unknown => {
+  try {
+    return parseExactJson(text);
+  } catch {
+    throw new AircallApiError(`Aircall answered ${label} with a body that is not JSON`, status);
+  }
+};
+
 const toWebhookId = (value: unknown): string | undefined => {
   if (typeof value === 'string' && value !== '') return value;
   // Legacy ids are numbers; beyond 2^53 the number is already wrong, so refuse it rather than guess.
@@ -28,7 +48,7 @@ const toWebhookId = (value: unknown): string | undefined => {
   return undefined;
 };
 
-const toActive = (value: JsonObject): boolean | undefined => {
+const toActive = (value: WireObject): boolean | undefined => {
   // The current API writes `active`; the older tutorial `is_active`. Only fall back when `active` is absent.
   if (value.active !== undefined && value.active !== null)
     return typeof value.active === 'boolean' ? value.active : undefined;
@@ -106,6 +126,60 @@ export const parseWebhookPage = (body: unknown, label: string, status: number): 
   return { webhooks, nextPageLink: link, ...total };
 };
 
+const toPositiveInteger = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+
+/** The listed resource a page holds: the key of its items in the answer. */
+export type ListedResource = 'calls' | 'users' | 'numbers' | 'contacts';
+
+/**
+ * `{"<resource>": [...], "meta": {...}}`, one page of a listing. `requested` is the URL asked for: its `page` and
+ * `per_page` stand in for a meta that lacks them.
+ */
+export const parseListedPage = (
+  body: unknown,
+  resource: ListedResource,
+  requested: URL,
+  label: string,
+  status: number,
+): ListedPage => {
+  if (!isObject(body)) throw unexpected(label, status, 'the body is not an object');
+  const list = body[resource];
+  if (!Array.isArray(list)) throw unexpected(label, status, `${resource} is not a list`);
+  const items = list.map((item: unknown, index): JsonObject => {
+    // A checkpointed listing that skipped an unreadable item would never read it again.
+    if (!isJsonObject(item)) throw unexpected(label, status, `${resource}[${index}] is not an object`);
+    return item;
+  });
+  const asked = {
+    page: toPositiveInteger(Number(requested.searchParams.get('page') ?? '1')) ?? 1,
+    perPage: toPositiveInteger(Number(requested.searchParams.get('per_page'))),
+  };
+  const meta = body.meta ?? {};
+  if (!isObject(meta)) throw unexpected(label, status, 'meta is not an object');
+  const link = meta.next_page_link;
+  // A link of the wrong type could end the listing early, so it is an error rather than an end.
+  if (link !== undefined && link !== null && typeof link !== 'string')
+    throw unexpected(label, status, 'meta.next_page_link is not a string');
+  const perPage = toPositiveInteger(meta.per_page) ?? asked.perPage;
+  if (perPage === undefined) throw unexpected(label, status, 'meta.per_page is missing');
+  const total = meta.total;
+  return {
+    items,
+    total: typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 ? total : undefined,
+    page: toPositiveInteger(meta.current_page) ?? asked.page,
+    perPage,
+    nextPageLink: typeof link === 'string' && link !== '' ? link : null,
+  };
+};
+
+/** `{"call": {...}}`, the answer of GET /v1/calls/:id. */
+export const parseCallAnswer = (body: unknown, label: string, status: number): JsonObject => {
+  if (!isJsonObject(body) || !isJsonObject(body.call))
+    throw unexpected(label, status, 'call is not an object');
+  return body.call;
+};
+
 const MAX_DETAIL_CHARS = 200;
 
 const clip = (text: string): string =>
@@ -126,14 +200,14 @@ export const errorDetail = (text: string): string | undefined => {
   return parts.length === 0 ? undefined : parts.map(clip).join(': ');
 };
 
-export const toCreateBody = (webhook: NewWebhook): JsonObject => ({
+export const toCreateBody = (webhook: NewWebhook): WireObject => ({
   url: webhook.url,
   ...(webhook.customName === undefined ? {} : { custom_name: webhook.customName }),
   ...(webhook.events === undefined ? {} : { events: [...webhook.events] }),
 });
 
 /** Only the fields given; the flag goes out as `active`, the current name, never `is_active`. */
-export const toUpdateBody = (changes: WebhookChanges): JsonObject => ({
+export const toUpdateBody = (changes: WebhookChanges): WireObject => ({
   ...(changes.url === undefined ? {} : { url: changes.url }),
   ...(changes.customName === undefined ? {} : { custom_name: changes.customName }),
   ...(changes.events === undefined ? {} : { events: [...changes.events] }),

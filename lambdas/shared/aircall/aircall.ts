@@ -1,6 +1,8 @@
 // The Aircall Public API as the guardian, the archive, reconcile and the CLI see it: webhooks, credentials, and the
 // errors it answers.
 
+import type { JsonObject } from '../envelope.js';
+
 export interface AircallWebhook {
   /** UUID (a legacy numeric id is still accepted in paths). */
   readonly webhookId: string;
@@ -47,6 +49,45 @@ export interface AircallApi {
   deleteWebhook(webhookId: string): Promise<void>;
 }
 
+/** UNIX seconds, both ends included: `from`/`to` of GET /v1/calls filter on the call's started_at. */
+export interface CallWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** One page of a listing, as Aircall answered it; `nextPageLink` is what a caller checkpoints to go on later. */
+export interface ListedPage {
+  /** The elements of the answer's `calls`, `users`, `numbers` or `contacts`; integers beyond 2^53 kept exact. */
+  readonly items: readonly JsonObject[];
+  /** `meta.total`, when the answer gives a count. */
+  readonly total: number | undefined;
+  /** `meta.current_page`, else the page the request asked for (1 when it named none). */
+  readonly page: number;
+  /** `meta.per_page`, else the page size the request asked for. */
+  readonly perPage: number;
+  /** `meta.next_page_link`: null on the last page. */
+  readonly nextPageLink: string | null;
+}
+
+/** The reads of a backfill or a reconcile, page by page so that the caller can checkpoint between pages. */
+export interface AircallReader {
+  readonly account: string;
+  /**
+   * One page of GET /v1/calls?from=&to=&order=asc&per_page=50; `next` is the previous page's next_page_link
+   * (followed only on the API's own origin, as listWebhooks does), undefined for the first page. Throws
+   * AircallListingCapError past Aircall's 10,000 results: slice the window.
+   */
+  callsPage(window: CallWindow, next?: string): Promise<ListedPage>;
+  /** One page of GET /v1/users?per_page=50. */
+  usersPage(next?: string): Promise<ListedPage>;
+  /** One page of GET /v1/numbers?per_page=50. */
+  numbersPage(next?: string): Promise<ListedPage>;
+  /** One page of GET /v1/contacts?per_page=50&order=asc&order_by=created_at. */
+  contactsPage(next?: string): Promise<ListedPage>;
+  /** GET /v1/calls/:id; undefined on 404. */
+  getCall(callId: string): Promise<JsonObject | undefined>;
+}
+
 /** One Aircall company's credentials: Basic `api_id`/`api_token`, or an OAuth access token. */
 export type AircallCredentials =
   | { readonly account: string; readonly apiId: string; readonly apiToken: string }
@@ -66,6 +107,11 @@ export class AircallApiError extends Error {
 
 /** 400: a bad body, more than 100 webhooks, or an unknown event name. */
 export class AircallBadRequestError extends AircallApiError {}
+/**
+ * 400 past the 10,000th result of a listing, paging included: the query must be narrowed (a shorter window), not
+ * retried or paged further.
+ */
+export class AircallListingCapError extends AircallBadRequestError {}
 /** 401 or 403: the credentials are wrong or may not do this. */
 export class AircallAuthError extends AircallApiError {}
 export class AircallNotFoundError extends AircallApiError {}
