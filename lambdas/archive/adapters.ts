@@ -1,5 +1,5 @@
 // The archive function's secondary adapters: the media host over fetch-media, scratch files on local disk, the bucket
-// in S3, the calls table in DynamoDB, and `GET /v1/calls/:id` at Aircall.
+// in S3, the calls table in DynamoDB, and `GET /v1/calls/:id` through the shared Aircall client.
 
 import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -11,8 +11,10 @@ import type { ChecksumAlgorithm, S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, NumberValue, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
 import { archiveAttribute, archiveLeaseAttribute } from '../../lib/definitions/media.js';
-import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
-import type { AircallCredentials } from '../shared/aircall/aircall.js';
+import { AircallAuthError, type AircallCredentials } from '../shared/aircall/aircall.js';
+import { AircallClient } from '../shared/aircall/aircall-client.js';
+import { AircallRateLimiters } from '../shared/aircall/rate-limiter.js';
+import type { JsonObject } from '../shared/envelope.js';
 import { type FetchMediaOptions, fetchMedia } from './fetch-media.js';
 import type {
   AircallCalls,
@@ -245,73 +247,57 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
   }
 }
 
-export interface AircallCallsApiOptions {
+export interface AircallClientCallsOptions {
   /** The credentials of an account, or undefined when this deployment holds none for it. */
   readonly credentialsFor: (account: string) => Promise<AircallCredentials | undefined>;
   /** @default 'https://api.aircall.io/v1' */
   readonly baseUrl?: string;
   /** Per request, answer body included. @default 5000 */
   readonly timeoutMs?: number;
+  /**
+   * What one lookup may spend waiting on 429s. Short: a longer wait is better left to SQS, which redelivers the job
+   * after its visibility timeout without holding the function. @default 10000
+   */
+  readonly maxRateLimitWaitMs?: number;
+  /** One limiter per account, kept across the jobs of a warm function. @default a registry of its own, no spacing */
+  readonly limiters?: AircallRateLimiters;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
 }
 
-const authorization = (credentials: AircallCredentials): string =>
-  'accessToken' in credentials
-    ? `Bearer ${credentials.accessToken}`
-    : `Basic ${Buffer.from(`${credentials.apiId}:${credentials.apiToken}`, 'utf8').toString('base64')}`;
-
 const linkOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**
- * `GET /v1/calls/:id` over fetch, with the guardian client's auth, timeout and no-redirect rules. The guardian's
- * AircallClient has no call read and keeps its request method private, so this is the one request written here;
- * it does not retry: SQS redelivers the job, which spaces the retries.
+ * The archive's `GET /v1/calls/:id` through the shared AircallClient: its auth, timeout, no-redirect rule, retries of
+ * a 5xx and waits on a 429. What a retry of the job may mend is thrown, so that SQS tries the job again later.
  */
-export class AircallCallsApi implements AircallCalls {
-  private readonly base: string;
-  private readonly timeoutMs: number;
-  private readonly fetch: typeof fetch;
+export class AircallClientCalls implements AircallCalls {
+  private readonly limiters: AircallRateLimiters;
 
-  constructor(private readonly options: AircallCallsApiOptions) {
-    this.base = (options.baseUrl ?? AIRCALL_API_URL).replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 5000;
-    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  constructor(private readonly options: AircallClientCallsOptions) {
+    this.limiters = options.limiters ?? new AircallRateLimiters();
   }
 
   async getCall(account: string, callId: string): Promise<CallLookup> {
     const credentials = await this.options.credentialsFor(account);
     if (credentials === undefined) return { status: 'no-credentials' };
-    const label = `GET /calls/${callId}`;
-    let response: Response;
-    let text: string;
+    // A client per lookup, so that credentials the secret rotated are used at once; the limiter carries the pacing.
+    const client = new AircallClient({
+      credentials,
+      limiter: this.limiters.for(account),
+      maxRateLimitWaitMs: this.options.maxRateLimitWaitMs ?? 10_000,
+      ...(this.options.baseUrl === undefined ? {} : { baseUrl: this.options.baseUrl }),
+      ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+      ...(this.options.fetch === undefined ? {} : { fetch: this.options.fetch }),
+    });
+    let call: JsonObject | undefined;
     try {
-      response = await this.fetch(`${this.base}/calls/${encodeURIComponent(callId)}`, {
-        headers: { authorization: authorization(credentials), accept: 'application/json' },
-        // A redirect would carry the credentials to wherever it points; Aircall's API does not redirect.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await response.text();
+      call = await client.getCall(callId);
     } catch (error) {
-      // The error's message only: never the request, which holds the credentials.
-      throw new Error(`no answer from Aircall to ${label} within ${this.timeoutMs} ms or no connection`, {
-        cause: error,
-      });
+      if (error instanceof AircallAuthError) return { status: 'refused' };
+      throw error;
     }
-    const { status } = response;
-    if (status === 404) return { status: 'not-found' };
-    if (status === 401 || status === 403) return { status: 'refused' };
-    // 429, 5xx, a redirect, anything else: thrown, so that SQS tries the job again later.
-    if (status < 200 || status > 299) throw new Error(`Aircall answered ${label} with ${status}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`Aircall answered ${label} with a body that is not JSON`);
-    }
-    const call = isRecord(body) && isRecord(body.call) ? body.call : undefined;
-    if (call === undefined) throw new Error(`Aircall answered ${label} without a call`);
+    if (call === undefined) return { status: 'not-found' };
     return {
       status: 'found',
       call: { recording: linkOf(call.recording), voicemail: linkOf(call.voicemail) },

@@ -28,7 +28,7 @@ import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import {
-  AircallCallsApi,
+  AircallClientCalls,
   DiskScratch,
   DynamoCallArchiveStore,
   FetchMediaSource,
@@ -214,7 +214,7 @@ export const archiveDependencies = (
     objects: new S3ObjectStore(wiring.clients.s3, config.bucketName, wiring.objectStore),
     scratch: new DiskScratch(wiring.scratchDirectory ?? join(tmpdir(), 'archive-scratch')).clear(),
     leaseSeconds: ARCHIVE_LEASE_SECONDS,
-    aircall: new AircallCallsApi({
+    aircall: new AircallClientCalls({
       credentialsFor:
         wiring.credentials === undefined
           ? credentialsReader(config.aircallSecretId, readSecret)
