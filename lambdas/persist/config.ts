@@ -13,6 +13,8 @@ export interface PersistConfig {
   readonly deadLetterQueueUrl: string;
   /** Where recordings and voicemails are handed to the archive; absent when the stack archives none. */
   readonly mediaQueueUrl: string | undefined;
+  /** Where each account's latest event is noted; absent, nothing is. */
+  readonly accountsTable: string | undefined;
 }
 
 export const loadPersistConfig = (source?: Readonly<Record<string, string | undefined>>): PersistConfig => {
@@ -31,6 +33,7 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
   );
   // Optional, so read beside readEnv, which counts an empty value as missing.
   const mediaQueueUrl = (source ?? process.env)[ENV.mediaQueueUrl]?.trim() ?? '';
+  const accountsTable = (source ?? process.env)[tableEnvName('accounts')]?.trim() ?? '';
   return {
     eventsTable: env.events,
     stateTables: perStateTable((name) => env[name]),
@@ -38,5 +41,6 @@ export const loadPersistConfig = (source?: Readonly<Record<string, string | unde
     timestampMarginSeconds: toWholeNumber(ENV.timestampMarginSeconds, env.timestampMarginSeconds),
     deadLetterQueueUrl: env.deadLetterQueueUrl,
     mediaQueueUrl: mediaQueueUrl === '' ? undefined : mediaQueueUrl,
+    accountsTable: accountsTable === '' ? undefined : accountsTable,
   };
 };

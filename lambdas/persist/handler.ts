@@ -16,6 +16,7 @@ import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { storabilityProblem } from '../shared/storability.js';
+import { DynamoAccountStore, ThrottledActivity } from '../shared/accounts.js';
 import { DynamoEventLog, DynamoStateStore, SqsMediaJobQueue } from './adapters.js';
 import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
@@ -24,7 +25,14 @@ import { parseQueuedRecord } from './queued-event.js';
 
 export type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
+/** Where persist notes, per account, that events arrived: what the guardian tells a gap by. */
+export interface ActivityMarker {
+  arrived(account: string, atMs: number): Promise<void>;
+}
+
 export interface PersistHandlerDeps extends PersistDeps {
+  /** Absent: nothing is noted (a stack without the accounts table). */
+  readonly activity?: ActivityMarker;
   /** Where a record that can never be stored goes at once, instead of after every retry. */
   readonly deadLetters: DeadLetterQueue;
   readonly logger: Logger;
@@ -37,12 +45,13 @@ export interface PersistHandlerDeps extends PersistDeps {
 /** What one invocation stored, per account the events came from, and how many state writes it refused. */
 interface Tally {
   foreign: number;
-  readonly accounts: Map<string, { events: number; writeUnits: number | undefined }>;
+  readonly accounts: Map<string, { events: number; writeUnits: number | undefined; lastReceivedAt: number }>;
 }
 
-const addToTally = (tally: Tally, account: string, outcome: PersistOutcome): void => {
+const addToTally = (tally: Tally, account: string, receivedAt: number, outcome: PersistOutcome): void => {
   tally.foreign += outcome.foreign;
-  const counts = tally.accounts.get(account) ?? { events: 0, writeUnits: undefined };
+  const counts = tally.accounts.get(account) ?? { events: 0, writeUnits: undefined, lastReceivedAt: 0 };
+  counts.lastReceivedAt = Math.max(counts.lastReceivedAt, receivedAt);
   if (outcome.logged) counts.events += 1;
   if (outcome.writeUnits !== undefined) counts.writeUnits = (counts.writeUnits ?? 0) + outcome.writeUnits;
   tally.accounts.set(account, counts);
@@ -90,6 +99,19 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
           : { account: event.account, resource: event.envelope.resource, event: event.envelope.event },
     });
 
+  /** Notes each account's latest event; a failure to note is logged, and never fails the records it came from. */
+  const markActivity = async (tally: Tally): Promise<void> => {
+    const { activity } = deps;
+    if (activity === undefined) return;
+    for (const [account, { lastReceivedAt }] of tally.accounts) {
+      try {
+        await activity.arrived(account, lastReceivedAt);
+      } catch (error) {
+        logger.warn('could not note the account’s latest event', { account, error });
+      }
+    }
+  };
+
   const persistRecord = async (record: SQSRecord, tally: Tally): Promise<void> => {
     let event: QueuedEvent | undefined;
     try {
@@ -100,7 +122,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       if (problem !== undefined)
         throw new MalformedRecordError(`the event cannot be stored: ${problem.reason}`);
       const outcome = await persistEvent(event, deps);
-      addToTally(tally, event.account, outcome);
+      addToTally(tally, event.account, event.receivedAt, outcome);
       for (const target of outcome.refused) {
         logger.warn('foreign write refused', {
           messageId: record.messageId,
@@ -145,6 +167,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       );
     } finally {
       publishTally(deps.metrics, tally);
+      await markActivity(tally);
     }
   };
 };
@@ -164,6 +187,9 @@ export interface PersistClients {
   readonly deadLetters: SQSClient;
 }
 
+/** How often, at most, one persist instance notes an account's latest event: a write a minute, not one an event. */
+export const ACTIVITY_MARK_EVERY_MS = 60_000;
+
 /** The handler's adapters over the given clients, as the deployed function wires them. */
 export const persistDependencies = (
   config: PersistConfig,
@@ -181,6 +207,14 @@ export const persistDependencies = (
     ...(config.mediaQueueUrl === undefined
       ? {}
       : { mediaJobs: new SqsMediaJobQueue(clients.deadLetters, config.mediaQueueUrl) }),
+    ...(config.accountsTable === undefined
+      ? {}
+      : {
+          activity: new ThrottledActivity(
+            new DynamoAccountStore(client, config.accountsTable),
+            ACTIVITY_MARK_EVERY_MS,
+          ),
+        }),
     retentionDays: config.retentionDays,
     timestampMarginSeconds: config.timestampMarginSeconds,
     now: () => Date.now(),

@@ -17,8 +17,11 @@ import {
 import { STATE_TABLES, type TableName, tableEnvName } from '../definitions/tables.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
 
-/** The tables persist writes: every table but the token registry, which only ingest and guardian touch. */
-export type DataTableName = Exclude<TableName, 'webhooks'>;
+/**
+ * The tables persist writes events and state into: every table but the token registry, which only ingest and the
+ * guardian touch, and the accounts table, where persist only marks when an account's events last arrived.
+ */
+export type DataTableName = Exclude<TableName, 'webhooks' | 'accounts'>;
 export const DATA_TABLE_NAMES: readonly DataTableName[] = ['events', ...STATE_TABLES];
 
 export interface PersistenceProps {

@@ -77,6 +77,7 @@ export class WebhookTables extends Construct {
       numbers: build(TABLES.numbers),
       contacts: build(TABLES.contacts),
       webhooks: build(TABLES.webhooks),
+      accounts: build(TABLES.accounts),
     };
   }
 }

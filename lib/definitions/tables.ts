@@ -30,7 +30,7 @@ export interface TableDefinition {
   readonly timeToLiveAttribute?: string;
 }
 
-export type TableName = 'calls' | 'events' | 'users' | 'numbers' | 'contacts' | 'webhooks';
+export type TableName = 'calls' | 'events' | 'users' | 'numbers' | 'contacts' | 'webhooks' | 'accounts';
 
 /** The tables that hold the current state of one resource each: persist updates them and never appends. */
 export const STATE_TABLES = ['calls', 'users', 'numbers', 'contacts'] as const satisfies readonly TableName[];
@@ -113,6 +113,12 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     name: 'webhooks',
     // The SHA-256 (hex) of the webhook's token: the token itself is never stored.
     partitionKey: { name: 'token_hash', type: 'S' },
+    indexes: [],
+  },
+  accounts: {
+    name: 'accounts',
+    // One item per Aircall account: when its events last arrived, and where its reconcile stands.
+    partitionKey: { name: 'account', type: 'S' },
     indexes: [],
   },
 };

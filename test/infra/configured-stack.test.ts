@@ -1,5 +1,6 @@
 // A stack built from non-default configuration: every key that shapes the template takes effect.
 import { describe, expect, it } from 'vitest';
+import { TABLE_NAMES } from '../../lib/definitions/tables.js';
 import { logicalId, synthesize } from './support.js';
 
 const { stack, template } = synthesize({
@@ -45,7 +46,7 @@ describe('the configured stack', () => {
 
   it("deletes every table with the stack when removalPolicy is 'destroy'", () => {
     const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
-    expect(tables).toHaveLength(6);
+    expect(tables).toHaveLength(TABLE_NAMES.length);
     for (const table of tables)
       expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
   });

@@ -53,6 +53,7 @@ describe('the stack outputs', () => {
         'NumbersTableName',
         'ContactsTableName',
         'WebhooksTableName',
+        'AccountsTableName',
         'EventsQueueUrl',
         'DeadLetterQueueUrl',
         'AlarmTopicArn',
