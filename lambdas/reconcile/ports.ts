@@ -2,13 +2,10 @@
 // per-account record, as interfaces its tests fake.
 
 import type { FetchedResource } from '../../lib/definitions/fetched.js';
+import type { CallWindow } from '../shared/aircall/aircall.js';
 import type { AircallEnvelope, JsonObject } from '../shared/envelope.js';
 
-/** UNIX seconds, both ends included: a window of calls by `started_at`, as `GET /v1/calls` filters them. */
-export interface CallWindow {
-  readonly from: number;
-  readonly to: number;
-}
+export type { CallWindow };
 
 /** One page of a listing. */
 export interface ListedPage {
