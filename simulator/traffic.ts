@@ -1,7 +1,7 @@
 // Deterministic, realistic Aircall traffic for one company: call lifecycles shaped like the captured samples, and agent status events.
 
 import { type GeneratedEvent, makeEvent } from './envelope.js';
-import type { JsonObject } from './json.js';
+import { copyJson, type JsonObject } from './json.js';
 import { type MediaFile, type MediaKind, MediaLinks } from './media.js';
 import { createRandom, hashString, type Random } from './random.js';
 
@@ -43,6 +43,8 @@ export interface TrafficOptions {
   readonly agents?: number;
   /** @default 2 */
   readonly numbers?: number;
+  /** Known callers, shared contacts of the company. @default 6 */
+  readonly contacts?: number;
   /** Also send the `.v2` twin of each user event, as Aircall does to a webhook subscribed to both. @default true */
   readonly userEventsV2?: boolean;
   /**
@@ -68,6 +70,8 @@ export interface TrafficGenerator {
   /** The roster's users, as Aircall's user object (with `numbers`). */
   readonly agents: readonly JsonObject[];
   readonly numbers: readonly JsonObject[];
+  /** The shared contacts some calls come from, as Aircall's contact object. */
+  readonly contacts: readonly JsonObject[];
   /** `count` call lifecycles, each perhaps with an agent status event near its start, sorted by timestamp. */
   generate(count: number, placement?: Placement): GeneratedEvent[];
   /** One call of the given kind, in lifecycle order: from the generator's clock, or back from `notAfter`. */
@@ -77,6 +81,18 @@ export interface TrafficGenerator {
    * Nothing when that agent's next change would come after `notAfter`.
    */
   agentStatus(placement?: Placement): GeneratedEvent[];
+  /**
+   * The final data of `count` finished calls, the `data` their last event would carry, with `started_at` spread
+   * evenly over [from, to] (UNIX seconds, both included), and no events made: history nobody was sent. Its links
+   * are signed at each call's last event. Leaves the generator's clock where it is.
+   */
+  history(count: number, from: number, to: number): FinishedCall[];
+}
+
+/** A call's final state: its data, and the timestamp of its last event. */
+export interface FinishedCall {
+  readonly timestamp: number;
+  readonly data: JsonObject;
 }
 
 const FIRST_NAMES = [
@@ -182,7 +198,7 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
   });
 
   /** Known callers, each with the phone number they call from (the call's `raw_digits`). */
-  const contacts = Array.from({ length: 6 }, (_, i) => {
+  const contacts = Array.from({ length: options.contacts ?? 6 }, (_, i) => {
     const id = 70_000_000 + index * 10_000 + i;
     const created = options.startTime - random.int(86_400, 86_400 * 400);
     const digits = phone(random, '+44 7');
@@ -206,7 +222,7 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     if (notBefore !== undefined && notBefore > clock) clock = notBefore;
   };
 
-  const userRef = (agent: AgentState): JsonObject => structuredClone(agent.user);
+  const userRef = (agent: AgentState): JsonObject => copyJson(agent.user);
 
   const otherAgent = (draw: Random, than: AgentState): AgentState => {
     const others = agents.filter((a) => a !== than);
@@ -218,8 +234,16 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     return { kind, id: nextCallId, seed: random.int(0, 0xffff_ffff) };
   };
 
-  /** The planned call's events from `start`, in lifecycle order; only `start` moves its times. */
-  const lifecycle = ({ kind, id, seed }: PlannedCall, start: number): GeneratedEvent[] => {
+  /**
+   * Plays the planned call from `start`: its events in lifecycle order, unless `withEvents` is false, when only
+   * its final data is made (history is thousands of calls, and an event costs a copy and a digest). Only `start`
+   * moves its times.
+   */
+  const play = (
+    { kind, id, seed }: PlannedCall,
+    start: number,
+    withEvents: boolean,
+  ): { readonly events: GeneratedEvent[]; readonly final: FinishedCall } => {
     const draw = createRandom(seed);
     const number = draw.pick(numbers);
     const caller = draw.chance(0.5) ? draw.pick(contacts) : undefined;
@@ -240,9 +264,9 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
       recording: null,
       asset: null,
       raw_digits: caller?.digits ?? phone(draw, '+44 7'),
-      number: structuredClone(number),
+      number: copyJson(number),
       // Aircall leaves `contact` out rather than sending null when the caller is unknown.
-      ...(caller === undefined ? {} : { contact: structuredClone(caller.contact) }),
+      ...(caller === undefined ? {} : { contact: copyJson(caller.contact) }),
       archived: false,
       teams: [],
       comments: [],
@@ -251,7 +275,10 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     const events: GeneratedEvent[] = [];
     /** The files the call has so far; their links are signed anew for every event, as Aircall does. */
     const media = new Set<MediaKind>();
+    let lastTimestamp = start;
     const emit = (event: string, timestamp: number): number => {
+      lastTimestamp = timestamp;
+      if (!withEvents) return timestamp;
       const signed = structuredClone(data);
       for (const kind of media)
         signed[kind] = mediaLink({ account: options.account, callId: id, kind }, timestamp);
@@ -388,8 +415,14 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
         break;
       }
     }
-    return events;
+    // Nothing changes the data after its last event, so the data as it stands is that event's.
+    for (const kind of media)
+      data[kind] = mediaLink({ account: options.account, callId: id, kind }, lastTimestamp);
+    return { events, final: { timestamp: lastTimestamp, data } };
   };
+
+  /** The planned call's events from `start`, in lifecycle order. */
+  const lifecycle = (plan: PlannedCall, start: number): GeneratedEvent[] => play(plan, start, true).events;
 
   /** Seconds from a planned call's start to its last event: the same at any start, so a dry run at 0 tells. */
   const spanOf = (plan: PlannedCall): number =>
@@ -472,10 +505,18 @@ export const createTrafficGenerator = (options: TrafficOptions): TrafficGenerato
     return events.sort((a, b) => a.timestamp - b.timestamp);
   };
 
+  const history = (count: number, from: number, to: number): FinishedCall[] =>
+    Array.from({ length: count }, (_, i) => {
+      const start = count === 1 ? from : from + Math.round((i * (to - from)) / (count - 1));
+      return play(planCall(pickKind()), start, false).final;
+    });
+
   return {
     account: options.account,
     agents: agents.map((a) => a.user),
     numbers,
+    contacts: contacts.map((c) => c.contact),
+    history,
     generate,
     call,
     agentStatus,

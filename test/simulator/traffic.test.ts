@@ -230,4 +230,41 @@ describe('traffic generator', () => {
     const closed = events.find((e) => e.event === 'user.closed');
     expect(closed?.data).toMatchObject({ available: false, availability_status: 'unavailable' });
   });
+
+  it('makes finished calls for history, started evenly over [from, to] with both ends, and no events', () => {
+    const traffic = generator();
+    const history = traffic.history(5, START - 100, START);
+
+    expect(history.map((c) => c.data.started_at)).toEqual([
+      START - 100,
+      START - 75,
+      START - 50,
+      START - 25,
+      START,
+    ]);
+    expect(new Set(history.map((c) => c.data.id)).size).toBe(5);
+    for (const { timestamp, data } of history) {
+      expect(data.status).toBe('done');
+      expect(data.duration).toBe(Number(data.ended_at) - Number(data.started_at));
+      expect(timestamp).toBeGreaterThanOrEqual(Number(data.ended_at));
+      for (const kind of ['recording', 'voicemail'] as const) {
+        if (typeof data[kind] !== 'string') continue;
+        expect(data.asset).toBe(`https://assets.aircall.io/calls/${String(data.id)}/${kind}`);
+        expect(new URL(String(data[kind])).pathname).toBe(`/media/acme/${String(data.id)}/${kind}.mp3`);
+      }
+    }
+    expect(traffic.history(1, START, START).map((c) => c.data.started_at)).toEqual([START]);
+    expect(generator().history(5, START - 100, START)).toEqual(history);
+  });
+
+  it('lists its shared contacts, the callers its calls carry', () => {
+    const traffic = createTrafficGenerator({ account: 'acme', seed: 7, startTime: START, contacts: 3 });
+    expect(traffic.contacts).toHaveLength(3);
+    const ids = traffic.contacts.map((c) => c.id);
+    const callers = traffic
+      .generate(30)
+      .flatMap((e) => (isJsonObject(e.data.contact) ? [e.data.contact.id] : []));
+    expect(callers.length).toBeGreaterThan(0);
+    for (const id of callers) expect(ids).toContain(id);
+  });
 });
