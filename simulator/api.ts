@@ -1,8 +1,15 @@
-// Aircall's Public API under /v1: auth, rate limit, pagination, the webhook CRUD with its pitfalls, and reading a call.
+// Aircall's Public API under /v1: auth, rate limit, the webhook CRUD with its pitfalls, and routing to the read endpoints.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadRequestError, NotFoundError, RateLimitedError, UnauthorizedError } from './errors.js';
+import {
+  BadRequestError,
+  NotFoundError,
+  RateLimitedError,
+  ResultWindowError,
+  UnauthorizedError,
+} from './errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { checkResultWindow, listPage, pagingOf } from './paging.js';
 import type { RateDecision, RateLimiter } from './rate-limit.js';
 import type { CompanyConfig, Webhook, WebhookPatch, WebhookStore } from './store.js';
 
@@ -23,10 +30,13 @@ export interface ApiDeps {
   readonly options: ApiOptions;
   /** A generated call's latest data with freshly signed media links, or undefined for an unknown id. */
   readonly call: (account: string, callId: string) => JsonObject | undefined;
+  /** The read-only listings by collection (`calls`, `users`, ...): the company's page for the request URL. */
+  readonly lists: ReadonlyMap<string, (account: string, url: URL) => JsonObject>;
 }
 
-export const DEFAULT_PER_PAGE = 20;
-export const MAX_PER_PAGE = 50;
+/** Aircall's words past the 10,000th result, as Airbyte's Aircall source quotes them. */
+export const RESULT_WINDOW_ERROR =
+  'Your query is limited to 10k results and pagination is out of bound, please use timestamps or other filters.';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -56,6 +66,13 @@ const errorAnswer = (error: unknown): Answer => {
     status,
     body: { error: title, troubleshoot },
   });
+  if (error instanceof ResultWindowError) {
+    return body(
+      400,
+      RESULT_WINDOW_ERROR,
+      'Narrow the query with from and to so that it matches at most 10,000 results.',
+    );
+  }
   if (error instanceof BadRequestError) return body(400, 'Bad Request', error.message);
   if (error instanceof UnauthorizedError) {
     return body(
@@ -139,14 +156,7 @@ const optionalBoolean = (body: JsonObject, field: string): boolean | undefined =
   return value;
 };
 
-/** A positive integer query parameter, or the fallback when it is absent or not one. */
-const positiveInt = (raw: string | null, fallback: number): number => {
-  if (raw === null || !/^\d+$/.test(raw)) return fallback;
-  const value = Number(raw);
-  return value >= 1 ? value : fallback;
-};
-
-export const createApiHandler = ({ store, limiter, options, call }: ApiDeps): Handler => {
+export const createApiHandler = ({ store, limiter, options, call, lists }: ApiDeps): Handler => {
   const serialize = (webhook: Webhook, origin: string): JsonObject => ({
     webhook_id: webhook.webhookId,
     direct_link: `${origin}/v1/webhooks/${webhook.webhookId}`,
@@ -159,25 +169,12 @@ export const createApiHandler = ({ store, limiter, options, call }: ApiDeps): Ha
   });
 
   const list = (company: CompanyConfig, url: URL): Answer => {
-    const perPage = Math.min(positiveInt(url.searchParams.get('per_page'), DEFAULT_PER_PAGE), MAX_PER_PAGE);
-    const page = positiveInt(url.searchParams.get('page'), 1);
+    const paging = pagingOf(url);
+    checkResultWindow(paging);
     const all = store.list(company.account);
-    const items = all.slice((page - 1) * perPage, page * perPage);
-    const link = (target: number): string => `${url.origin}/v1/webhooks?page=${target}&per_page=${perPage}`;
-    return {
-      status: 200,
-      body: {
-        webhooks: items.map((w) => serialize(w, url.origin)),
-        meta: {
-          count: items.length,
-          total: all.length,
-          current_page: page,
-          per_page: perPage,
-          next_page_link: page * perPage < all.length ? link(page + 1) : null,
-          previous_page_link: page > 1 ? link(page - 1) : null,
-        },
-      },
-    };
+    const items = all.slice(paging.offset, paging.offset + paging.perPage);
+    const serialized = items.map((w) => serialize(w, url.origin));
+    return { status: 200, body: listPage('webhooks', serialized, all.length, url, paging) };
   };
 
   const create = async (company: CompanyConfig, request: IncomingMessage, origin: string) => {
@@ -237,6 +234,10 @@ export const createApiHandler = ({ store, limiter, options, call }: ApiDeps): Ha
       // Another company's call is answered exactly like a missing one.
       if (found === undefined) throw new NotFoundError(`no call ${id}`);
       return { status: 200, body: { call: found } };
+    }
+    const listing = collection === undefined ? undefined : lists.get(collection);
+    if (listing !== undefined && id === undefined && method === 'GET') {
+      return { status: 200, body: listing(company.account, url) };
     }
     if (collection === 'webhooks' && rest.length === 0) {
       if (id === undefined) {

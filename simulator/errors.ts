@@ -9,6 +9,8 @@ export class SimulatorError extends Error {
 
 /** 400: a bad body, an unknown event name, or a company already at its webhook limit. */
 export class BadRequestError extends SimulatorError {}
+/** 400 in Aircall's own words: a list page that starts at or past its 10,000th result. */
+export class ResultWindowError extends SimulatorError {}
 /** 401: missing or wrong credentials. */
 export class UnauthorizedError extends SimulatorError {}
 /** 404: no such route, or no such webhook for this company. */

@@ -1,4 +1,4 @@
-// startSimulator: the Aircall Public API, Aircall-like delivery of generated traffic, and its recordings, on one loopback port.
+// startSimulator: the Aircall Public API with its read endpoints, Aircall-like delivery of generated traffic, and its recordings, on one loopback port.
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -90,6 +90,16 @@ export interface CompanyHandle extends CompanyConfig {
   createWebhook(input: NewWebhookInput): Webhook;
   /** `count` lifecycles and agent events for this company, queued for delivery now. */
   generate(count: number): GeneratedEvent[];
+  /** As `Simulator.seedHistory` for this company. */
+  seedHistory(history: HistoryRequest): number[];
+}
+
+/** Finished calls to put in the record without delivering them. */
+export interface HistoryRequest {
+  readonly calls: number;
+  /** UNIX seconds: the first call starts at `from`, the last at `to`, the others evenly between. */
+  readonly from: number;
+  readonly to: number;
 }
 
 export interface SimulatorStats {
@@ -127,6 +137,13 @@ export interface Simulator {
   stats(): SimulatorStats;
   /** The distinct events the webhook answered 2xx to, in order of first delivery. */
   delivered(webhookId: string): DeliveredEvent[];
+  /**
+   * `calls` finished calls of the company, `started_at` spread evenly over [from, to], put in the record that
+   * `GET /v1/calls` and `GET /v1/calls/:id` read, and delivered to no webhook: history from before any
+   * webhook, or from a gap. Their recordings and voicemails are served like any other. Returns their ids, in
+   * `started_at` order.
+   */
+  seedHistory(account: string, history: HistoryRequest): number[];
   /** SHA-256 (hex) and length of the bytes a GET of the recording or voicemail returns. */
   mediaBytes(
     account: string,
@@ -234,10 +251,16 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     chunkBytes: mediaChunkBytes,
     nowSeconds,
   });
+  const limiter = new RateLimiter(rateLimitPerMinute);
+  const startedAt = options.startTime ?? nowSeconds();
+  const lists = new Map([
+    ['calls', (account: string, target: URL) => calls.list(account, target, nowSeconds())],
+  ]);
   const handler = createApiHandler({
     store,
     call: (account, callId) => calls.get(account, callId, nowSeconds()),
-    limiter: new RateLimiter(rateLimitPerMinute),
+    lists,
+    limiter,
     options: {
       activeFieldName: options.activeFieldName ?? 'active',
       resetUnit: options.resetUnit ?? 'seconds',
@@ -257,7 +280,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       createTrafficGenerator({
         account: company.account,
         seed,
-        startTime: options.startTime ?? nowSeconds(),
+        startTime: startedAt,
         companyIndex,
         ...(options.userEventsV2 === undefined ? {} : { userEventsV2: options.userEventsV2 }),
         mediaLink: (file, signedAt) => links.sign(file, signedAt),
@@ -288,6 +311,20 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     return events;
   };
 
+  const seedHistory = (account: string, { calls: count, from, to }: HistoryRequest): number[] => {
+    check(Number.isInteger(count) && count >= 0, 'calls must be a whole number >= 0');
+    check(
+      Number.isInteger(from) && Number.isInteger(to) && from <= to,
+      'from and to must be UNIX seconds, from <= to',
+    );
+    return generatorOf(account)
+      .history(count, from, to)
+      .map(({ timestamp, data }) => {
+        calls.keep(account, timestamp, data);
+        return Number(data.id);
+      });
+  };
+
   const company = (account: string): CompanyHandle => {
     const config = store.company(account);
     return {
@@ -297,6 +334,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       webhooks: () => store.list(account),
       createWebhook: (input) => store.create(account, input),
       generate: (count) => generateFor(account, count),
+      seedHistory: (history) => seedHistory(account, history),
     };
   };
 
@@ -403,6 +441,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     flush,
     stats,
     delivered: (webhookId) => engine.delivered(webhookId),
+    seedHistory,
     mediaBytes: (account, callId, kind) => {
       const file = { account, callId, kind };
       if (!calls.hasMedia(file)) throw new UnknownMediaError(`no ${kind} for call ${callId} of ${account}`);
