@@ -19,6 +19,7 @@ import {
 } from './media.js';
 import { createRandom } from './random.js';
 import { RateLimiter } from './rate-limit.js';
+import { createRosterLists } from './roster.js';
 import { type CompanyConfig, type NewWebhookInput, type Webhook, WebhookStore } from './store.js';
 import { createTrafficGenerator, type Placement, type TrafficGenerator } from './traffic.js';
 
@@ -67,6 +68,8 @@ export interface SimulatorOptions {
    * delivered, and `firstDeliveredAt` reads it. @default Date.now
    */
   readonly now?: () => number;
+  /** Size of each company's roster: its users (`agents`), numbers and shared contacts. @default 4, 2 and 6 */
+  readonly roster?: { readonly agents?: number; readonly numbers?: number; readonly contacts?: number };
   /** Also send `.v2` user events. @default true */
   readonly userEventsV2?: boolean;
   /**
@@ -255,6 +258,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const startedAt = options.startTime ?? nowSeconds();
   const lists = new Map([
     ['calls', (account: string, target: URL) => calls.list(account, target, nowSeconds())],
+    ...createRosterLists({ generatorOf: (account) => generatorOf(account), seed, epoch: startedAt }),
   ]);
   const handler = createApiHandler({
     store,
@@ -282,6 +286,9 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
         seed,
         startTime: startedAt,
         companyIndex,
+        ...(options.roster?.agents === undefined ? {} : { agents: options.roster.agents }),
+        ...(options.roster?.numbers === undefined ? {} : { numbers: options.roster.numbers }),
+        ...(options.roster?.contacts === undefined ? {} : { contacts: options.roster.contacts }),
         ...(options.userEventsV2 === undefined ? {} : { userEventsV2: options.userEventsV2 }),
         mediaLink: (file, signedAt) => links.sign(file, signedAt),
       }),
