@@ -1,7 +1,7 @@
 // The guardian function's settings, read and checked once, when the module-scope handler is first built.
 
 import { AIRCALL_API_URL, ENV } from '../../lib/definitions/pipeline.js';
-import { tableEnvName } from '../../lib/definitions/tables.js';
+import { perStateTable, type StateTableName, tableEnvName } from '../../lib/definitions/tables.js';
 import { splitWebhookUrls, webhookUrlProblem } from '../../lib/definitions/webhook-urls.js';
 import { readEnv } from '../shared/env.js';
 
@@ -11,6 +11,12 @@ export interface GuardianConfig {
   /** Every URL Aircall may deliver to for this stack; at least one. */
   readonly webhookUrls: readonly string[];
   readonly aircallApiUrl: string;
+  /** Where gaps are repaired: the events queue fetched objects go to, and the tables they are checked against. */
+  readonly gapRepair?: {
+    readonly eventsQueueUrl: string;
+    readonly accountsTable: string;
+    readonly stateTables: Readonly<Record<StateTableName, string>>;
+  };
 }
 
 // A URL's user and password never reach a message, even a wrong one's.
@@ -41,5 +47,25 @@ export const loadGuardianConfig = (source?: Readonly<Record<string, string | und
     },
     source,
   );
-  return { ...env, webhookUrls: parseWebhookUrls(env.webhookUrls) };
+  const values = source ?? process.env;
+  const eventsQueueUrl = values[ENV.eventsQueueUrl]?.trim() ?? '';
+  const accountsTable = values[tableEnvName('accounts')]?.trim() ?? '';
+  // Gap repair is on when the stack gives the guardian the events queue and the accounts table, and then every
+  // state table must be named too.
+  const gapRepair =
+    eventsQueueUrl === '' || accountsTable === ''
+      ? undefined
+      : {
+          eventsQueueUrl,
+          accountsTable,
+          stateTables: readEnv(
+            perStateTable((name) => ({ name: tableEnvName(name) })),
+            source,
+          ),
+        };
+  return {
+    ...env,
+    webhookUrls: parseWebhookUrls(env.webhookUrls),
+    ...(gapRepair === undefined ? {} : { gapRepair }),
+  };
 };

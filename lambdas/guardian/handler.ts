@@ -5,18 +5,27 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { GUARDIAN_METRICS } from '../../lib/definitions/metrics.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
-import type { AircallApi, AircallCredentials } from '../shared/aircall/aircall.js';
+import { DynamoStoredState, SqsEventSink } from '../reconcile/adapters.js';
+import { type GapRepair, repairGap } from '../reconcile/gap.js';
+import type { ApiReader, EventSink, StoredState } from '../reconcile/ports.js';
+import { type AccountStore, DynamoAccountStore } from '../shared/accounts.js';
+import {
+  type AircallApi,
+  type AircallCredentials,
+  AircallListingCapError,
+} from '../shared/aircall/aircall.js';
 import { AircallClient } from '../shared/aircall/aircall-client.js';
 import { parseCredentials } from '../shared/aircall/credentials.js';
 import { AircallRateLimiters } from '../shared/aircall/rate-limiter.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
-import { loadGuardianConfig } from './config.js';
+import { type GuardianConfig, loadGuardianConfig } from './config.js';
 import { DynamoWebhookRegistry } from './dynamo-registry.js';
 import { type AccountReport, guardAccounts } from './guardian.js';
 import type { WebhookRegistry } from './registry.js';
@@ -37,7 +46,26 @@ export interface GuardianHandlerDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Reads the gaps in each account's events after its pass; absent, no gap is looked for. */
+  readonly gapRepair?: GapRepairWiring;
 }
+
+export interface GapRepairWiring {
+  /** The list endpoints of one account, sharing the account's limiter with its webhook client. */
+  readonly readerFor: (credentials: AircallCredentials) => ApiReader;
+  readonly accounts: AccountStore;
+  readonly stored: StoredState;
+  readonly sink: EventSink;
+}
+
+/** What the pass found that tells a gap: a webhook re-enabled, and whether every webhook is active now. */
+const findingsOf = (report: AccountReport) => ({
+  reenabled: report.webhooks.some((webhook) => webhook.action === 'reenabled'),
+  allActive:
+    report.listed &&
+    report.webhooks.length > 0 &&
+    report.webhooks.every((webhook) => webhook.action === 'active' || webhook.action === 'reenabled'),
+});
 
 const count = (reports: readonly AccountReport[], action: string): number =>
   reports.reduce(
@@ -59,10 +87,58 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
     deps.logger[level]('guardian pass', { ...report });
   };
 
+  /**
+   * After the passes, each listed account's gap is looked for and read, all at once, each until the time left; one
+   * account's failure is logged and counted and never stops another's.
+   */
+  const repairGaps = async (
+    credentialsList: readonly AircallCredentials[],
+    reports: readonly AccountReport[],
+    context: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<(GapRepair | 'failed')[]> => {
+    const wiring = deps.gapRepair;
+    if (wiring === undefined) return [];
+    const deadline = deps.now() + context.getRemainingTimeInMillis() - REPORTING_RESERVE_MS;
+    return Promise.all(
+      credentialsList.flatMap((credentials) => {
+        const report = reports.find((r) => r.account === credentials.account);
+        if (report === undefined || !report.listed) return [];
+        return [
+          repairGap(credentials.account, findingsOf(report), {
+            accounts: wiring.accounts,
+            reader: wiring.readerFor(credentials),
+            stored: wiring.stored,
+            sink: wiring.sink,
+            isListingCap: (error) => error instanceof AircallListingCapError,
+            now: deps.now,
+            deadline,
+          }).then(
+            (repair) => {
+              if (repair.gap !== undefined)
+                deps.logger.info('gap repair', {
+                  account: repair.account,
+                  gap: repair.gap,
+                  ...(repair.opened === undefined ? {} : { opened: repair.opened }),
+                  complete: repair.report?.complete,
+                  counts: repair.report?.counts,
+                });
+              return repair;
+            },
+            (error: unknown) => {
+              deps.logger.error('gap repair failed', { account: credentials.account, error });
+              return 'failed' as const;
+            },
+          ),
+        ];
+      }),
+    );
+  };
+
   return async (_event, context) => {
     const secret = await deps.readSecret();
     if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
-    const accounts = parseCredentials(secret).map((credentials) => ({
+    const credentialsList = parseCredentials(secret);
+    const accounts = credentialsList.map((credentials) => ({
       account: credentials.account,
       deps: {
         api: deps.apiFor(credentials),
@@ -78,6 +154,21 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
     });
 
     const { names } = GUARDIAN_METRICS;
+    const repairs = await repairGaps(credentialsList, reports, context);
+    if (deps.gapRepair !== undefined) {
+      const done = repairs.filter((repair): repair is GapRepair => repair !== 'failed');
+      deps.metrics.addMetric(names.gapsOpened, MetricUnit.Count, done.filter((r) => r.opened).length);
+      deps.metrics.addMetric(
+        names.objectsReconciled,
+        MetricUnit.Count,
+        done.reduce((sum, r) => sum + (r.report ? r.report.counts.new + r.report.counts.updated : 0), 0),
+      );
+      deps.metrics.addMetric(
+        names.gapRepairFailures,
+        MetricUnit.Count,
+        repairs.filter((repair) => repair === 'failed').length,
+      );
+    }
     deps.metrics.addMetric(names.webhooksReenabled, MetricUnit.Count, count(reports, 'reenabled'));
     deps.metrics.addMetric(names.webhookReenableFailures, MetricUnit.Count, count(reports, 'failed'));
     deps.metrics.addMetric(
@@ -109,8 +200,11 @@ export interface GuardianWiring {
   readonly secretId: string;
   readonly webhookUrls: readonly string[];
   readonly aircallApiUrl: string;
-  /** Where the registry and the secret are read; the SDK's own chain on Lambda. */
+  /** The events queue and the tables gap repair uses, when the stack gives them. */
+  readonly gapRepair?: GuardianConfig['gapRepair'];
+  /** Where the registry, the tables, the queue and the secret are reached; the SDK's own chain on Lambda. */
   readonly dynamodb?: ClientTarget;
+  readonly sqs?: ClientTarget;
   readonly secretsManager?: ClientTarget;
 }
 
@@ -121,19 +215,31 @@ export const guardianDependencies = (
   const secrets = new SecretsProvider({ clientConfig: { ...wiring.secretsManager } });
   // Built with the handler, not per invocation: a warm function's next pass still knows a window Aircall closed.
   const limiters = new AircallRateLimiters({ minIntervalMs: GUARDIAN.minRequestIntervalMs });
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...wiring.dynamodb }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const clientOf = (credentials: AircallCredentials) =>
+    new AircallClient({
+      credentials,
+      baseUrl: wiring.aircallApiUrl,
+      limiter: limiters.for(credentials.account),
+    });
+  const repair = wiring.gapRepair;
   return {
     readSecret: () => secrets.get(wiring.secretId, { maxAge: GUARDIAN.secretCacheSeconds }),
-    registry: new DynamoWebhookRegistry(
-      DynamoDBDocumentClient.from(new DynamoDBClient({ ...wiring.dynamodb })),
-      wiring.webhooksTable,
-    ),
+    registry: new DynamoWebhookRegistry(documents, wiring.webhooksTable),
+    ...(repair === undefined
+      ? {}
+      : {
+          gapRepair: {
+            readerFor: clientOf,
+            accounts: new DynamoAccountStore(documents, repair.accountsTable),
+            stored: new DynamoStoredState(documents, repair.stateTables),
+            sink: new SqsEventSink(new SQSClient({ ...wiring.sqs }), repair.eventsQueueUrl),
+          },
+        }),
     webhookUrls: wiring.webhookUrls,
-    apiFor: (credentials) =>
-      new AircallClient({
-        credentials,
-        baseUrl: wiring.aircallApiUrl,
-        limiter: limiters.for(credentials.account),
-      }),
+    apiFor: clientOf,
     now: () => Date.now(),
   };
 };

@@ -28,6 +28,12 @@ export const GUARDIAN_METRICS = {
     accountsWithoutWebhooks: 'AccountsWithoutWebhooks',
     /** Per account (dimensions `service` and `account`): the registry rows it holds after the pass. */
     registeredWebhooks: 'RegisteredWebhooks',
+    /** Gaps in an account's events the pass found (a re-enabled webhook, or calls no event brought). */
+    gapsOpened: 'GapsOpened',
+    /** Objects read from the API and queued because they change the stored state. */
+    objectsReconciled: 'ObjectsReconciled',
+    /** Accounts whose gap could not be read this pass (the API, the queue or the tables failed). */
+    gapRepairFailures: 'GapRepairFailures',
   },
 } as const;
 
@@ -37,6 +43,7 @@ export type GuardianMetricName = (typeof GUARDIAN_METRICS.names)[keyof typeof GU
 export const ALARMED_GUARDIAN_METRICS: readonly GuardianMetricName[] = [
   GUARDIAN_METRICS.names.webhookReenableFailures,
   GUARDIAN_METRICS.names.accountsUnreachable,
+  GUARDIAN_METRICS.names.gapRepairFailures,
 ];
 
 /** The line ingest logs for every request it refuses, with the `status` it answered and the `reason`. */
