@@ -1,4 +1,4 @@
-// Delivers generated events to the company's active, subscribed webhooks the way Aircall does: POST, 5 s, retries, deactivation, duplicates, disorder.
+// Delivers generated events to the company's active, subscribed webhooks the way Aircall does: POST, 5 s, retries for a while, deactivation, duplicates, disorder.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -15,6 +15,11 @@ export interface DeliveryOptions {
   readonly deactivateAfterFailures: number;
   /** First retry delay of a failed event; doubles per attempt, capped at 32 times this. */
   readonly retryDelayMs: number;
+  /**
+   * Milliseconds on `now` after an event is queued past which it is given up on rather than tried again: Aircall
+   * retries failed events for about 12 hours.
+   */
+  readonly retryWindowMs: number;
   /** Chance that a delivered event is sent once more, as Aircall's at-least-once delivery does. */
   readonly duplicateRate: number;
   /** The next event sent is picked at random among this many ready ones: 1 keeps the order. */
@@ -22,7 +27,10 @@ export interface DeliveryOptions {
   /** Requests in flight at once per webhook. */
   readonly concurrency: number;
   readonly random: Random;
-  /** Stamps `firstDeliveredAt` on the clock the traffic is placed by; retry timers keep to real time. */
+  /**
+   * Stamps `firstDeliveredAt` and measures the retry window, on the clock the traffic is placed by; retry timers
+   * keep to real time.
+   */
   readonly now: () => number;
 }
 
@@ -39,6 +47,23 @@ export interface DeliveredEvent {
   readonly firstDeliveredAt: number;
   /** 2xx answers for this event: more than one after a duplicate or a retry of a timed-out request. */
   deliveries: number;
+}
+
+/** One distinct event given up on: never answered 2xx by the webhook within the retry window. */
+export interface AbandonedEvent {
+  readonly key: string;
+  readonly resource: string;
+  readonly event: string;
+  /** `data.id` of the event. */
+  readonly id: JsonValue;
+  readonly timestamp: number;
+  readonly digest: string;
+  /** Failed attempts made before giving up; 0 when it waited on an inactive webhook all along. */
+  readonly attempts: number;
+  /** Why its last attempt failed; undefined when none was made. */
+  readonly lastFailure: string | undefined;
+  /** Epoch ms it was given up at, on the simulator's clock. */
+  readonly abandonedAt: number;
 }
 
 export interface WebhookDeliveryStats {
@@ -62,6 +87,8 @@ export interface WebhookDeliveryStats {
   readonly deactivations: number;
   /** Events not queued because the webhook was inactive when they happened. */
   readonly skippedInactive: number;
+  /** Distinct events given up on once their retry window was over, never delivered. */
+  readonly abandoned: number;
   /** Why the last failed attempt failed (`status 500`, `timeout`, a connection error). */
   readonly lastFailure: string | undefined;
 }
@@ -72,6 +99,9 @@ interface Pending {
   attempts: number;
   /** Epoch ms before which it is not retried. */
   notBefore: number;
+  /** Epoch ms on the simulator's clock it was queued at, where its retry window starts. */
+  readonly queuedAt: number;
+  lastFailure?: string;
 }
 
 interface Lane {
@@ -80,6 +110,7 @@ interface Lane {
   queue: Pending[];
   readonly inFlight: Set<http.ClientRequest>;
   readonly deliveredByKey: Map<string, DeliveredEvent>;
+  readonly abandonedByKey: Map<string, AbandonedEvent>;
   consecutiveFailures: number;
   deliveries: number;
   duplicates: number;
@@ -121,7 +152,7 @@ export class DeliveryEngine {
         lane.skippedInactive += 1;
         continue;
       }
-      lane.queue.push({ event, duplicate: false, attempts: 0, notBefore: 0 });
+      lane.queue.push({ event, duplicate: false, attempts: 0, notBefore: 0, queuedAt: this.options.now() });
       queued += 1;
       this.schedule(lane);
     }
@@ -131,6 +162,7 @@ export class DeliveryEngine {
   /** True when no webhook has anything in flight, and each one's queue is empty or waits for reactivation. */
   isSettled(): boolean {
     for (const lane of this.lanes.values()) {
+      this.expire(lane);
       if (lane.inFlight.size > 0) return false;
       if (lane.queue.length > 0 && this.store.byId(lane.webhookId)?.active === true) return false;
     }
@@ -139,6 +171,14 @@ export class DeliveryEngine {
 
   delivered(webhookId: string): DeliveredEvent[] {
     return [...(this.lanes.get(webhookId)?.deliveredByKey.values() ?? [])].map((d) => ({ ...d }));
+  }
+
+  /** The distinct events given up on, in the order they were. */
+  abandoned(webhookId: string): AbandonedEvent[] {
+    const lane = this.lanes.get(webhookId);
+    if (lane === undefined) return [];
+    this.expire(lane);
+    return [...lane.abandonedByKey.values()];
   }
 
   stats(): WebhookDeliveryStats[] {
@@ -152,6 +192,7 @@ export class DeliveryEngine {
   statsOf(webhookId: string): WebhookDeliveryStats {
     const webhook = this.store.byId(webhookId);
     const lane = this.lanes.get(webhookId);
+    if (lane !== undefined) this.expire(lane);
     return {
       webhookId,
       account: webhook?.account ?? lane?.account ?? '',
@@ -166,6 +207,7 @@ export class DeliveryEngine {
       pending: lane === undefined ? 0 : lane.queue.length + lane.inFlight.size,
       deactivations: lane?.deactivations ?? 0,
       skippedInactive: lane?.skippedInactive ?? 0,
+      abandoned: lane?.abandonedByKey.size ?? 0,
       lastFailure: lane?.lastFailure,
     };
   }
@@ -189,6 +231,7 @@ export class DeliveryEngine {
         queue: [],
         inFlight: new Set(),
         deliveredByKey: new Map(),
+        abandonedByKey: new Map(),
         consecutiveFailures: 0,
         deliveries: 0,
         duplicates: 0,
@@ -235,6 +278,7 @@ export class DeliveryEngine {
     if (this.stopped || lane.deleted) return;
     const webhook = this.store.byId(lane.webhookId);
     if (webhook === undefined || !webhook.active) return;
+    this.expire(lane);
     while (lane.inFlight.size < this.options.concurrency) {
       const index = this.pickReady(lane, Date.now());
       if (index < 0) break;
@@ -306,7 +350,13 @@ export class DeliveryEngine {
     if (!item.duplicate && !lane.deleted && this.options.random.chance(this.options.duplicateRate)) {
       // Somewhere near the front, so the copy arrives soon but not necessarily next.
       const at = this.options.random.int(0, Math.min(lane.queue.length, this.options.shuffleWindow * 2));
-      lane.queue.splice(at, 0, { event, duplicate: true, attempts: 0, notBefore: 0 });
+      lane.queue.splice(at, 0, {
+        event,
+        duplicate: true,
+        attempts: 0,
+        notBefore: 0,
+        queuedAt: this.options.now(),
+      });
     }
   }
 
@@ -316,10 +366,15 @@ export class DeliveryEngine {
     lane.consecutiveFailures += 1;
     if (lane.deleted) return;
     item.attempts += 1;
-    const factor = Math.min(2 ** (item.attempts - 1), MAX_BACKOFF_FACTOR);
-    item.notBefore = Date.now() + this.options.retryDelayMs * factor;
-    // Back at the front: it is the oldest, and is retried first once its delay is over.
-    lane.queue.unshift(item);
+    item.lastFailure = reason;
+    if (this.windowIsOver(item)) {
+      this.abandon(lane, item);
+    } else {
+      const factor = Math.min(2 ** (item.attempts - 1), MAX_BACKOFF_FACTOR);
+      item.notBefore = Date.now() + this.options.retryDelayMs * factor;
+      // Back at the front: it is the oldest, and is retried first once its delay is over.
+      lane.queue.unshift(item);
+    }
     if (lane.consecutiveFailures >= this.options.deactivateAfterFailures) {
       const webhook = this.store.byId(lane.webhookId);
       if (webhook?.active === true) {
@@ -327,6 +382,41 @@ export class DeliveryEngine {
         this.store.deactivate(lane.webhookId);
       }
     }
+  }
+
+  private windowIsOver(item: Pending): boolean {
+    return this.options.now() - item.queuedAt >= this.options.retryWindowMs;
+  }
+
+  /**
+   * Gives up on what waited past its window, whether backed off or held by an inactive webhook. Checked whenever
+   * the lane is pumped or looked at, because the simulator's clock can move on without any timer firing.
+   */
+  private expire(lane: Lane): void {
+    if (lane.queue.length === 0) return;
+    const kept: Pending[] = [];
+    for (const item of lane.queue) {
+      if (this.windowIsOver(item)) this.abandon(lane, item);
+      else kept.push(item);
+    }
+    lane.queue = kept;
+  }
+
+  /** Books an event never delivered as abandoned; a copy of one delivered already is simply dropped. */
+  private abandon(lane: Lane, item: Pending): void {
+    const { event } = item;
+    if (item.duplicate || lane.deliveredByKey.has(event.key) || lane.abandonedByKey.has(event.key)) return;
+    lane.abandonedByKey.set(event.key, {
+      key: event.key,
+      resource: event.resource,
+      event: event.event,
+      id: event.data.id ?? null,
+      timestamp: event.timestamp,
+      digest: event.digest,
+      attempts: item.attempts,
+      lastFailure: item.lastFailure,
+      abandonedAt: this.options.now(),
+    });
   }
 
   /** One POST with the headers Aircall's deliveries carry; only a complete 2xx answer in time counts. */

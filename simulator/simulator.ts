@@ -6,7 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { guardListener, isAllowedHost, isLoopbackHost } from '../local/request-guard.js';
 import { type ActiveFieldName, createApiHandler, type ResetUnit } from './api.js';
 import { CallRecords } from './calls.js';
-import { type DeliveredEvent, DeliveryEngine, type WebhookDeliveryStats } from './delivery.js';
+import {
+  type AbandonedEvent,
+  type DeliveredEvent,
+  DeliveryEngine,
+  type WebhookDeliveryStats,
+} from './delivery.js';
 import type { GeneratedEvent } from './envelope.js';
 import { FlushTimeoutError, InvalidOptionsError, UnknownMediaError } from './errors.js';
 import {
@@ -50,6 +55,12 @@ export interface SimulatorOptions {
   readonly deactivateAfterFailures?: number;
   /** First retry delay; doubles per attempt up to 32 times. @default 1000 */
   readonly retryDelayMs?: number;
+  /**
+   * Milliseconds on the `now` clock after an event is queued for a webhook past which a delivery that has not
+   * succeeded is given up on (`abandoned`), as Aircall stops retrying after about 12 hours. An event waiting on
+   * an inactive webhook is given up on too once its window is over. @default 43200000 (12 hours)
+   */
+  readonly retryWindowMs?: number;
   /** Share of delivered events sent a second time. @default 0.02 */
   readonly duplicateRate?: number;
   /** Ready events the next delivery is picked among; 1 keeps the order. @default 4 */
@@ -118,6 +129,7 @@ export interface SimulatorStats {
     readonly pending: number;
     readonly deactivations: number;
     readonly skippedInactive: number;
+    readonly abandoned: number;
   };
   readonly webhooks: WebhookDeliveryStats[];
 }
@@ -140,6 +152,8 @@ export interface Simulator {
   stats(): SimulatorStats;
   /** The distinct events the webhook answered 2xx to, in order of first delivery. */
   delivered(webhookId: string): DeliveredEvent[];
+  /** The distinct events given up on for the webhook once `retryWindowMs` was over, in the order they were. */
+  abandoned(webhookId: string): AbandonedEvent[];
   /**
    * `calls` finished calls of the company, `started_at` spread evenly over [from, to], put in the record that
    * `GET /v1/calls` and `GET /v1/calls/:id` read, and delivered to no webhook: history from before any
@@ -188,12 +202,14 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const shuffleWindow = options.shuffleWindow ?? 4;
   const concurrency = options.concurrency ?? 4;
   const rateLimitPerMinute = options.rateLimitPerMinute ?? 120;
+  const retryWindowMs = options.retryWindowMs ?? 12 * 60 * 60 * 1000;
   check(companies.length > 0, 'at least one company is needed');
   check(new Set(companies.map((c) => c.account)).size === companies.length, 'accounts must be distinct');
   check(duplicateRate >= 0 && duplicateRate <= 1, 'duplicateRate must be between 0 and 1');
   check(Number.isInteger(shuffleWindow) && shuffleWindow >= 1, 'shuffleWindow must be a whole number >= 1');
   check(Number.isInteger(concurrency) && concurrency >= 1, 'concurrency must be a whole number >= 1');
   check(rateLimitPerMinute >= 1, 'rateLimitPerMinute must be at least 1');
+  check(retryWindowMs >= 0, 'retryWindowMs must be 0 or more');
   const mediaLinkExpirySeconds = options.mediaLinkExpirySeconds ?? 600;
   const mediaChunkBytes = options.mediaChunkBytes ?? 65_536;
   const mediaSize = options.mediaSizeBytes ?? 49_152;
@@ -229,6 +245,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     timeoutMs: options.deliveryTimeoutMs ?? 5000,
     deactivateAfterFailures: options.deactivateAfterFailures ?? 10,
     retryDelayMs: options.retryDelayMs ?? 1000,
+    retryWindowMs,
     duplicateRate,
     shuffleWindow,
     concurrency,
@@ -416,6 +433,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
         pending: sum((s) => s.pending),
         deactivations: sum((s) => s.deactivations),
         skippedInactive: sum((s) => s.skippedInactive),
+        abandoned: sum((s) => s.abandoned),
       },
       webhooks,
     };
@@ -448,6 +466,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     flush,
     stats,
     delivered: (webhookId) => engine.delivered(webhookId),
+    abandoned: (webhookId) => engine.abandoned(webhookId),
     seedHistory,
     mediaBytes: (account, callId, kind) => {
       const file = { account, callId, kind };

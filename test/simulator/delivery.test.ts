@@ -207,3 +207,101 @@ describe('simulator delivery', () => {
     expect(inbox.received.length).toBeLessThan(generatedEvents);
   });
 });
+
+describe('simulator delivery retry window', () => {
+  const WINDOW_MS = 60_000;
+  let nowMs = 1_700_000_000_000;
+  const clock = { now: () => nowMs };
+
+  it('gives up on events still failing once retryWindowMs is over, leaving a gap later events do not fill', async () => {
+    const sim = await start({ now: clock.now, retryWindowMs: WINDOW_MS, deactivateAfterFailures: 1000 });
+    // The receiver is down, and each failed attempt takes the clock past the window.
+    const inbox = await receiver(() => {
+      nowMs += WINDOW_MS + 1;
+      return 503;
+    });
+    const events = ['call.ended'];
+    const { id } = await register(sim, inbox.url, events);
+    const lost = only(sim.generate(3, 'acme'), events);
+    await sim.flush(FLUSH);
+
+    expect(sim.stats().webhooks[0]).toMatchObject({
+      active: true,
+      abandoned: lost.length,
+      pending: 0,
+      delivered: 0,
+    });
+    expect(sim.stats().totals.abandoned).toBe(lost.length);
+    expect(keysOf(sim.abandoned(id)).sort()).toEqual(keysOf(lost).sort());
+    // The first failure took the clock past every event's window, so the others were given up on untried.
+    expect(inbox.received).toHaveLength(1);
+    expect(sim.abandoned(id).map((a) => [a.attempts, a.lastFailure, a.abandonedAt])).toEqual([
+      [1, 'status 503', nowMs],
+      ...lost.slice(1).map(() => [0, undefined, nowMs]),
+    ]);
+
+    inbox.behave(() => 200);
+    const later = only(sim.generate(2, 'acme'), events);
+    await sim.flush(FLUSH);
+    expect(keysOf(sim.delivered(id))).toEqual(keysOf(later));
+    expect(sim.stats().webhooks[0]).toMatchObject({ abandoned: lost.length, delivered: later.length });
+  });
+
+  it('retries within the window and delivers once the receiver is back', async () => {
+    const sim = await start({ now: clock.now, retryWindowMs: WINDOW_MS, deactivateAfterFailures: 1000 });
+    const inbox = await receiver((n) => (n <= 3 ? 500 : 200));
+    const { id } = await register(sim, inbox.url, ['call.ended']);
+    const generated = only(sim.generate(2, 'acme'), ['call.ended']);
+    await sim.flush(FLUSH);
+    expect(sim.stats().webhooks[0]).toMatchObject({ failures: 3, abandoned: 0, delivered: generated.length });
+    expect(sim.abandoned(id)).toEqual([]);
+  });
+
+  it('gives up on what waited on a deactivated webhook once the window is over, and sends none of it on re-enable', async () => {
+    const sim = await start({ now: clock.now, retryWindowMs: WINDOW_MS, deactivateAfterFailures: 2 });
+    const inbox = await receiver(() => 500);
+    const events = ['call.created', 'call.ended'];
+    const { id } = await register(sim, inbox.url, events);
+    const waiting = only(sim.generate(3, 'acme'), events);
+    await sim.flush(FLUSH);
+    expect(sim.stats().webhooks[0]).toMatchObject({ active: false, pending: waiting.length, abandoned: 0 });
+
+    nowMs += WINDOW_MS;
+    expect(sim.stats().webhooks[0]).toMatchObject({ pending: 0, abandoned: waiting.length });
+    inbox.behave(() => 200);
+    await callApi(sim, `/webhooks/${id}`, {
+      method: 'PUT',
+      authorization: AUTH,
+      body: { active: true, events },
+    });
+    await sim.flush(FLUSH);
+    expect(inbox.received).toHaveLength(2);
+    expect(sim.delivered(id)).toEqual([]);
+    expect(
+      sim
+        .abandoned(id)
+        .map((a) => a.attempts)
+        .sort(),
+    ).toEqual([...Array.from({ length: waiting.length - 2 }, () => 0), 1, 1]);
+  });
+
+  it('keeps retrying for 12 hours by default', async () => {
+    const sim = await start({ now: clock.now, deactivateAfterFailures: 1000 });
+    const inbox = await receiver((n) => {
+      if (n === 1) nowMs += 11 * 3_600_000;
+      return n <= 2 ? 500 : 200;
+    });
+    const { id } = await register(sim, inbox.url, ['call.ended']);
+    const generated = only(sim.generate(1, 'acme'), ['call.ended']);
+    await sim.flush(FLUSH);
+    expect(keysOf(sim.delivered(id))).toEqual(keysOf(generated));
+
+    inbox.behave(() => {
+      nowMs += 12 * 3_600_000;
+      return 500;
+    });
+    const lost = only(sim.generate(1, 'acme'), ['call.ended']);
+    await sim.flush(FLUSH);
+    expect(keysOf(sim.abandoned(id))).toEqual(keysOf(lost));
+  });
+});
