@@ -23,7 +23,7 @@ import {
   MIN_MEDIA_BYTES,
 } from './media.js';
 import { createRandom } from './random.js';
-import { RateLimiter } from './rate-limit.js';
+import { type ApiUsage, RateLimiter } from './rate-limit.js';
 import { createRosterLists } from './roster.js';
 import { type CompanyConfig, type NewWebhookInput, type Webhook, WebhookStore } from './store.js';
 import { createTrafficGenerator, type Placement, type TrafficGenerator } from './traffic.js';
@@ -41,7 +41,7 @@ export interface SimulatorOptions {
    * could make the simulator post to any host. @default false
    */
   readonly allowRemoteDelivery?: boolean;
-  /** Requests per company per minute. @default 120 */
+  /** Requests per company per minute, counted on the `now` clock. @default 120 */
   readonly rateLimitPerMinute?: number;
   /** Unit of `X-AircallApi-Reset`. @default 'seconds' */
   readonly resetUnit?: ResetUnit;
@@ -132,6 +132,8 @@ export interface SimulatorStats {
     readonly abandoned: number;
   };
   readonly webhooks: WebhookDeliveryStats[];
+  /** Per company, the Public API requests it made, answered 429, and at most within any minute. */
+  readonly api: ApiUsage[];
 }
 
 export interface Simulator {
@@ -161,6 +163,8 @@ export interface Simulator {
    * `started_at` order.
    */
   seedHistory(account: string, history: HistoryRequest): number[];
+  /** The company's Public API requests on the simulator's clock, as `stats().api` has them. */
+  apiStats(account: string): ApiUsage;
   /** SHA-256 (hex) and length of the bytes a GET of the recording or voicemail returns. */
   mediaBytes(
     account: string,
@@ -271,7 +275,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     chunkBytes: mediaChunkBytes,
     nowSeconds,
   });
-  const limiter = new RateLimiter(rateLimitPerMinute);
+  const limiter = new RateLimiter(rateLimitPerMinute, clock);
   const startedAt = options.startTime ?? nowSeconds();
   const lists = new Map([
     ['calls', (account: string, target: URL) => calls.list(account, target, nowSeconds())],
@@ -436,6 +440,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
         abandoned: sum((s) => s.abandoned),
       },
       webhooks,
+      api: companies.map((c) => limiter.usageOf(c.account)),
     };
   };
 
@@ -468,6 +473,10 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     delivered: (webhookId) => engine.delivered(webhookId),
     abandoned: (webhookId) => engine.abandoned(webhookId),
     seedHistory,
+    apiStats: (account) => {
+      store.company(account);
+      return limiter.usageOf(account);
+    },
     mediaBytes: (account, callId, kind) => {
       const file = { account, callId, kind };
       if (!calls.hasMedia(file)) throw new UnknownMediaError(`no ${kind} for call ${callId} of ${account}`);

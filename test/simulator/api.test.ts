@@ -417,3 +417,63 @@ describe('simulator default company', () => {
     }
   });
 });
+
+describe('simulator API usage on its clock', () => {
+  const FROM = 1_700_000_000;
+  let nowMs = 0;
+
+  /** Reads every page of a listing like a client whose sleep moves the clock: to the reset on a 429, by `pauseMs` otherwise. */
+  const readPaced = async (sim: Simulator, path: string, pauseMs: number) => {
+    const pages: number[] = [];
+    let refusals = 0;
+    let link: string | null = `${sim.apiUrl}${path}`;
+    while (link !== null) {
+      const answer = await callApi(sim, link, { authorization: AUTH });
+      if (answer.status === 429) {
+        refusals += 1;
+        nowMs = Math.max(nowMs, Number(answer.headers.get('x-aircallapi-reset')) * 1000);
+        continue;
+      }
+      const { meta, calls } = answer.json;
+      if (!isJsonObject(meta) || !Array.isArray(calls)) throw new Error(answer.text);
+      pages.push(calls.length);
+      link = typeof meta.next_page_link === 'string' ? meta.next_page_link : null;
+      nowMs += pauseMs;
+    }
+    return { pages, refusals };
+  };
+
+  it('counts requests, 429s and the busiest minute, with the limit kept on the simulator clock', async () => {
+    nowMs = FROM * 1000;
+    const sim = await start({ now: () => nowMs });
+    sim.seedHistory('acme', { calls: 10_000, from: FROM - 86_400, to: FROM - 1 });
+
+    const { pages, refusals } = await readPaced(sim, '/calls?per_page=50', 0);
+
+    expect(pages).toHaveLength(200);
+    expect(pages.every((count) => count === 50)).toBe(true);
+    // 120 pages in the first minute, one refusal, the other 80 once the clock reached the reset.
+    expect(refusals).toBe(1);
+    expect(nowMs).toBe((FROM + 60) * 1000);
+    expect(sim.apiStats('acme')).toEqual({
+      account: 'acme',
+      requests: 201,
+      rateLimited: 1,
+      peakRequestsPerMinute: 121,
+    });
+    expect(sim.stats().api).toEqual([sim.apiStats('acme'), sim.apiStats('globex')]);
+    expect(sim.apiStats('globex')).toMatchObject({ requests: 0, rateLimited: 0, peakRequestsPerMinute: 0 });
+  });
+
+  it('sees a client that paces itself at two requests a second stay within the limit', async () => {
+    nowMs = FROM * 1000;
+    const sim = await start({ now: () => nowMs });
+    sim.seedHistory('acme', { calls: 10_000, from: FROM - 86_400, to: FROM - 1 });
+
+    const { pages, refusals } = await readPaced(sim, '/calls?per_page=50', 500);
+
+    expect(pages).toHaveLength(200);
+    expect(refusals).toBe(0);
+    expect(sim.apiStats('acme')).toMatchObject({ requests: 200, rateLimited: 0, peakRequestsPerMinute: 120 });
+  });
+});
