@@ -6,12 +6,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MEDIA_OUTPUTS } from '../lib/definitions/media.js';
 import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions/tables.js';
 import { splitWebhookUrls, WEBHOOK_URLS_OUTPUT } from '../lib/definitions/webhook-urls.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/clients.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig } from '../local/clients.js';
 import { readDevToken } from '../local/dev-token.js';
 import { isRunning, readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
 import { type MediaBucket, s3MediaBucket } from './media.js';
+import { type EventsQueue, type SqsEventsQueueOptions, sqsEventsQueue } from './queue.js';
 
 export type TableNames = Readonly<Partial<Record<TableName, string>>>;
 
@@ -32,6 +33,8 @@ export interface Target {
   readonly localLookup?: string;
   /** The media archive's bucket; absent when the target names none (a stack without it, or tables by hand). */
   readonly media?: MediaBucket;
+  /** The queue persist reads events from; absent when the target names none (tables by hand). */
+  readonly eventsQueue?: EventsQueue;
   /** Releases the clients' sockets so the process can end. */
   close(): void;
 }
@@ -75,6 +78,13 @@ export interface LocalMediaOptions {
   readonly deadLetterQueueUrl?: string;
 }
 
+export interface LocalEventsQueueOptions {
+  /** Its URL as the stack recorded it, or its name to look the URL up by. */
+  readonly queue: SqsEventsQueueOptions['queue'];
+  /** The embedded SQS's endpoint. */
+  readonly sqsEndpoint: string;
+}
+
 export interface LocalTargetOptions {
   readonly dynamoEndpoint: string;
   readonly tables: TableNames;
@@ -82,6 +92,7 @@ export interface LocalTargetOptions {
   readonly webhookToken?: string;
   readonly lookup?: string;
   readonly media?: LocalMediaOptions;
+  readonly eventsQueue?: LocalEventsQueueOptions;
 }
 
 /** The bucket on the embedded S3, which knows buckets by path only (`http://127.0.0.1:9324/<bucket>/<key>`). */
@@ -108,6 +119,14 @@ export const localTarget = (options: LocalTargetOptions): Target => {
     maxAttempts: 1,
   });
   const media = options.media === undefined ? undefined : localMediaBucket(options.media);
+  const eventsQueue =
+    options.eventsQueue === undefined
+      ? undefined
+      : sqsEventsQueue({
+          queue: options.eventsQueue.queue,
+          client: { ...localSqsClientConfig(options.eventsQueue.sqsEndpoint), maxAttempts: 1 },
+          where: options.eventsQueue.sqsEndpoint,
+        });
   return {
     label: `local stack at ${options.dynamoEndpoint}`,
     documents,
@@ -117,9 +136,11 @@ export const localTarget = (options: LocalTargetOptions): Target => {
     localEndpoint: options.dynamoEndpoint,
     ...(options.lookup === undefined ? {} : { localLookup: options.lookup }),
     ...(media === undefined ? {} : { media }),
+    ...(eventsQueue === undefined ? {} : { eventsQueue }),
     close: () => {
       documents.destroy();
       media?.close();
+      eventsQueue?.close();
     },
   };
 };
@@ -152,6 +173,10 @@ export const findLocalStack = async (
               deadLetterQueueUrl: record.media.deadLetterQueueUrl,
             },
           }),
+      // The record's type promises both, but a record is a file: one written by hand or by an older stack may lack them.
+      ...(typeof record.queues?.queueUrl !== 'string' || typeof record.endpoints.sqs !== 'string'
+        ? {}
+        : { eventsQueue: { queue: { url: record.queues.queueUrl }, sqsEndpoint: record.endpoints.sqs } }),
     });
   }
   const endpoints = localEndpoints(settings);
@@ -167,6 +192,8 @@ export const findLocalStack = async (
     webhookToken: settings.token ?? (await readDevToken(settings.dataDir)),
     lookup: `${found}, so tried the ports PORT and DYNAMODB_PORT name, or their defaults`,
     media: { bucket: settings.media.bucket, s3Endpoint: endpoints.s3 },
+    // Without a record only the queue's name is known: fauxqs makes its URL, found by GetQueueUrl on first use.
+    eventsQueue: { queue: { name: settings.queues.queue }, sqsEndpoint: endpoints.sqs },
   });
 };
 
@@ -176,7 +203,11 @@ export interface StackOutputs {
   readonly webhookUrls?: readonly string[];
   readonly mediaBucket?: string;
   readonly mediaDeadLetterQueueUrl?: string;
+  readonly eventsQueueUrl?: string;
 }
+
+/** The output the stack publishes its events queue's URL under. */
+export const EVENTS_QUEUE_OUTPUT = 'EventsQueueUrl';
 
 /** The tables, URLs and media bucket a deployed stack publishes as outputs, --table overrides taking precedence. */
 export const fromStackOutputs = (outputs: readonly Output[], overrides: TableNames): StackOutputs => {
@@ -189,12 +220,14 @@ export const fromStackOutputs = (outputs: readonly Output[], overrides: TableNam
   const urls = value(WEBHOOK_URLS_OUTPUT);
   const mediaBucket = value(MEDIA_OUTPUTS.bucket);
   const mediaDeadLetterQueueUrl = value(MEDIA_OUTPUTS.deadLetterQueue);
+  const eventsQueueUrl = value(EVENTS_QUEUE_OUTPUT);
   return {
     tables,
     webhookUrl: value('WebhookUrl'),
     ...(urls === undefined ? {} : { webhookUrls: splitWebhookUrls(urls) }),
     ...(mediaBucket === undefined ? {} : { mediaBucket }),
     ...(mediaDeadLetterQueueUrl === undefined ? {} : { mediaDeadLetterQueueUrl }),
+    ...(eventsQueueUrl === undefined ? {} : { eventsQueueUrl }),
   };
 };
 
@@ -223,7 +256,14 @@ export const resolveTarget =
   async (options) => {
     if (options.stack === undefined && options.region === undefined)
       return findLocalStack(env, options.tables);
-    const { tables, webhookUrl, webhookUrls, mediaBucket, mediaDeadLetterQueueUrl }: StackOutputs =
+    const {
+      tables,
+      webhookUrl,
+      webhookUrls,
+      mediaBucket,
+      mediaDeadLetterQueueUrl,
+      eventsQueueUrl,
+    }: StackOutputs =
       options.stack === undefined
         ? { tables: options.tables, webhookUrl: undefined }
         : fromStackOutputs(await describeOutputs(options.stack, options.region), options.tables);
@@ -233,6 +273,10 @@ export const resolveTarget =
       mediaBucket === undefined
         ? undefined
         : s3MediaBucket({ name: mediaBucket, deadLetterQueueUrl: mediaDeadLetterQueueUrl, client: region });
+    const eventsQueue =
+      eventsQueueUrl === undefined
+        ? undefined
+        : sqsEventsQueue({ queue: { url: eventsQueueUrl }, client: region, where: `stack ${options.stack}` });
     return {
       label: options.stack === undefined ? `region ${options.region}` : `stack ${options.stack}`,
       documents,
@@ -242,9 +286,11 @@ export const resolveTarget =
       webhookToken: undefined,
       localEndpoint: undefined,
       ...(media === undefined ? {} : { media }),
+      ...(eventsQueue === undefined ? {} : { eventsQueue }),
       close: () => {
         documents.destroy();
         media?.close();
+        eventsQueue?.close();
       },
     };
   };

@@ -8,11 +8,20 @@ import {
   sameUrl,
   snapshotOf,
 } from '../../lambdas/guardian/guardian.js';
-import type { AircallCredentials, AircallWebhook } from '../../lambdas/shared/aircall/aircall.js';
+import type { AircallWebhook } from '../../lambdas/shared/aircall/aircall.js';
 import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
-import { credentialsFromEnvironment } from '../../lambdas/shared/aircall/credentials.js';
 import { hashToken } from '../../lambdas/shared/token.js';
-import { AIRCALL_API_URL } from '../../lib/definitions/pipeline.js';
+import {
+  AIRCALL_OPTIONS,
+  aircallHelp,
+  apiUrlFor,
+  credentialsOf,
+  isDeployed,
+  LOCAL_DEFAULT_ACCOUNT,
+  namedAccount,
+  pick,
+  requireNamedAccount,
+} from '../aircall.js';
 import {
   type Command,
   type CommandContext,
@@ -30,11 +39,7 @@ import { requireTable, type Target } from '../target.js';
 const OPTIONS = {
   ...TARGET_OPTIONS,
   ...JSON_OPTION,
-  account: { type: 'string' },
-  'api-id': { type: 'string' },
-  'api-token': { type: 'string' },
-  'access-token': { type: 'string' },
-  'api-url': { type: 'string' },
+  ...AIRCALL_OPTIONS,
   'webhook-url': { type: 'string' },
   name: { type: 'string' },
   events: { type: 'string' },
@@ -55,13 +60,7 @@ Manage the webhooks of one Aircall account, keeping this stack's token registry 
                                       re-enable the deactivated ones with their event list unchanged;
                                       exits 1 if one stays inactive
 
-Aircall account (flags, or the environment; prefer the environment, flags show in the process list):
-  --account <name>        the name rows are registered under, as in the guardian's credentials secret
-                          (AIRCALL_ACCOUNT; required with --stack, "default" locally)
-  --api-id, --api-token   Basic credentials (AIRCALL_API_ID, AIRCALL_API_TOKEN)
-  --access-token          an OAuth token instead (AIRCALL_ACCESS_TOKEN)
-  --api-url <url>         the Public API (default ${AIRCALL_API_URL}; AIRCALL_API_URL is read for
-                          the local stack only, so a deployed stack's credentials go nowhere else)
+${aircallHelp("the name rows are registered under, as in the guardian's credentials secret")}
   --webhook-url <url>     the one webhook URL to create at, list or guard (default: a deployed stack's
                           WebhookUrls output; locally WEBHOOK_URL, then the local stack's URL)
 
@@ -72,30 +71,7 @@ local stack is not used against a deployed one.
 ${TARGET_HELP}
 `;
 
-const pick = (flag: string | undefined, env: string | undefined): string | undefined =>
-  flag !== undefined && flag !== '' ? flag : env !== undefined && env !== '' ? env : undefined;
-
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
-
-const credentialsOf = (
-  values: Values,
-  env: CommandContext['io']['env'],
-  account: string,
-): AircallCredentials => {
-  const credentials = credentialsFromEnvironment(account, env, {
-    ...(values['api-id'] === undefined ? {} : { apiId: values['api-id'] }),
-    ...(values['api-token'] === undefined ? {} : { apiToken: values['api-token'] }),
-    ...(values['access-token'] === undefined ? {} : { accessToken: values['access-token'] }),
-  });
-  if (credentials === undefined) {
-    throw new UsageError(
-      'Aircall credentials are needed: AIRCALL_API_ID and AIRCALL_API_TOKEN, or AIRCALL_ACCESS_TOKEN',
-    );
-  }
-  return credentials;
-};
-
-const isDeployed = (target: Pick<Target, 'localEndpoint'>): boolean => target.localEndpoint === undefined;
 
 /**
  * The webhook URLs the command works with, the first one the URL `create` uses: the flag; else a deployed stack's
@@ -120,16 +96,6 @@ const stackUrlsOf = (
   if (first !== undefined) return [first, ...rest];
   throw new UsageError("this stack's webhook URL is unknown: pass --webhook-url or set WEBHOOK_URL");
 };
-
-/**
- * The Public API the account's credentials are sent to: the flag; AIRCALL_API_URL for the local stack only (the
- * simulator, usually), so one left in the shell never receives a deployed stack's real credentials; else Aircall.
- */
-export const apiUrlFor = (
-  target: Pick<Target, 'localEndpoint'>,
-  flag: string | undefined,
-  env: CommandContext['io']['env'],
-): string => pick(flag, isDeployed(target) ? undefined : env.AIRCALL_API_URL) ?? AIRCALL_API_URL;
 
 /** What a listing shows of a webhook: never its token. */
 const shown = (webhook: AircallWebhook, stackUrls: readonly string[]) => ({
@@ -198,15 +164,10 @@ export const webhooksCommand: Command = {
     const { values, positionals } = parseCommandArgs(args, OPTIONS);
     const [action, ...rest] = positionals;
     if (action === undefined) throw new UsageError('which action: list, create, delete or reenable?');
-    const named = pick(values.account, io.env.AIRCALL_ACCOUNT);
-    const credentials = credentialsOf(values, io.env, named ?? 'default');
+    const named = namedAccount(values, io.env);
+    const credentials = credentialsOf(values, io.env, named ?? LOCAL_DEFAULT_ACCOUNT);
     const target = await open(targetOptions(values));
-    if (named === undefined && isDeployed(target)) {
-      // Rows carry the account name; on a deployed stack it must be the one the guardian's secret uses.
-      throw new UsageError(
-        'name the account (--account or AIRCALL_ACCOUNT) as the credentials secret names it',
-      );
-    }
+    requireNamedAccount(named, target);
     // Built once the target is known: which API URL applies depends on it.
     const api = new AircallClient({ credentials, baseUrl: apiUrlFor(target, values['api-url'], io.env) });
     const stackUrls = stackUrlsOf(values, io.env, target);

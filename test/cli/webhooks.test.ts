@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiUrlFor } from '../../cli/commands/webhooks.js';
+import { apiUrlFor } from '../../cli/aircall.js';
 import { run } from '../../cli/run.js';
 import { localTarget, type ResolveTarget, type TargetOptions } from '../../cli/target.js';
 import { hashToken } from '../../lambdas/shared/token.js';
