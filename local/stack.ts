@@ -21,6 +21,9 @@ import {
   createPersistHandler,
   persistDependencies,
 } from '../lambdas/persist/handler.js';
+import { DynamoStoredState, SqsEventSink } from '../lambdas/reconcile/adapters.js';
+import type { GapRepair } from '../lambdas/reconcile/gap.js';
+import { DynamoAccountStore } from '../lambdas/shared/accounts.js';
 import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
 import { MEDIA_QUEUE } from '../lib/definitions/archive.js';
 import { PERSIST_METRICS } from '../lib/definitions/metrics.js';
@@ -76,6 +79,8 @@ export interface LocalStackOptions {
   /** The guardian's interval when it watches the simulator. */
   readonly simulatorGuardianIntervalMs?: number;
   readonly onGuardianReport?: (report: AccountReport) => void;
+  /** Each gap repair after a guardian pass that found or read a gap. */
+  readonly onGapRepair?: (repair: GapRepair) => void;
 }
 
 export interface Activity {
@@ -278,7 +283,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     const stopGateway = once(() => gateway.stop());
     resources.defer(stopGateway);
 
-    const registry = new DynamoWebhookRegistry(DynamoDBDocumentClient.from(dynamo), settings.tables.webhooks);
+    const documents = DynamoDBDocumentClient.from(dynamo, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const registry = new DynamoWebhookRegistry(documents, settings.tables.webhooks);
     const endpoints: LocalEndpoints = {
       ...localEndpoints(settings),
       webhookUrl: `${gateway.url}${settings.webhookPath}`,
@@ -315,6 +323,12 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
               ...new Set([guardianSettings.stackUrl ?? endpoints.webhookUrl, endpoints.webhookUrl]),
             ],
             registry,
+            gapRepair: {
+              accounts: new DynamoAccountStore(documents, settings.tables.accounts),
+              stored: new DynamoStoredState(documents, settings.tables),
+              sink: new SqsEventSink(sqs, queues.queueUrl),
+              ...(options.onGapRepair ? { onRepair: options.onGapRepair } : {}),
+            },
             ...(options.onGuardianReport ? { onReport: options.onGuardianReport } : {}),
             ...(options.onError ? { onError: options.onError } : {}),
           });

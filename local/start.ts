@@ -120,6 +120,17 @@ const main = async (): Promise<void> => {
       if (acted || line !== lastReport) console.log(line);
       lastReport = line;
     },
+    onGapRepair: (repair) => {
+      if (repair.gap === undefined || repair.report === undefined) return;
+      const { counts, complete } = repair.report;
+      const opened = repair.opened === undefined ? '' : ` (${repair.opened})`;
+      console.log(
+        `[guardian] ${repair.account}: gap ${new Date(repair.gap.from * 1000).toISOString()} to ` +
+          `${new Date(repair.gap.to * 1000).toISOString()}${opened}: read ${counts.fetched} calls, ` +
+          `${counts.new} new, ${counts.updated} updated, ${counts.unchanged} unchanged` +
+          (complete ? '; done' : '; the next pass goes on'),
+      );
+    },
   });
   const guardianSeconds = (extras.guardian?.intervalMs ?? simulatorGuardianIntervalMs) / 1000;
   const readySeconds = (Date.now() - started) / 1000;

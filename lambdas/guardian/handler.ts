@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import { GUARDIAN_METRICS } from '../../lib/definitions/metrics.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import { DynamoStoredState, SqsEventSink } from '../reconcile/adapters.js';
-import { type GapRepair, repairGap } from '../reconcile/gap.js';
+import { type GapRepair, passFindings, repairGap } from '../reconcile/gap.js';
 import type { ApiReader, EventSink, StoredState } from '../reconcile/ports.js';
 import { type AccountStore, DynamoAccountStore } from '../shared/accounts.js';
 import {
@@ -58,15 +58,6 @@ export interface GapRepairWiring {
   readonly sink: EventSink;
 }
 
-/** What the pass found that tells a gap: a webhook re-enabled, and whether every webhook is active now. */
-const findingsOf = (report: AccountReport) => ({
-  reenabled: report.webhooks.some((webhook) => webhook.action === 'reenabled'),
-  allActive:
-    report.listed &&
-    report.webhooks.length > 0 &&
-    report.webhooks.every((webhook) => webhook.action === 'active' || webhook.action === 'reenabled'),
-});
-
 const count = (reports: readonly AccountReport[], action: string): number =>
   reports.reduce(
     (sum, report) => sum + report.webhooks.filter((webhook) => webhook.action === action).length,
@@ -104,7 +95,7 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
         const report = reports.find((r) => r.account === credentials.account);
         if (report === undefined || !report.listed) return [];
         return [
-          repairGap(credentials.account, findingsOf(report), {
+          repairGap(credentials.account, passFindings(report), {
             accounts: wiring.accounts,
             reader: wiring.readerFor(credentials),
             stored: wiring.stored,

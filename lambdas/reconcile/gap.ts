@@ -1,6 +1,7 @@
 // Gap repair without a person: after a guardian pass, tell whether an account's events have a gap (a webhook Aircall
 // deactivated, or calls at Aircall that no event brought), record it, and read it through reconcile until it is done.
 
+import type { AccountReport } from '../guardian/guardian.js';
 import type { AccountRecord, AccountStore, GapWindow } from '../shared/accounts.js';
 import type { ApiReader, ReconcileCursor } from './ports.js';
 import { type ReconcileDeps, type ReconcileReport, reconcile } from './reconcile.js';
@@ -23,6 +24,15 @@ export interface PassFindings {
   /** Every webhook of the account that points here is active now. */
   readonly allActive: boolean;
 }
+
+/** What a guardian pass found that tells a gap: a webhook re-enabled, and whether every webhook is active now. */
+export const passFindings = (report: AccountReport): PassFindings => ({
+  reenabled: report.webhooks.some((webhook) => webhook.action === 'reenabled'),
+  allActive:
+    report.listed &&
+    report.webhooks.length > 0 &&
+    report.webhooks.every((webhook) => webhook.action === 'active' || webhook.action === 'reenabled'),
+});
 
 export interface GapDeps extends Omit<ReconcileDeps, 'reader'> {
   readonly accounts: AccountStore;
