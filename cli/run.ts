@@ -1,6 +1,7 @@
 // Dispatches a command line to its command and turns every outcome into text on stdout/stderr and an exit code.
 
 import { type CliIo, type Command, PROGRAM, TARGET_HELP } from './command.js';
+import { backfillCommand } from './commands/backfill.js';
 import { callsCommand } from './commands/calls.js';
 import { historyCommand } from './commands/history.js';
 import { numbersCommand } from './commands/numbers.js';
@@ -22,6 +23,7 @@ const COMMANDS: readonly Command[] = [
   numbersCommand,
   sendCommand,
   webhooksCommand,
+  backfillCommand,
 ];
 
 // The summaries start in one column, two spaces after the longest name.

@@ -70,6 +70,10 @@ describe('fromStackOutputs', () => {
     expect(fromStackOutputs(outputs, {})).not.toHaveProperty('mediaBucket');
   });
 
+  it('reads the events queue URL from EventsQueueUrl', () => {
+    expect(fromStackOutputs(outputs, {}).eventsQueueUrl).toBe('https://sqs/events');
+  });
+
   it('leaves out tables the stack does not publish', () => {
     expect(fromStackOutputs([], {})).toEqual({ tables: {}, webhookUrl: undefined });
   });
@@ -152,6 +156,19 @@ describe('resolveTarget: local media bucket', () => {
     target.close();
 
     expect(target.media?.name).toBe('media');
+  });
+
+  it('takes the events queue a running stack recorded, and knows none for tables named by hand', async () => {
+    const dataDir = await emptyDataDir();
+    const record = stackRecord({ dynamodb, tables });
+    await writeStackRecord(dataDir, record);
+    const local = await resolveTarget({ DATA_DIR: dataDir })({ tables: {} });
+    const byHand = await resolveTarget({})({ region: 'eu-west-1', tables: { calls: 'prod-calls' } });
+    local.close();
+    byHand.close();
+
+    expect(await local.eventsQueue?.url()).toBe(record.queues.queueUrl);
+    expect(byHand.eventsQueue).toBeUndefined();
   });
 
   it('knows no bucket for tables named by hand in a region', async () => {
