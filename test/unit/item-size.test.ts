@@ -1,9 +1,9 @@
 // Under the payload cap every item persist writes fits DynamoDB's 400 KB, the worst call item included.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventDigest } from '../../lambdas/shared/digest.js';
 import type { QueuedEvent, StoredValue } from '../../lambdas/persist/ports.js';
 import { INSIGHT_KINDS, toEventRecord, toStateWrites } from '../../lambdas/persist/records.js';
+import { eventDigest } from '../../lambdas/shared/digest.js';
 import { type JsonObject, type JsonValue, parseEnvelope } from '../../lambdas/shared/envelope.js';
 import {
   DYNAMODB_LIMITS,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { baseEventName, callStage, eventRank, stateOrderKey } from '../../lambdas/shared/ordering.js';
 import type { AircallEnvelope } from '../../lambdas/shared/envelope.js';
+import { baseEventName, callStage, eventRank, stateOrderKey } from '../../lambdas/shared/ordering.js';
 import { sample } from '../support/fixtures.js';
 
 const withEvent = (

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { eventDigest } from '../../lambdas/shared/digest.js';
 import type { QueuedEvent } from '../../lambdas/persist/ports.js';
 import {
   eventPartition,
@@ -8,6 +7,7 @@ import {
   toId,
   toStateWrites,
 } from '../../lambdas/persist/records.js';
+import { eventDigest } from '../../lambdas/shared/digest.js';
 import { parseEnvelope } from '../../lambdas/shared/envelope.js';
 import { ExactInteger } from '../../lib/definitions/json.js';
 import { decodePayload } from '../../lib/definitions/payload.js';
