@@ -455,18 +455,16 @@ describe('backfill against the emulators and the simulator', () => {
       tty,
       now: new Date(),
     });
-    const code = await run(
-      ['backfill', '--from', String(from), '--to', String(to), '--resources', 'calls', ...args],
-      io,
-    );
+    const code = await run(['backfill', '--from', String(from), '--to', String(to), ...args], io);
     return { code, out: io.out(), err: io.err() };
   };
 
-  it('queues one event per call on a first run, which persist stores, and sends nothing on a second', async () => {
-    const dry = await backfill(['--dry-run', '--json']);
+  it('queues one event per object read, which persist stores, and sends nothing on a second run', async () => {
+    const dry = await backfill(['--resources', 'calls', '--dry-run', '--json']);
     expect(dry.err).toBe('');
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.out)).toMatchObject({
+      resources: ['calls'],
       dry_run: true,
       fetched: { calls: 7 },
       new: 7,
@@ -477,26 +475,42 @@ describe('backfill against the emulators and the simulator', () => {
 
     const first = await backfill([], true);
     expect(first.code).toBe(0);
-    expect(first.out).toContain('sent           7 events to the events queue');
     expect(first.err).toContain('7/7');
     for (const secret of [API_TOKEN, API_ID, simulator.apiUrl]) {
       expect(first.err).not.toContain(secret);
       expect(first.out).not.toContain(secret);
     }
+    const fetched = /^fetched +(\d+) \(calls 7, users (\d+), numbers (\d+), contacts (\d+)\)$/m.exec(
+      first.out,
+    );
+    expect(fetched).not.toBeNull();
+    const total = Number(fetched?.[1]);
+    expect(Number(fetched?.[2])).toBeGreaterThan(0);
+    expect(Number(fetched?.[3])).toBeGreaterThan(0);
+    expect(first.out).toMatch(new RegExp(`^new +${total}$`, 'm'));
+    expect(first.out).toContain(`sent           ${total} events to the events queue`);
 
     const messages = await drainQueue(stack.sqs, stack.queues.queueUrl);
+    expect(messages).toHaveLength(total);
     const bodies = messages.map((m) => JSON.parse(m.Body ?? '{}') as { event: string; data: { id: number } });
-    expect(bodies.map((b) => b.data.id).sort((a, b) => a - b)).toEqual([...seeded].sort((a, b) => a - b));
-    expect(new Set(bodies.map((b) => b.event))).toEqual(new Set(['call.fetched']));
-    expect(messages.map((m) => m.MessageAttributes?.[MESSAGE_ATTRIBUTES.account]?.StringValue)).toEqual(
-      seeded.map(() => ACCOUNT),
+    const calls = bodies.filter((b) => b.event === 'call.fetched').map((b) => b.data.id);
+    expect(calls.sort((a, b) => a - b)).toEqual([...seeded].sort((a, b) => a - b));
+    expect(new Set(bodies.map((b) => b.event))).toEqual(
+      new Set(['call.fetched', 'user.fetched', 'number.fetched', 'contact.fetched']),
     );
+    expect(
+      new Set(messages.map((m) => m.MessageAttributes?.[MESSAGE_ATTRIBUTES.account]?.StringValue)),
+    ).toEqual(new Set([ACCOUNT]));
 
+    // Ten at a time, as the event source mapping hands them over.
     const persist = stack.persist({ logLevel: 'ERROR' });
-    const { result } = await captureOutput(() =>
-      persist(sqsEvent(messages.map((m) => toSqsRecord(m, stack.queues.queueArn))), lambdaContext('persist')),
-    );
-    expect(result).toEqual({ batchItemFailures: [] });
+    const records = messages.map((m) => toSqsRecord(m, stack.queues.queueArn));
+    for (let start = 0; start < records.length; start += 10) {
+      const { result } = await captureOutput(() =>
+        persist(sqsEvent(records.slice(start, start + 10)), lambdaContext('persist')),
+      );
+      expect(result).toEqual({ batchItemFailures: [] });
+    }
     const [firstId] = seeded;
     expect(await getItem(stack.documents, stack.tables.calls, { id: firstId })).toMatchObject({
       account: ACCOUNT,
@@ -509,7 +523,7 @@ describe('backfill against the emulators and the simulator', () => {
       fetched: { calls: 7 },
       new: 0,
       updated: 0,
-      unchanged: 7,
+      unchanged: total,
       foreign: 0,
       sent: 0,
     });
