@@ -67,6 +67,16 @@ export class AircallWebhookStack extends Stack {
     if (config.aircallSecretName !== undefined) {
       this.guardian = new Guardian(this, 'Guardian', {
         webhooksTable: tables.webhooks,
+        gapRepair: {
+          eventsQueue: this.events.queue,
+          accountsTable: tables.accounts,
+          stateTables: {
+            calls: tables.calls,
+            users: tables.users,
+            numbers: tables.numbers,
+            contacts: tables.contacts,
+          },
+        },
         secretName: config.aircallSecretName,
         ...(config.aircallSecretKmsKeyArn === undefined
           ? {}
@@ -126,6 +136,7 @@ export class AircallWebhookStack extends Stack {
         contacts: tables.contacts,
       },
       ...(this.media === undefined ? {} : { mediaQueue: this.media.queue }),
+      accountsTable: tables.accounts,
       eventRetentionDays: config.eventRetentionDays,
       timestampMarginSeconds: config.timestampMarginSeconds,
       logRetention,

@@ -8,11 +8,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../config.js';
 import { ALARMED_GUARDIAN_METRICS } from '../definitions/metrics.js';
 import { AIRCALL_API_URL, ENV, GUARDIAN } from '../definitions/pipeline.js';
-import { tableEnvName } from '../definitions/tables.js';
+import { STATE_TABLES, type StateTableName, tableEnvName } from '../definitions/tables.js';
 import { WEBHOOK_URL_SEPARATOR } from '../definitions/webhook-urls.js';
 import { decryptSecretStatement } from './aircall-secret.js';
 import { createHandlerFunction, handlerEntry } from './function-defaults.js';
@@ -24,9 +25,21 @@ export const GUARDIAN_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:Scan',
 ];
 
+/** What gap repair reads and writes: the events queue it sends fetched objects to, and the tables it checks. */
+export interface GapRepairResources {
+  readonly eventsQueue: sqs.IQueue;
+  readonly accountsTable: dynamodb.ITable;
+  readonly stateTables: Readonly<Record<StateTableName, dynamodb.ITable>>;
+}
+
 export interface GuardianProps {
   /** The token registry. */
   readonly webhooksTable: dynamodb.ITable;
+  /**
+   * After each pass, read the gaps in each account's events from Aircall's API into the events queue.
+   * @default no gap repair
+   */
+  readonly gapRepair?: GapRepairResources;
   /** Name of the Secrets Manager secret holding the Aircall credentials of every account. */
   readonly secretName: string;
   /**
@@ -62,6 +75,12 @@ export interface GuardianProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+const gapRepairEnvironment = (repair: GapRepairResources): Record<string, string> => ({
+  [ENV.eventsQueueUrl]: repair.eventsQueue.queueUrl,
+  [tableEnvName('accounts')]: repair.accountsTable.tableName,
+  ...Object.fromEntries(STATE_TABLES.map((name) => [tableEnvName(name), repair.stateTables[name].tableName])),
+});
+
 export class Guardian extends Construct {
   public readonly guardianFunction: NodejsFunction;
   public readonly schedule: events.Rule;
@@ -81,6 +100,7 @@ export class Guardian extends Construct {
         [ENV.aircallSecretId]: props.secretName,
         [ENV.webhookUrls]: props.webhookUrls.join(WEBHOOK_URL_SEPARATOR),
         [ENV.aircallApiUrl]: props.aircallApiUrl ?? AIRCALL_API_URL,
+        ...(props.gapRepair === undefined ? {} : gapRepairEnvironment(props.gapRepair)),
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -103,6 +123,27 @@ export class Guardian extends Construct {
         resources: [props.webhooksTable.tableArn],
       }),
     );
+
+    const repair = props.gapRepair;
+    if (repair !== undefined) {
+      // Gap repair: the account's record read and moved on, the stored order of fetched objects read in batches,
+      // and the objects that change it sent where webhook events go. No write to the data tables: persist does that.
+      this.guardianFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          resources: [repair.accountsTable.tableArn],
+        }),
+      );
+      this.guardianFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:BatchGetItem'],
+          resources: STATE_TABLES.map((name) => repair.stateTables[name].tableArn),
+        }),
+      );
+      this.guardianFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [repair.eventsQueue.queueArn] }),
+      );
+    }
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Runs the guardian',

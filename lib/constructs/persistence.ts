@@ -38,6 +38,12 @@ export interface PersistenceProps {
   /** The tables persist writes, by name. */
   readonly tables: Readonly<Record<DataTableName, dynamodb.ITable>>;
   /**
+   * Where persist notes, at most once a minute per account, when the account's events last arrived: what the
+   * guardian tells a gap by.
+   * @default nothing is noted
+   */
+  readonly accountsTable?: dynamodb.ITable;
+  /**
    * Days an event stays in the event log; 0 keeps events forever.
    * @default 365
    */
@@ -87,6 +93,9 @@ export class Persistence extends Construct {
           props.timestampMarginSeconds ?? DEFAULT_TIMESTAMP_MARGIN_SECONDS,
         ),
         [ENV.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
+        ...(props.accountsTable === undefined
+          ? {}
+          : { [tableEnvName('accounts')]: props.accountsTable.tableName }),
         ...(props.mediaQueue === undefined ? {} : { [ENV.mediaQueueUrl]: props.mediaQueue.queueUrl }),
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -105,6 +114,13 @@ export class Persistence extends Construct {
         resources: STATE_TABLES.map((name) => props.tables[name].tableArn),
       }),
     );
+    if (props.accountsTable !== undefined)
+      this.persistFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.accountsTable.tableArn],
+        }),
+      );
     // SendMessage alone: `grantSendMessages` would add GetQueueAttributes and GetQueueUrl, which sending never needs.
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.deadLetterQueue.queueArn] }),

@@ -83,7 +83,7 @@ describe('the persist role', () => {
   const statements = policyStatements(template, roleOf(persistFunction));
   const dynamo = statements.filter((s) => normalize(s).actions.some((a) => a.startsWith('dynamodb:')));
 
-  it('may only put items into the event log, and update and read items of the four state tables', () => {
+  it('may only put items into the event log, update and read items of the four state tables, and update accounts', () => {
     expect(sorted(dynamo.map(normalize))).toEqual(
       sorted([
         allow(['dynamodb:PutItem'], [arnOf(tables.events)]),
@@ -91,6 +91,8 @@ describe('the persist role', () => {
           ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
           STATE_TABLES.map((name) => arnOf(tables[name])),
         ),
+        // When each account's events last arrived, noted at most once a minute: what the guardian tells a gap by.
+        allow(['dynamodb:UpdateItem'], [arnOf(tables.accounts)]),
       ]),
     );
   });

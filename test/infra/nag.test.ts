@@ -38,6 +38,16 @@ describe('the nag packs on the real stack', () => {
   });
 });
 
+describe('the nag packs on the stack with a guardian that repairs gaps', () => {
+  // The real stack above has no credentials secret, so no guardian: this one has, and synthesize() would throw too.
+  const guarded = synthesize({ aircallSecretName: 'aircall/credentials' });
+
+  it('report no unacknowledged finding', () => {
+    expect(guarded.stack.guardian).toBeDefined();
+    expect(findingsOf(guarded.app)).toEqual([]);
+  });
+});
+
 describe('the nag gate', () => {
   it('stops synthesis on an error-level finding', () => {
     const { app, stack } = nagApp();

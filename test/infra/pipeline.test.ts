@@ -149,7 +149,7 @@ describe('the persist function', () => {
     expect(persist.MemorySize).toBe(PERSIST.memorySize);
   });
 
-  it('learns the five data tables, the event retention, the timestamp margin, the dead-letter queue and the media queue from its environment', () => {
+  it('learns the five data tables, the accounts table, the event retention, the timestamp margin, the dead-letter queue and the media queue from its environment', () => {
     const { tables } = stack.tables;
     expect(persist.Environment.Variables).toEqual({
       CALLS_TABLE: { Ref: logicalId(tables.calls) },
@@ -157,6 +157,7 @@ describe('the persist function', () => {
       USERS_TABLE: { Ref: logicalId(tables.users) },
       NUMBERS_TABLE: { Ref: logicalId(tables.numbers) },
       CONTACTS_TABLE: { Ref: logicalId(tables.contacts) },
+      ACCOUNTS_TABLE: { Ref: logicalId(tables.accounts) },
       EVENT_RETENTION_DAYS: '365',
       TIMESTAMP_MARGIN_SECONDS: '300',
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.events.deadLetterQueue) },
