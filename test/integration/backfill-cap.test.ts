@@ -1,0 +1,104 @@
+// A backfill over more than 10,000 calls, end to end on the local stack: Aircall's listing cap split around, its
+// rate limit kept, every call stored once, and a second run over the same window sending nothing.
+
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStoredState, SqsEventSink } from '../../lambdas/reconcile/adapters.js';
+import { type ReconcileDeps, reconcile } from '../../lambdas/reconcile/reconcile.js';
+import { AircallListingCapError } from '../../lambdas/shared/aircall/aircall.js';
+import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
+import { AircallRateLimiter } from '../../lambdas/shared/aircall/rate-limiter.js';
+import { GUARDIAN } from '../../lib/definitions/pipeline.js';
+import { localSqsClientConfig } from '../../local/clients.js';
+import { randomCompany, type Simulator, startSimulator } from '../../simulator/simulator.js';
+import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';
+
+const CALLS = 10_200;
+const FROM = 1_780_000_000;
+const TO = FROM + 7 * 86_400;
+const company = randomCompany('big-co');
+/** One clock for the simulator and the client: the client's waits move it, so the rate limit costs no real time. */
+let clock = FROM * 1000 + 8 * 86_400_000;
+
+const count = async (local: TestLocalStack, table: 'calls' | 'events'): Promise<number> => {
+  let total = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await local.documents.send(
+      new ScanCommand({ TableName: local.settings.tables[table], Select: 'COUNT', ExclusiveStartKey: start }),
+    );
+    total += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return total;
+};
+
+describe('a backfill past the listing cap', () => {
+  let simulator: Simulator;
+  let local: TestLocalStack;
+  let sqs: SQSClient;
+  let deps: ReconcileDeps;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ port: 0, companies: [company], now: () => clock });
+    simulator.seedHistory(company.account, { calls: CALLS, from: FROM, to: TO });
+    local = await startTestLocalStack({ logLevel: 'ERROR' });
+    sqs = new SQSClient(localSqsClientConfig(local.stack.endpoints.sqs));
+    const wait = async (ms: number) => {
+      clock += ms;
+    };
+    const reader = new AircallClient({
+      credentials: { account: company.account, apiId: company.apiId, apiToken: company.apiToken },
+      baseUrl: simulator.apiUrl,
+      limiter: new AircallRateLimiter({
+        minIntervalMs: GUARDIAN.minRequestIntervalMs,
+        now: () => clock,
+        sleep: wait,
+      }),
+      now: () => clock,
+      sleep: wait,
+    });
+    deps = {
+      reader,
+      stored: new DynamoStoredState(local.documents, local.settings.tables),
+      sink: new SqsEventSink(sqs, local.stack.queues.queueUrl),
+      isListingCap: (error) => error instanceof AircallListingCapError,
+      now: () => clock,
+    };
+  }, 60_000);
+
+  afterAll(async () => {
+    sqs?.destroy();
+    await local?.dispose();
+    await simulator?.stop();
+  });
+
+  it('splits the window, keeps to 120 requests a minute, and stores every call once', async () => {
+    const report = await reconcile(
+      { account: company.account, window: { from: FROM, to: TO }, resources: ['call'] },
+      deps,
+    );
+    expect(report).toMatchObject({ complete: true, counts: { fetched: CALLS, new: CALLS, unchanged: 0 } });
+    expect(report.counts.splits).toBeGreaterThanOrEqual(1);
+    const usage = simulator.apiStats(company.account);
+    expect(usage.rateLimited).toBe(0);
+    expect(usage.peakRequestsPerMinute).toBeLessThanOrEqual(120);
+
+    await waitFor(async () => (local.stack.depth().queue === 0 ? true : undefined), 240_000);
+    expect(await count(local, 'calls')).toBe(CALLS);
+    expect(await count(local, 'events')).toBe(CALLS);
+  }, 300_000);
+
+  it('sends nothing on a second run over the same window, and no row or item changes', async () => {
+    const persistedBefore = local.stack.activity.persisted;
+    const again = await reconcile(
+      { account: company.account, window: { from: FROM, to: TO }, resources: ['call'] },
+      deps,
+    );
+    expect(again.counts).toMatchObject({ fetched: CALLS, new: 0, updated: 0, unchanged: CALLS });
+    expect(local.stack.depth()).toEqual({ queue: 0, deadLetterQueue: 0 });
+    expect(local.stack.activity.persisted).toBe(persistedBefore);
+    expect(await count(local, 'events')).toBe(CALLS);
+  }, 120_000);
+});
