@@ -163,7 +163,7 @@ export class Guardian extends Construct {
         id: 'Serverless-LambdaDLQ',
         reason:
           'Each scheduled run re-reads everything from Aircall; a failed run is superseded by the next one, and ' +
-          `its failures are logged and counted in the ${ALARMED_GUARDIAN_METRICS.join(' and ')} metrics.`,
+          `its failures are logged and counted in the ${ALARMED_GUARDIAN_METRICS.join(', ')} metrics, each alarmed.`,
       },
       {
         id: 'Serverless-LambdaAsyncFailureDestination',

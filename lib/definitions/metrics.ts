@@ -39,7 +39,7 @@ export const GUARDIAN_METRICS = {
 
 export type GuardianMetricName = (typeof GUARDIAN_METRICS.names)[keyof typeof GUARDIAN_METRICS.names];
 
-/** The guardian metrics that page someone from their first count: each means a webhook may stay dead. */
+/** The guardian metrics that page someone from their first count: a webhook may stay dead, or a gap stay open. */
 export const ALARMED_GUARDIAN_METRICS: readonly GuardianMetricName[] = [
   GUARDIAN_METRICS.names.webhookReenableFailures,
   GUARDIAN_METRICS.names.accountsUnreachable,
