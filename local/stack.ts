@@ -79,6 +79,11 @@ export interface LocalStackOptions {
   /** The guardian's interval when it watches the simulator. */
   readonly simulatorGuardianIntervalMs?: number;
   readonly onGuardianReport?: (report: AccountReport) => void;
+  /**
+   * Whether recordings and voicemails are archived, as the `archiveMedia` configuration key says for a deployed
+   * stack. Off, persist sends no media job and no archive runs. @default true
+   */
+  readonly archiveMedia?: boolean;
   /** Each gap repair after a guardian pass that found or read a gap. */
   readonly onGapRepair?: (repair: GapRepair) => void;
 }
@@ -124,11 +129,11 @@ export interface LocalStack {
 const handlerEnvironment = (
   settings: LocalSettings,
   queues: ProvisionedQueues,
-  mediaQueues: ProvisionedQueues,
+  mediaQueues: ProvisionedQueues | undefined,
 ): Record<string, string> => ({
   [ENV.eventsQueueUrl]: queues.queueUrl,
   [ENV.deadLetterQueueUrl]: queues.deadLetterQueueUrl,
-  [ENV.mediaQueueUrl]: mediaQueues.queueUrl,
+  ...(mediaQueues === undefined ? {} : { [ENV.mediaQueueUrl]: mediaQueues.queueUrl }),
   [ENV.eventRetentionDays]: String(settings.eventRetentionDays),
   ...Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvName(name), settings.tables[name]])),
 });
@@ -232,7 +237,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     const tokenHash = await registerToken(dynamo, settings.tables.webhooks, token, settings.account);
     const revokedTokens = await removeOtherLocalTokens(dynamo, settings.tables.webhooks, tokenHash);
 
-    const environment = handlerEnvironment(settings, queues, mediaQueues);
+    const archiveMedia = options.archiveMedia ?? true;
+    const environment = handlerEnvironment(settings, queues, archiveMedia ? mediaQueues : undefined);
     const logger = (serviceName: string) =>
       new Logger({ serviceName, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
     const ingestClients = createIngestClients({ registry: dynamoTarget, queue: sqsTarget });
@@ -341,22 +347,24 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
         ? []
         : [simulator.credentials]),
     ];
-    const archive = startLocalArchive({
-      settings,
-      sqs,
-      targets: { dynamo: dynamoTarget, sqs: sqsTarget },
-      queues: mediaQueues,
-      extraOrigins: simulator === undefined ? [] : [simulator.simulator.url],
-      credentials,
-      apiUrl: guardianSettings?.apiUrl,
-      logger: logger('archive'),
-      onBatch: (handled, failed) => {
-        activity.archived += handled - failed;
-        activity.archiveFailed += failed;
-      },
-      ...(options.onError ? { onError: options.onError } : {}),
-    });
-    resources.defer(() => archive.stop());
+    const archive = archiveMedia
+      ? startLocalArchive({
+          settings,
+          sqs,
+          targets: { dynamo: dynamoTarget, sqs: sqsTarget },
+          queues: mediaQueues,
+          extraOrigins: simulator === undefined ? [] : [simulator.simulator.url],
+          credentials,
+          apiUrl: guardianSettings?.apiUrl,
+          logger: logger('archive'),
+          onBatch: (handled, failed) => {
+            activity.archived += handled - failed;
+            activity.archiveFailed += failed;
+          },
+          ...(options.onError ? { onError: options.onError } : {}),
+        })
+      : undefined;
+    if (archive !== undefined) resources.defer(() => archive.stop());
 
     await writeStackRecord(settings.dataDir, {
       pid: process.pid,
