@@ -53,8 +53,9 @@ export class DynamoWebhookRegistry implements WebhookRegistry {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { token_hash: snapshot.tokenHash },
-          UpdateExpression:
-            'SET account = :account, webhook_id = :id, #url = :url, events = :events, active = :active, synced_at = :at, #source = :source, missing_passes = :zero',
+          // `seen_active_at` moves only when the webhook is active: once Aircall deactivates it, the row keeps when it
+          // was last seen working, which is where a gap in its deliveries may start.
+          UpdateExpression: `SET account = :account, webhook_id = :id, #url = :url, events = :events, active = :active, synced_at = :at, #source = :source, missing_passes = :zero${snapshot.active ? ', seen_active_at = :at' : ''}`,
           // A row registered by hand stays exactly as its author wrote it, even for a token Aircall knows.
           ConditionExpression: 'attribute_not_exists(token_hash) OR #source = :source',
           ExpressionAttributeNames: { '#url': 'url', '#source': 'source' },

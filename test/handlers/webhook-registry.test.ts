@@ -40,6 +40,25 @@ describe('DynamoWebhookRegistry', () => {
     await stack?.stop();
   });
 
+  it('keeps when a webhook was last seen active once Aircall reports it inactive', async () => {
+    const snapshot = {
+      tokenHash: 'seen',
+      account: 'acme',
+      webhookId: 'id-seen',
+      url: 'https://hooks.example.com/aircall',
+      events: ['call.ended'],
+      active: true,
+      syncedAt: PASS_STARTED_AT,
+    };
+    await registry.upsert(snapshot);
+    await registry.upsert({ ...snapshot, active: false, syncedAt: PASS_STARTED_AT + 300_000 });
+    expect(await row('seen')).toMatchObject({
+      active: false,
+      synced_at: PASS_STARTED_AT + 300_000,
+      seen_active_at: PASS_STARTED_AT,
+    });
+  });
+
   it('lists a row synced before absences were counted as missing no pass', async () => {
     await synced('old');
     expect(await registry.listAccount('acme')).toEqual([
