@@ -205,6 +205,8 @@ const HISTORY_COLUMNS: readonly Column<Row>[] = [
   { header: 'event', value: (e) => cell(e.event) },
   { header: 'received_at', value: (e) => millisCell(e.received_at) },
   { header: 'resource', value: (e) => cell(e.resource) },
+  // Rows read from the Public API (backfill, gap repair) say so; every other row came from a webhook.
+  { header: 'source', value: (e) => (e.source === 'api' ? 'api' : 'webhook') },
 ];
 
 export const formatHistory = (events: readonly Row[]): string => formatTable(HISTORY_COLUMNS, events);

@@ -232,7 +232,7 @@ describe('cli query commands', () => {
         .trimEnd()
         .split('\n')
         .map((line) => line.split(/\s+/));
-      expect(rows[0]).toEqual(['time', 'event', 'received_at', 'resource']);
+      expect(rows[0]).toEqual(['time', 'event', 'received_at', 'resource', 'source']);
       expect(rows.slice(1).map((r) => [r[0], r[1], r[3]])).toEqual([
         ['2022-03-04T10:28:57Z', 'call.created', 'call'],
         ['2022-03-04T10:29:15Z', 'call.hungup', 'call'],

@@ -115,7 +115,22 @@ describe('call and history tables', () => {
       { timestamp: 1646389737, event: 'call.created', received_at: 1646389738123, resource: 'call' },
     ]);
 
-    expect(text.split('\n')[1]).toBe('2022-03-04T10:28:57Z  call.created  2022-03-04T10:28:58.123Z  call');
+    expect(text.split('\n')[1]).toBe(
+      '2022-03-04T10:28:57Z  call.created  2022-03-04T10:28:58.123Z  call      webhook',
+    );
+  });
+
+  it('says which events were read from the Public API', () => {
+    const text = formatHistory([
+      {
+        timestamp: 1646389786,
+        event: 'call.fetched',
+        received_at: 1646400000000,
+        resource: 'call',
+        source: 'api',
+      },
+    ]);
+    expect(text.split('\n')[1]?.trimEnd().endsWith('api')).toBe(true);
   });
 });
 
