@@ -84,6 +84,15 @@ export interface LocalStackOptions {
    * stack. Off, persist sends no media job and no archive runs. @default true
    */
   readonly archiveMedia?: boolean;
+  /**
+   * Where the handlers' clients (ingest, persist, archive) reach DynamoDB and SQS/S3, given the
+   * emulators' own endpoints: a proxy in front of them, such as one that injects faults. The stack's own
+   * provisioning and its event sources keep to the emulators. @default the emulators' endpoints
+   */
+  readonly handlerEndpoints?: (emulators: {
+    readonly dynamodb: string;
+    readonly sqs: string;
+  }) => Promise<{ readonly dynamodb?: string; readonly sqs?: string }>;
   /** Each gap repair after a guardian pass that found or read a gap. */
   readonly onGapRepair?: (repair: GapRepair) => void;
 }
@@ -204,9 +213,14 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     });
     resources.defer(() => sqsEmulator.stop());
 
-    const dynamoTarget = localClientTarget(dynamoEmulator.endpoint);
-    const sqsTarget = localClientTarget(sqsEmulator.endpoint);
-    const dynamo = resources.adopt(new DynamoDBClient(dynamoTarget), destroy);
+    const routed =
+      (await options.handlerEndpoints?.({
+        dynamodb: dynamoEmulator.endpoint,
+        sqs: sqsEmulator.endpoint,
+      })) ?? {};
+    const dynamoTarget = localClientTarget(routed.dynamodb ?? dynamoEmulator.endpoint);
+    const sqsTarget = localClientTarget(routed.sqs ?? sqsEmulator.endpoint);
+    const dynamo = resources.adopt(new DynamoDBClient(localClientTarget(dynamoEmulator.endpoint)), destroy);
     const sqs = resources.adopt(new SQSClient(localSqsClientConfig(sqsEmulator.endpoint)), destroy);
 
     await createTables(dynamo, settings.tables);
@@ -219,7 +233,10 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       ...MEDIA_QUEUE,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? MEDIA_QUEUE.visibilityTimeoutSeconds,
     });
-    const s3 = resources.adopt(new S3Client({ ...sqsTarget, forcePathStyle: true }), destroy);
+    const s3 = resources.adopt(
+      new S3Client({ ...localClientTarget(sqsEmulator.endpoint), forcePathStyle: true }),
+      destroy,
+    );
     await createBucket(s3, settings.media.bucket);
     const depthOf = (names: { readonly queue: string; readonly deadLetterQueue: string }) => () => ({
       queue: sqsEmulator.depth(names.queue) ?? 0,
