@@ -66,6 +66,8 @@ export interface AccountReport {
   readonly removed: readonly string[];
   /** Rows the account holds once the pass is done, of every source; absent when the account was not listed. */
   readonly registered?: number;
+  /** Set when the pass's time ran out: it was stopped, and wrote nothing after that. */
+  readonly unfinished?: true;
 }
 
 /** The reason a pass stops writing: its time ran out while it was still at work. */
@@ -285,7 +287,7 @@ const withTimeout = async (
       const reason = `did not finish within ${Math.round(ms / 1000)} s`;
       // On Lambda the abandoned pass may resume in a later invocation: aborted, it writes nothing from its stale listing.
       controller.abort(new PassTimedOutError(reason));
-      resolve(notListed(account, reason));
+      resolve({ ...notListed(account, reason), unfinished: true });
     }, ms);
   });
   try {

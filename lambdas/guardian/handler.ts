@@ -27,7 +27,7 @@ import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { type GuardianConfig, loadGuardianConfig } from './config.js';
 import { DynamoWebhookRegistry } from './dynamo-registry.js';
-import { type AccountReport, guardAccounts } from './guardian.js';
+import { type AccountReport, guardAccounts, PassTimedOutError } from './guardian.js';
 import type { WebhookRegistry } from './registry.js';
 
 export type GuardianHandler = (
@@ -41,8 +41,11 @@ export interface GuardianHandlerDeps {
   readonly registry: WebhookRegistry;
   /** Every webhook URL of this stack, as registered at Aircall: the webhooks pointing at any of them are kept. */
   readonly webhookUrls: readonly string[];
-  /** The Aircall Public API client of one account. */
-  readonly apiFor: (credentials: AircallCredentials) => AircallApi;
+  /**
+   * The Aircall Public API client of one account, cancelled by `signal` when the invocation's time is up, so that a
+   * pass that ran out of time never goes on into the next invocation.
+   */
+  readonly apiFor: (credentials: AircallCredentials, signal?: AbortSignal) => AircallApi;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly now: () => number;
@@ -52,7 +55,7 @@ export interface GuardianHandlerDeps {
 
 export interface GapRepairWiring {
   /** The list endpoints of one account, sharing the account's limiter with its webhook client. */
-  readonly readerFor: (credentials: AircallCredentials) => ApiReader;
+  readonly readerFor: (credentials: AircallCredentials, signal?: AbortSignal) => ApiReader;
   readonly accounts: AccountStore;
   readonly stored: StoredState;
   readonly sink: EventSink;
@@ -86,6 +89,7 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
     credentialsList: readonly AircallCredentials[],
     reports: readonly AccountReport[],
     context: Pick<Context, 'getRemainingTimeInMillis'>,
+    signal: AbortSignal,
   ): Promise<(GapRepair | 'failed')[]> => {
     const wiring = deps.gapRepair;
     if (wiring === undefined) return [];
@@ -97,7 +101,7 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
         return [
           repairGap(credentials.account, passFindings(report), {
             accounts: wiring.accounts,
-            reader: wiring.readerFor(credentials),
+            reader: wiring.readerFor(credentials, signal),
             stored: wiring.stored,
             sink: wiring.sink,
             isListingCap: (error) => error instanceof AircallListingCapError,
@@ -129,23 +133,29 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
     const secret = await deps.readSecret();
     if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
     const credentialsList = parseCredentials(secret);
+    // One clock for the whole invocation: at its end every Aircall request still in flight is cancelled.
+    const timeoutMs = Math.max(1000, context.getRemainingTimeInMillis() - REPORTING_RESERVE_MS);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new PassTimedOutError(`the pass did not finish within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const accounts = credentialsList.map((credentials) => ({
       account: credentials.account,
       deps: {
-        api: deps.apiFor(credentials),
+        api: deps.apiFor(credentials, controller.signal),
         registry: deps.registry,
         stackUrls: deps.webhookUrls,
         now: deps.now,
       },
     }));
 
-    const reports = await guardAccounts(accounts, {
-      timeoutMs: Math.max(1000, context.getRemainingTimeInMillis() - REPORTING_RESERVE_MS),
-      onReport: logReport,
-    });
+    const reports = await guardAccounts(accounts, { timeoutMs, onReport: logReport });
 
     const { names } = GUARDIAN_METRICS;
-    const repairs = await repairGaps(credentialsList, reports, context);
+    const repairs = await repairGaps(credentialsList, reports, context, controller.signal).finally(() =>
+      clearTimeout(timer),
+    );
     if (deps.gapRepair !== undefined) {
       const done = repairs.filter((repair): repair is GapRepair => repair !== 'failed');
       deps.metrics.addMetric(names.gapsOpened, MetricUnit.Count, done.filter((r) => r.opened).length);
@@ -209,11 +219,12 @@ export const guardianDependencies = (
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...wiring.dynamodb }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const clientOf = (credentials: AircallCredentials) =>
+  const clientOf = (credentials: AircallCredentials, signal?: AbortSignal) =>
     new AircallClient({
       credentials,
       baseUrl: wiring.aircallApiUrl,
       limiter: limiters.for(credentials.account),
+      ...(signal === undefined ? {} : { signal }),
     });
   const repair = wiring.gapRepair;
   return {

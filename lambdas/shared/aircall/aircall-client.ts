@@ -57,6 +57,11 @@ export interface AircallClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Epoch milliseconds, for the private limiter. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Aborted when the caller's time is up: a request in flight is cancelled and no new one starts, so work that timed
+   * out never goes on reaching Aircall (or writing what it read) after its caller has given up.
+   */
+  readonly signal?: AbortSignal;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -117,8 +122,10 @@ export class AircallClient implements AircallApi, AircallReader {
   private readonly limiter: AircallRateLimiter;
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: AircallClientOptions) {
+    this.signal = options.signal;
     this.base = new URL(options.baseUrl ?? AIRCALL_API_URL);
     this.basePath = this.base.href.replace(/\/+$/, '');
     const { credentials } = options;
@@ -295,7 +302,9 @@ export class AircallClient implements AircallApi, AircallReader {
     let failures = 0;
     let blindWaits = 0;
     for (;;) {
+      this.signal?.throwIfAborted();
       await this.limiter.turn(budget);
+      this.signal?.throwIfAborted();
       let response: Response;
       let text: string;
       try {
@@ -309,10 +318,15 @@ export class AircallClient implements AircallApi, AircallReader {
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           // A redirect would carry the credentials to wherever it points; Aircall's API does not redirect.
           redirect: 'manual',
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal:
+            this.signal === undefined
+              ? AbortSignal.timeout(this.timeoutMs)
+              : AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]),
         });
         text = await response.text();
       } catch (error) {
+        // The caller gave up: its reason, not a retry.
+        if (this.signal?.aborted === true) throw this.signal.reason;
         if (!retriable || failures >= FAILURE_RETRIES) throw this.unavailable(label, error, retriable);
         await this.sleep(backoff(FIRST_FAILURE_BACKOFF_MS, failures++));
         continue;
