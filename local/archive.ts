@@ -16,9 +16,11 @@ import {
 import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
 import type { ClientTarget } from '../lambdas/shared/aws.js';
 import { ARCHIVE } from '../lib/definitions/archive.js';
+import { ARCHIVE_METRICS } from '../lib/definitions/metrics.js';
 import { ENV } from '../lib/definitions/pipeline.js';
 import { tableEnvName } from '../lib/definitions/tables.js';
 import { startEventSource } from './event-source.js';
+import { DiscardedMetrics } from './metrics.js';
 import type { ProvisionedQueues } from './provision.js';
 import type { LocalSettings } from './settings.js';
 
@@ -75,6 +77,7 @@ export const startLocalArchive = (options: LocalArchiveOptions): LocalArchive =>
       },
     ),
     logger: options.logger,
+    metrics: new DiscardedMetrics(ARCHIVE_METRICS.options),
   });
   const source = startEventSource({
     client: options.sqs,

@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -38,6 +37,7 @@ import { startDynamo, startSqs } from './emulators.js';
 import { startEventSource } from './event-source.js';
 import { type RunningGuardian, startLocalGuardian } from './guardian-loop.js';
 import { startGateway } from './http-gateway.js';
+import { DiscardedMetrics } from './metrics.js';
 import {
   createBucket,
   createQueues,
@@ -160,15 +160,6 @@ const once = (fn: () => Promise<void>): (() => Promise<void>) => {
     return running;
   };
 };
-
-/** Persist's metrics, dropped at each flush: nothing reads EMF locally, and a line a batch buries the log. */
-class DiscardedMetrics extends Metrics {
-  override publishStoredMetrics(): this {
-    this.clearMetrics();
-    this.clearDimensions();
-    return this;
-  }
-}
 
 const releaseInFlight = async (
   sqs: SQSClient,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -14,10 +15,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ARCHIVE } from '../../lib/definitions/archive.js';
 import { type MediaJob, parseMediaJob } from '../../lib/definitions/media.js';
+import { ARCHIVE_METRICS } from '../../lib/definitions/metrics.js';
 import { GUARDIAN } from '../../lib/definitions/pipeline.js';
 import type { AircallCredentials } from '../shared/aircall/aircall.js';
 import { parseCredentials } from '../shared/aircall/credentials.js';
 import type { ClientTarget } from '../shared/aws.js';
+import { correlationOf } from '../shared/correlation.js';
 import {
   createDeadLetterClient,
   type DeadLetterQueue,
@@ -46,6 +49,15 @@ export interface ArchiveHandlerDeps extends ArchiveDeps {
   /** Where a job no retry can archive goes at once, instead of after every retry. */
   readonly deadLetters: DeadLetterQueue;
   readonly logger: Logger;
+  /** Built once by the caller; the handler publishes the invocation's counts at its end. */
+  readonly metrics: Metrics;
+}
+
+/** What one invocation did with its jobs. */
+interface ArchiveCounts {
+  archived: number;
+  alreadyArchived: number;
+  failed: number;
 }
 
 /** Why retrying the job cannot help, or undefined when it may. */
@@ -83,17 +95,20 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
       logger,
       subject: 'media job',
       failure: 'not archived',
-      detail: jobDetail(job),
+      detail: { ...correlationOf(record), ...jobDetail(job) },
     });
 
-  const archiveRecord = async (record: SQSRecord): Promise<void> => {
+  const archiveRecord = async (record: SQSRecord, counts: ArchiveCounts): Promise<void> => {
     let job: MediaJob | undefined;
     try {
       job = parseJob(record);
       const outcome = await archiveMedia(job, deps);
+      if (outcome.status === 'archived') counts.archived += 1;
+      else counts.alreadyArchived += 1;
       if (outcome.status === 'archived')
         logger.info('media archived', {
           messageId: record.messageId,
+          ...correlationOf(record),
           ...jobDetail(job),
           key: outcome.archive.key,
           bytes: outcome.archive.bytes,
@@ -102,32 +117,55 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
       else if (outcome.status === 'in-progress')
         logger.info('media job left to the job that holds its lease', {
           messageId: record.messageId,
+          ...correlationOf(record),
           ...jobDetail(job),
         });
       else
         logger.debug('media already archived', {
           messageId: record.messageId,
+          ...correlationOf(record),
           ...jobDetail(job),
           ...outcome,
         });
     } catch (error) {
+      counts.failed += 1;
       const reason = permanentReason(error);
       if (reason !== undefined) return deadLetter(record, reason, job);
       // Timeouts, 5xx, S3 throttling, Aircall's rate limit: thrown on purpose, so that this record alone comes
       // back, is retried later (with a fresh link once its own has expired), and after the receive limit lands
       // in the dead-letter queue.
-      logger.error('media not archived', { messageId: record.messageId, ...jobDetail(job), error });
+      logger.error('media not archived', {
+        messageId: record.messageId,
+        ...correlationOf(record),
+        ...jobDetail(job),
+        error,
+      });
       throw error;
     }
   };
 
   return async (event, context) => {
+    logger.addContext(context);
     // Per invocation: a processor holds the state of the batch in hand.
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, archiveRecord, processor, {
-      context,
-      throwOnFullBatchFailure: false,
-    });
+    const counts: ArchiveCounts = { archived: 0, alreadyArchived: 0, failed: 0 };
+    try {
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => archiveRecord(record, counts),
+        processor,
+        {
+          context,
+          throwOnFullBatchFailure: false,
+        },
+      );
+    } finally {
+      const { names } = ARCHIVE_METRICS;
+      deps.metrics.addMetric(names.mediaArchived, MetricUnit.Count, counts.archived);
+      deps.metrics.addMetric(names.mediaAlreadyArchived, MetricUnit.Count, counts.alreadyArchived);
+      deps.metrics.addMetric(names.mediaArchiveFailures, MetricUnit.Count, counts.failed);
+      deps.metrics.publishStoredMetrics();
+    }
   };
 };
 
@@ -190,7 +228,7 @@ const credentialsReader =
 export const archiveDependencies = (
   config: ArchiveConfig,
   wiring: ArchiveWiring,
-): Omit<ArchiveHandlerDeps, 'logger'> => {
+): Omit<ArchiveHandlerDeps, 'logger' | 'metrics'> => {
   const now = wiring.now ?? (() => Date.now());
   const readSecret =
     wiring.readSecret ??
@@ -237,5 +275,6 @@ export const handler: ArchiveHandler = builtOnFirstCall(() =>
       },
     }),
     logger: createLogger('archive'),
+    metrics: new Metrics(ARCHIVE_METRICS.options),
   }),
 );

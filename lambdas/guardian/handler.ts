@@ -70,6 +70,10 @@ const count = (reports: readonly AccountReport[], action: string): number =>
 // Left for metrics and logs after the accounts' time runs out, so a slow account cannot silence the run.
 const REPORTING_RESERVE_MS = 10_000;
 
+/** Whether the handler was given Lambda's whole context (a test or the local stack may give only the clock). */
+const isLambdaContext = (context: Partial<Context>): context is Context =>
+  typeof context.awsRequestId === 'string' && typeof context.functionName === 'string';
+
 /** Builds the handler from its dependencies; nothing here reads the environment. */
 export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandler => {
   const logReport = (report: AccountReport): void => {
@@ -130,6 +134,7 @@ export const createGuardianHandler = (deps: GuardianHandlerDeps): GuardianHandle
   };
 
   return async (_event, context) => {
+    if (isLambdaContext(context)) deps.logger.addContext(context);
     const secret = await deps.readSecret();
     if (typeof secret !== 'string') throw new Error('the Aircall credentials secret must be a JSON string');
     const credentialsList = parseCredentials(secret);

@@ -19,6 +19,14 @@ export class SqsEventQueue implements EventQueue {
         MessageAttributes: {
           [MESSAGE_ATTRIBUTES.account]: { DataType: 'String', StringValue: message.account },
           [MESSAGE_ATTRIBUTES.receivedAt]: { DataType: 'Number', StringValue: String(message.receivedAt) },
+          ...(message.correlationId === undefined
+            ? {}
+            : {
+                [MESSAGE_ATTRIBUTES.correlationId]: {
+                  DataType: 'String',
+                  StringValue: message.correlationId,
+                },
+              }),
         },
       }),
     );

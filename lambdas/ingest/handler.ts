@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { INGEST_REJECTED_MESSAGE } from '../../lib/definitions/metrics.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { MethodNotAllowedError, WebhookError } from '../shared/errors.js';
@@ -16,7 +16,10 @@ import { type IngestDeps, ingest } from './ingest.js';
 import type { Clock } from './ports.js';
 import { CachedTokenRegistry } from './token-cache.js';
 
-export type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+export type IngestHandler = (
+  event: APIGatewayProxyEventV2,
+  context?: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface IngestHandlerDeps extends IngestDeps {
   readonly logger: Logger;
@@ -33,19 +36,22 @@ export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
   const { logger } = deps;
 
   /** The one place where errors become HTTP statuses. */
-  const toErrorResponse = (error: unknown): APIGatewayProxyStructuredResultV2 => {
+  const toErrorResponse = (error: unknown, correlationId: string): APIGatewayProxyStructuredResultV2 => {
     if (error instanceof WebhookError) {
-      const detail = { status: error.statusCode, reason: error.message };
+      const detail = { status: error.statusCode, reason: error.message, correlation_id: correlationId };
       if (error.statusCode >= 500) logger.error('webhook not accepted', { ...detail, error: error.cause });
       // A metric filter counts the 401s of this line: keep its message and `status` as they are.
       else logger.warn(INGEST_REJECTED_MESSAGE, detail);
       return respond(error.statusCode, { message: error.publicMessage });
     }
-    logger.error('unexpected failure', { error });
+    logger.error('unexpected failure', { error, correlation_id: correlationId });
     return respond(500, { message: 'internal error' });
   };
 
-  return async (event) => {
+  return async (event, context) => {
+    // The Lambda context on every line of this invocation (a function runs one invocation at a time).
+    if (context !== undefined) logger.addContext(context);
+    const correlationId = event.requestContext.requestId;
     try {
       if (event.requestContext.http.method !== 'POST')
         throw new MethodNotAllowedError(event.requestContext.http.method);
@@ -55,13 +61,14 @@ export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
           body: event.body,
           isBase64Encoded: event.isBase64Encoded,
           contentType: event.headers['content-type'],
+          correlationId,
         },
         deps,
       );
-      logger.debug('webhook accepted', { ...accepted });
+      logger.debug('webhook accepted', { ...accepted, correlation_id: correlationId });
       return respond(200, { message: 'accepted' });
     } catch (error) {
-      return toErrorResponse(error);
+      return toErrorResponse(error, correlationId);
     }
   };
 };

@@ -30,6 +30,8 @@ export interface WebhookRequest {
   readonly isBase64Encoded: boolean;
   /** The request's `content-type` header, when it has one. */
   readonly contentType: string | undefined;
+  /** The request's id, carried with the event through the queue. */
+  readonly correlationId?: string;
 }
 
 export interface Accepted {
@@ -112,7 +114,12 @@ export const ingest = async (request: WebhookRequest, deps: IngestDeps): Promise
     throw new PayloadTooLargeError(`body of ${bytes} bytes grows past the limit once made queue-safe`);
   }
   try {
-    await deps.queue.send({ body, account, receivedAt });
+    await deps.queue.send({
+      body,
+      account,
+      receivedAt,
+      ...(request.correlationId === undefined ? {} : { correlationId: request.correlationId }),
+    });
   } catch (error) {
     throw new ServiceUnavailableError('enqueue failed', { cause: error });
   }

@@ -17,6 +17,8 @@ export interface QueuedWebhook {
   readonly account: string;
   /** Epoch milliseconds when the request reached the stack. */
   readonly receivedAt: number;
+  /** The request's id, for the logs downstream. */
+  readonly correlationId?: string;
 }
 
 export interface EventQueue {

@@ -3,6 +3,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import {
   type AppendResult,
@@ -183,13 +184,25 @@ export class SqsMediaJobQueue implements MediaJobQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async send(jobs: readonly MediaJob[]): Promise<void> {
+  async send(jobs: readonly MediaJob[], correlationId?: string): Promise<void> {
+    const attributes =
+      correlationId === undefined
+        ? {}
+        : {
+            MessageAttributes: {
+              [MESSAGE_ATTRIBUTES.correlationId]: { DataType: 'String', StringValue: correlationId },
+            },
+          };
     for (let start = 0; start < jobs.length; start += 10) {
       const batch = jobs.slice(start, start + 10);
       const { Failed = [] } = await this.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: batch.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) })),
+          Entries: batch.map((job, i) => ({
+            Id: String(i),
+            MessageBody: JSON.stringify(job),
+            ...attributes,
+          })),
         }),
       );
       // The code only: an entry's message could quote the body, whose link is a credential.

@@ -12,6 +12,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { DynamoAccountStore, ThrottledActivity } from '../shared/accounts.js';
 import type { ClientTarget } from '../shared/aws.js';
+import { correlationOf } from '../shared/correlation.js';
 import { createDeadLetterClient, deadLetterRecord, SqsDeadLetterQueue } from '../shared/dead-letters.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
@@ -45,11 +46,17 @@ export interface PersistHandlerDeps extends PersistDeps {
 /** What one invocation stored, per account the events came from, and how many state writes it refused. */
 interface Tally {
   foreign: number;
+  duplicates: number;
+  stale: number;
+  mediaJobs: number;
   readonly accounts: Map<string, { events: number; writeUnits: number | undefined; lastReceivedAt: number }>;
 }
 
 const addToTally = (tally: Tally, account: string, receivedAt: number, outcome: PersistOutcome): void => {
   tally.foreign += outcome.foreign;
+  if (!outcome.logged) tally.duplicates += 1;
+  tally.stale += outcome.stale;
+  tally.mediaJobs += outcome.mediaJobs;
   const counts = tally.accounts.get(account) ?? { events: 0, writeUnits: undefined, lastReceivedAt: 0 };
   counts.lastReceivedAt = Math.max(counts.lastReceivedAt, receivedAt);
   if (outcome.logged) counts.events += 1;
@@ -65,6 +72,9 @@ const addToTally = (tally: Tally, account: string, receivedAt: number, outcome: 
 const publishTally = (metrics: Metrics, tally: Tally): void => {
   const { names, accountDimension } = PERSIST_METRICS;
   metrics.addMetric(names.foreignWritesRefused, MetricUnit.Count, tally.foreign);
+  metrics.addMetric(names.duplicatesIgnored, MetricUnit.Count, tally.duplicates);
+  metrics.addMetric(names.staleEventsIgnored, MetricUnit.Count, tally.stale);
+  metrics.addMetric(names.mediaJobsQueued, MetricUnit.Count, tally.mediaJobs);
   metrics.publishStoredMetrics();
   for (const [account, counts] of tally.accounts) {
     metrics.addDimension(accountDimension, account);
@@ -93,10 +103,12 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       logger,
       subject: 'record',
       failure: 'not persisted',
-      detail:
-        event === undefined
+      detail: {
+        ...correlationOf(record),
+        ...(event === undefined
           ? {}
-          : { account: event.account, resource: event.envelope.resource, event: event.envelope.event },
+          : { account: event.account, resource: event.envelope.resource, event: event.envelope.event }),
+      },
     });
 
   /** Notes each account's latest event; a failure to note is logged, and never fails the records it came from. */
@@ -126,6 +138,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       for (const target of outcome.refused) {
         logger.warn('foreign write refused', {
           messageId: record.messageId,
+          ...correlationOf(record),
           account: event.account,
           resource: event.envelope.resource,
           event: event.envelope.event,
@@ -136,6 +149,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       }
       logger.debug('event persisted', {
         messageId: record.messageId,
+        ...correlationOf(record),
         resource: event.envelope.resource,
         event: event.envelope.event,
         ...outcome,
@@ -145,16 +159,17 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       // Every other failure (throttling, timeouts, 5xx, the network) is thrown on purpose: the processor reports
       // this record alone, SQS redelivers it, and after the queue's receive limit it lands in the dead-letter queue.
       if (reason !== undefined) return deadLetter(record, reason, event);
-      logger.error('record not persisted', { messageId: record.messageId, error });
+      logger.error('record not persisted', { messageId: record.messageId, ...correlationOf(record), error });
       throw error;
     }
   };
 
   return async (event, context) => {
+    logger.addContext(context);
     // Per invocation: a processor holds the state of the batch in hand, and the local stack runs one handler on
     // several batches at once.
     const processor = new BatchProcessor(EventType.SQS);
-    const tally: Tally = { foreign: 0, accounts: new Map() };
+    const tally: Tally = { foreign: 0, duplicates: 0, stale: 0, mediaJobs: 0, accounts: new Map() };
     try {
       return await processPartialResponse(
         event,

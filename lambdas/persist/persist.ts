@@ -60,7 +60,7 @@ export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promi
     else refused.push({ table: write.table, id: write.id });
   }
   // After the call is written, so that the archive finds it; a failure here fails the event, whose retry sends again.
-  if (jobs.length > 0) await deps.mediaJobs?.send(jobs);
+  if (jobs.length > 0) await deps.mediaJobs?.send(jobs, event.correlationId);
   return {
     logged: appended.stored,
     applied,

@@ -22,6 +22,8 @@ export interface QueuedEvent {
   readonly account: string;
   /** Epoch milliseconds when ingest accepted the request. */
   readonly receivedAt: number;
+  /** The id of the request that brought it, for the logs; absent on what reconcile or a replay queued. */
+  readonly correlationId?: string;
 }
 
 /** One row of the event log: keys plus plain attributes. */
@@ -103,7 +105,7 @@ export class RejectedWriteError extends Error {
 /** Where persist hands a recording or voicemail to the archive. */
 export interface MediaJobQueue {
   /** Resolves once every job is queued; rejects otherwise, so that the event is retried. */
-  send(jobs: readonly MediaJob[]): Promise<void>;
+  send(jobs: readonly MediaJob[], correlationId?: string): Promise<void>;
 }
 
 export type { DeadLetter, DeadLetterQueue, LetterAttribute } from '../shared/dead-letters.js';

@@ -21,7 +21,13 @@ export const parseQueuedRecord = (
   try {
     // parseEnvelope keeps integers beyond 2^53 as the digits ingest received (JSON.parse source text access), so
     // a 64-bit id reaches the tables unrounded. The body carries no token: ingest cut it out.
-    return { envelope: parseEnvelope(record.body), account, receivedAt };
+    const correlationId = record.messageAttributes[MESSAGE_ATTRIBUTES.correlationId]?.stringValue;
+    return {
+      envelope: parseEnvelope(record.body),
+      account,
+      receivedAt,
+      ...(correlationId === undefined || correlationId === '' ? {} : { correlationId }),
+    };
   } catch (error) {
     throw new MalformedRecordError('record body is not an Aircall envelope', { cause: error });
   }

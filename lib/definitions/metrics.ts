@@ -78,5 +78,27 @@ export const PERSIST_METRICS = {
     eventsStored: 'EventsStored',
     /** Per account: DynamoDB write units the writes reported consuming; absent when DynamoDB reported none. */
     writeUnitsConsumed: 'WriteUnitsConsumed',
+    /** Events already in the event log: a duplicate delivery, a redrive or a replay; dimension `service` only. */
+    duplicatesIgnored: 'DuplicatesIgnored',
+    /** State writes that met newer state and changed nothing (an event older than what is stored). */
+    staleEventsIgnored: 'StaleEventsIgnored',
+    /** Recordings and voicemails handed to the archive. */
+    mediaJobsQueued: 'MediaJobsQueued',
+  },
+} as const;
+
+export const ARCHIVE_SERVICE = 'archive';
+
+/** The archive's metrics, dimension `service` only: files archived, and jobs it could not complete. */
+export const ARCHIVE_METRICS = {
+  options: { namespace: METRICS_NAMESPACE, serviceName: ARCHIVE_SERVICE },
+  dimensions: serviceDimensions(ARCHIVE_SERVICE),
+  names: {
+    /** Files stored in the bucket and recorded on their call. */
+    mediaArchived: 'MediaArchived',
+    /** Jobs already done, or another job's under its lease: nothing downloaded. */
+    mediaAlreadyArchived: 'MediaAlreadyArchived',
+    /** Jobs that failed this attempt: retried by the queue, or sent to the media dead-letter queue. */
+    mediaArchiveFailures: 'MediaArchiveFailures',
   },
 } as const;

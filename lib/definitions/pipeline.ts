@@ -46,6 +46,11 @@ export const EVENTS_QUEUE: QueueSettings = {
 export const MESSAGE_ATTRIBUTES = {
   account: 'account',
   receivedAt: 'received_at',
+  /**
+   * The id of the request that brought the event (API Gateway's request id): carried from ingest through the queue
+   * into persist's logs, and on to the media job and the archive's logs, so one event can be followed end to end.
+   */
+  correlationId: 'correlation_id',
 } as const;
 
 /**

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -23,6 +24,7 @@ import {
 } from '../../lambdas/archive/handler.js';
 import type { MediaSource } from '../../lambdas/archive/ports.js';
 import type { MediaJob, MediaKind } from '../../lib/definitions/media.js';
+import { ARCHIVE_METRICS } from '../../lib/definitions/metrics.js';
 import { DEAD_LETTER_ATTRIBUTES, ENV } from '../../lib/definitions/pipeline.js';
 import { tableEnvName } from '../../lib/definitions/tables.js';
 import type { GeneratedEvent } from '../../simulator/envelope.js';
@@ -126,6 +128,7 @@ const archiveHandler = (options: HandlerOptions = {}) => {
     ...deps,
     ...(options.media === undefined ? {} : { media: options.media(deps.media) }),
     logger: testLogger('archive'),
+    metrics: new Metrics(ARCHIVE_METRICS.options),
   });
   return { handler, clients, objects: deps.objects as S3ObjectStore };
 };
