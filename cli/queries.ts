@@ -1,6 +1,7 @@
 // Reads calls, call histories, users and numbers from the tables: plain functions over a document client, no printing.
 
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
@@ -278,4 +279,64 @@ export const mediaFile = (call: Item, kind: MediaKind): MediaFileState => {
   if (hasValue(archive))
     return isMediaArchive(archive) ? { state: 'archived', archive } : { state: 'unreadable' };
   return hasValue(call[kind]) ? { state: 'link-only' } : { state: 'absent' };
+};
+
+/** An events row's key. */
+export interface EventKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/**
+ * The events received in [fromMs, toMs] on one UTC day, in order of arrival, a page at a time: their keys, account
+ * and receive time, as the `by_received_day` index holds them (it projects no payload).
+ */
+export async function* receivedOnDay(
+  client: DynamoDBDocumentClient,
+  eventsTable: string,
+  day: string,
+  range: { readonly fromMs: number; readonly toMs: number },
+): AsyncGenerator<Item[]> {
+  const input: QueryCommandInput = {
+    TableName: eventsTable,
+    IndexName: 'by_received_day',
+    KeyConditionExpression: '#day = :day AND #at BETWEEN :from AND :to',
+    ProjectionExpression: '#pk, #sk, #account, #at',
+    ExpressionAttributeNames: {
+      '#day': 'received_day',
+      '#at': 'received_at',
+      '#pk': 'pk',
+      '#sk': 'sk',
+      '#account': 'account',
+    },
+    ExpressionAttributeValues: { ':day': day, ':from': range.fromMs, ':to': range.toMs },
+  };
+  for await (const page of paginateQuery({ client }, input)) yield page.Items ?? [];
+}
+
+// BatchGetItem takes 100 keys at most.
+const BATCH_KEYS = 100;
+
+/** Whole events rows by key, in no particular order, keys DynamoDB left unprocessed asked again; absent rows are left out. */
+export const eventRows = async (
+  client: DynamoDBDocumentClient,
+  eventsTable: string,
+  keys: readonly EventKey[],
+): Promise<Item[]> => {
+  const rows: Item[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_KEYS) {
+    let pending: Record<string, unknown>[] = keys
+      .slice(start, start + BATCH_KEYS)
+      .map(({ pk, sk }) => ({ pk, sk }));
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      // Unprocessed keys mean the table is throttling: back off before asking again.
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)));
+      const { Responses = {}, UnprocessedKeys = {} } = await client.send(
+        new BatchGetCommand({ RequestItems: { [eventsTable]: { Keys: pending } } }),
+      );
+      rows.push(...(Responses[eventsTable] ?? []));
+      pending = (UnprocessedKeys[eventsTable]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+  return rows;
 };

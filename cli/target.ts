@@ -8,11 +8,19 @@ import { TABLE_NAMES, type TableName, tableOutputName } from '../lib/definitions
 import { splitWebhookUrls, WEBHOOK_URLS_OUTPUT } from '../lib/definitions/webhook-urls.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localSqsClientConfig } from '../local/clients.js';
 import { readDevToken } from '../local/dev-token.js';
-import { isRunning, readStackRecord, stackFilePath } from '../local/discovery.js';
+import { isRunning, type LocalStackRecord, readStackRecord, stackFilePath } from '../local/discovery.js';
 import { localEndpoints, readLocalSettings } from '../local/settings.js';
 import { TargetError, UsageError } from './errors.js';
 import { type MediaBucket, s3MediaBucket } from './media.js';
-import { type EventsQueue, type SqsEventsQueueOptions, sqsEventsQueue } from './queue.js';
+import {
+  type DeadLetterQueues,
+  type EventsQueue,
+  type QueuePair,
+  type RedriveQueue,
+  type SqsEventsQueueOptions,
+  sqsDeadLetterQueues,
+  sqsEventsQueue,
+} from './queue.js';
 
 export type TableNames = Readonly<Partial<Record<TableName, string>>>;
 
@@ -35,6 +43,8 @@ export interface Target {
   readonly media?: MediaBucket;
   /** The queue persist reads events from; absent when the target names none (tables by hand). */
   readonly eventsQueue?: EventsQueue;
+  /** The dead-letter queues and the queues they go back to, for `redrive`; absent when the target names none. */
+  readonly deadLetters?: DeadLetterQueues;
   /** Releases the clients' sockets so the process can end. */
   close(): void;
 }
@@ -85,6 +95,12 @@ export interface LocalEventsQueueOptions {
   readonly sqsEndpoint: string;
 }
 
+export interface LocalDeadLetterOptions {
+  readonly pairs: Readonly<Partial<Record<RedriveQueue, QueuePair>>>;
+  /** The embedded SQS's endpoint. */
+  readonly sqsEndpoint: string;
+}
+
 export interface LocalTargetOptions {
   readonly dynamoEndpoint: string;
   readonly tables: TableNames;
@@ -93,6 +109,7 @@ export interface LocalTargetOptions {
   readonly lookup?: string;
   readonly media?: LocalMediaOptions;
   readonly eventsQueue?: LocalEventsQueueOptions;
+  readonly deadLetters?: LocalDeadLetterOptions;
 }
 
 /** The bucket on the embedded S3, which knows buckets by path only (`http://127.0.0.1:9324/<bucket>/<key>`). */
@@ -127,6 +144,16 @@ export const localTarget = (options: LocalTargetOptions): Target => {
           client: { ...localSqsClientConfig(options.eventsQueue.sqsEndpoint), maxAttempts: 1 },
           where: options.eventsQueue.sqsEndpoint,
         });
+  const deadLetters =
+    options.deadLetters === undefined
+      ? undefined
+      : sqsDeadLetterQueues({
+          pairs: options.deadLetters.pairs,
+          // fauxqs answers no StartMessageMoveTask.
+          moveTasks: false,
+          client: { ...localSqsClientConfig(options.deadLetters.sqsEndpoint), maxAttempts: 1 },
+          where: options.deadLetters.sqsEndpoint,
+        });
   return {
     label: `local stack at ${options.dynamoEndpoint}`,
     documents,
@@ -137,12 +164,27 @@ export const localTarget = (options: LocalTargetOptions): Target => {
     ...(options.lookup === undefined ? {} : { localLookup: options.lookup }),
     ...(media === undefined ? {} : { media }),
     ...(eventsQueue === undefined ? {} : { eventsQueue }),
+    ...(deadLetters === undefined ? {} : { deadLetters }),
     close: () => {
       documents.destroy();
       media?.close();
       eventsQueue?.close();
+      deadLetters?.close();
     },
   };
+};
+
+const isUrl = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/** The queue pairs a record names; as with the events queue, a record written by hand may lack some. */
+const recordedPairs = (record: LocalStackRecord): Partial<Record<RedriveQueue, QueuePair>> => {
+  const pairs: Partial<Record<RedriveQueue, QueuePair>> = {};
+  const { queues, media } = record;
+  if (isUrl(queues?.queueUrl) && isUrl(queues.deadLetterQueueUrl))
+    pairs.events = { queue: { url: queues.queueUrl }, deadLetterQueue: { url: queues.deadLetterQueueUrl } };
+  if (isUrl(media?.queueUrl) && isUrl(media.deadLetterQueueUrl))
+    pairs.media = { queue: { url: media.queueUrl }, deadLetterQueue: { url: media.deadLetterQueueUrl } };
+  return pairs;
 };
 
 /**
@@ -177,6 +219,9 @@ export const findLocalStack = async (
       ...(typeof record.queues?.queueUrl !== 'string' || typeof record.endpoints.sqs !== 'string'
         ? {}
         : { eventsQueue: { queue: { url: record.queues.queueUrl }, sqsEndpoint: record.endpoints.sqs } }),
+      ...(typeof record.endpoints.sqs !== 'string'
+        ? {}
+        : { deadLetters: { pairs: recordedPairs(record), sqsEndpoint: record.endpoints.sqs } }),
     });
   }
   const endpoints = localEndpoints(settings);
@@ -194,6 +239,19 @@ export const findLocalStack = async (
     media: { bucket: settings.media.bucket, s3Endpoint: endpoints.s3 },
     // Without a record only the queue's name is known: fauxqs makes its URL, found by GetQueueUrl on first use.
     eventsQueue: { queue: { name: settings.queues.queue }, sqsEndpoint: endpoints.sqs },
+    deadLetters: {
+      pairs: {
+        events: {
+          queue: { name: settings.queues.queue },
+          deadLetterQueue: { name: settings.queues.deadLetterQueue },
+        },
+        media: {
+          queue: { name: settings.media.queue },
+          deadLetterQueue: { name: settings.media.deadLetterQueue },
+        },
+      },
+      sqsEndpoint: endpoints.sqs,
+    },
   });
 };
 
@@ -204,10 +262,14 @@ export interface StackOutputs {
   readonly mediaBucket?: string;
   readonly mediaDeadLetterQueueUrl?: string;
   readonly eventsQueueUrl?: string;
+  readonly deadLetterQueueUrl?: string;
+  readonly mediaQueueUrl?: string;
 }
 
 /** The output the stack publishes its events queue's URL under. */
 export const EVENTS_QUEUE_OUTPUT = 'EventsQueueUrl';
+/** The output the stack publishes the events' dead-letter queue's URL under. */
+export const DEAD_LETTER_QUEUE_OUTPUT = 'DeadLetterQueueUrl';
 
 /** The tables, URLs and media bucket a deployed stack publishes as outputs, --table overrides taking precedence. */
 export const fromStackOutputs = (outputs: readonly Output[], overrides: TableNames): StackOutputs => {
@@ -221,6 +283,8 @@ export const fromStackOutputs = (outputs: readonly Output[], overrides: TableNam
   const mediaBucket = value(MEDIA_OUTPUTS.bucket);
   const mediaDeadLetterQueueUrl = value(MEDIA_OUTPUTS.deadLetterQueue);
   const eventsQueueUrl = value(EVENTS_QUEUE_OUTPUT);
+  const deadLetterQueueUrl = value(DEAD_LETTER_QUEUE_OUTPUT);
+  const mediaQueueUrl = value(MEDIA_OUTPUTS.queue);
   return {
     tables,
     webhookUrl: value('WebhookUrl'),
@@ -228,7 +292,20 @@ export const fromStackOutputs = (outputs: readonly Output[], overrides: TableNam
     ...(mediaBucket === undefined ? {} : { mediaBucket }),
     ...(mediaDeadLetterQueueUrl === undefined ? {} : { mediaDeadLetterQueueUrl }),
     ...(eventsQueueUrl === undefined ? {} : { eventsQueueUrl }),
+    ...(deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl }),
+    ...(mediaQueueUrl === undefined ? {} : { mediaQueueUrl }),
   };
+};
+
+/** The pairs whose both URLs a deployed stack publishes. */
+const outputPairs = (outputs: StackOutputs): Partial<Record<RedriveQueue, QueuePair>> => {
+  const pairs: Partial<Record<RedriveQueue, QueuePair>> = {};
+  const { eventsQueueUrl, deadLetterQueueUrl, mediaQueueUrl, mediaDeadLetterQueueUrl } = outputs;
+  if (eventsQueueUrl !== undefined && deadLetterQueueUrl !== undefined)
+    pairs.events = { queue: { url: eventsQueueUrl }, deadLetterQueue: { url: deadLetterQueueUrl } };
+  if (mediaQueueUrl !== undefined && mediaDeadLetterQueueUrl !== undefined)
+    pairs.media = { queue: { url: mediaQueueUrl }, deadLetterQueue: { url: mediaDeadLetterQueueUrl } };
+  return pairs;
 };
 
 const describeOutputs = async (stack: string, region: string | undefined): Promise<Output[]> => {
@@ -256,17 +333,11 @@ export const resolveTarget =
   async (options) => {
     if (options.stack === undefined && options.region === undefined)
       return findLocalStack(env, options.tables);
-    const {
-      tables,
-      webhookUrl,
-      webhookUrls,
-      mediaBucket,
-      mediaDeadLetterQueueUrl,
-      eventsQueueUrl,
-    }: StackOutputs =
+    const outputs: StackOutputs =
       options.stack === undefined
         ? { tables: options.tables, webhookUrl: undefined }
         : fromStackOutputs(await describeOutputs(options.stack, options.region), options.tables);
+    const { tables, webhookUrl, webhookUrls, mediaBucket, mediaDeadLetterQueueUrl, eventsQueueUrl } = outputs;
     const region = options.region === undefined ? {} : { region: options.region };
     const documents = documentClient(region);
     const media =
@@ -277,6 +348,11 @@ export const resolveTarget =
       eventsQueueUrl === undefined
         ? undefined
         : sqsEventsQueue({ queue: { url: eventsQueueUrl }, client: region, where: `stack ${options.stack}` });
+    const pairs = outputPairs(outputs);
+    const deadLetters =
+      Object.keys(pairs).length === 0
+        ? undefined
+        : sqsDeadLetterQueues({ pairs, moveTasks: true, client: region, where: `stack ${options.stack}` });
     return {
       label: options.stack === undefined ? `region ${options.region}` : `stack ${options.stack}`,
       documents,
@@ -287,10 +363,12 @@ export const resolveTarget =
       localEndpoint: undefined,
       ...(media === undefined ? {} : { media }),
       ...(eventsQueue === undefined ? {} : { eventsQueue }),
+      ...(deadLetters === undefined ? {} : { deadLetters }),
       close: () => {
         documents.destroy();
         media?.close();
         eventsQueue?.close();
+        deadLetters?.close();
       },
     };
   };
