@@ -6,6 +6,8 @@ import { callsCommand } from './commands/calls.js';
 import { historyCommand } from './commands/history.js';
 import { numbersCommand } from './commands/numbers.js';
 import { recordingCommand } from './commands/recording.js';
+import { redriveCommand } from './commands/redrive.js';
+import { replayCommand } from './commands/replay.js';
 import { sendCommand } from './commands/send.js';
 import { usersCommand } from './commands/users.js';
 import { webhooksCommand } from './commands/webhooks.js';
@@ -24,6 +26,8 @@ const COMMANDS: readonly Command[] = [
   sendCommand,
   webhooksCommand,
   backfillCommand,
+  replayCommand,
+  redriveCommand,
 ];
 
 // The summaries start in one column, two spaces after the longest name.
@@ -31,8 +35,10 @@ const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
 
 const GLOBAL_HELP = `Usage: ${PROGRAM} <command> [options]
 
-Query an aircall-webhook-stack's tables and media archive, send it webhooks, and manage its Aircall
-webhooks: the local stack of \`npm start\` by default, or a deployed one with --stack.
+Query an aircall-webhook-stack's tables and media archive, send it webhooks, replay its stored events,
+move its dead letters back, and manage its Aircall webhooks: the local stack of \`npm start\` by
+default, or a deployed one with --stack. replay and redrive are safe to repeat: persist stores an
+event once however often it comes.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}
