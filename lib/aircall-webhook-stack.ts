@@ -1,11 +1,12 @@
-// AircallWebhookStack: composes tables, queues, ingress, persistence, guardian, alarms and the media archive from one
-// validated configuration.
+// AircallWebhookStack: composes tables, queues, ingress, persistence, guardian, alarms, the media archive and the
+// dashboard from one validated configuration.
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StackConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import { Archive } from './constructs/archive.js';
+import { PipelineDashboard, type WatchedQueue } from './constructs/dashboard.js';
 import { EventQueue } from './constructs/event-queue.js';
 import { Guardian } from './constructs/guardian.js';
 import { Ingress } from './constructs/ingress.js';
@@ -39,6 +40,7 @@ export class AircallWebhookStack extends Stack {
   public readonly media?: MediaArchive;
   /** Present with `media`: the function that archives each media job. */
   public readonly archive?: Archive;
+  public readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: AircallWebhookStackProps) {
     super(scope, id, props);
@@ -95,6 +97,7 @@ export class AircallWebhookStack extends Stack {
       httpApi: this.ingress.httpApi,
       accessLogGroup: this.ingress.accessLogGroup,
       ingestLogGroup: this.ingress.ingestFunction.logGroup,
+      ingestFunction: this.ingress.ingestFunction,
       ...(this.guardian === undefined ? {} : { guardianFunction: this.guardian.guardianFunction }),
       ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
     });
@@ -123,6 +126,14 @@ export class AircallWebhookStack extends Stack {
         logRetention,
         removalPolicy,
       });
+      this.alarms.watchConsumer('Archive', this.archive.archiveFunction, {
+        errors:
+          'The archive failed a whole batch of media jobs (a crash or its 5-minute timeout): they come back after 30 ' +
+          'minutes, and reach the media dead-letter queue after 8 receives (4 hours). Its log says why.',
+        throttles:
+          'Lambda throttled the archive despite its reserved concurrency (lowered by hand, or archiveConcurrency ' +
+          'changed outside the stack): media jobs spend receives without running. Restore its reserved concurrency.',
+      });
     }
 
     this.persistence = new Persistence(this, 'Persistence', {
@@ -141,6 +152,35 @@ export class AircallWebhookStack extends Stack {
       timestampMarginSeconds: config.timestampMarginSeconds,
       logRetention,
       removalPolicy,
+    });
+    this.alarms.watchConsumer('Persist', this.persistence.persistFunction, {
+      errors:
+        'Persist failed a whole batch (a crash, its 30 s timeout, DynamoDB unreachable): the events stay queued and ' +
+        'come back after 3 minutes, reaching the dead-letter queue only after 40 receives (2 hours). Its log says why.',
+      throttles:
+        'Lambda throttled persist despite its reserved concurrency (lowered by hand outside the stack): events spend ' +
+        'receives without being stored. Restore its reserved concurrency to the event source maximum.',
+    });
+
+    // Last, so that it shows every alarm the stack has.
+    const watchedQueues: WatchedQueue[] = [
+      { name: 'Events queue', queue: this.events.queue, deadLetterQueue: this.events.deadLetterQueue },
+      ...(this.media === undefined
+        ? []
+        : [{ name: 'Media queue', queue: this.media.queue, deadLetterQueue: this.media.deadLetterQueue }]),
+    ];
+    this.dashboard = new PipelineDashboard(this, 'Dashboard', {
+      httpApi: this.ingress.httpApi,
+      functions: {
+        Ingest: this.ingress.ingestFunction,
+        Persist: this.persistence.persistFunction,
+        ...(this.archive === undefined ? {} : { Archive: this.archive.archiveFunction }),
+        ...(this.guardian === undefined ? {} : { Guardian: this.guardian.guardianFunction }),
+      },
+      queues: watchedQueues,
+      tables,
+      alarms: [...this.alarms.alarms, ...(this.media?.alarms ?? [])],
+      guardian: this.guardian !== undefined,
     });
 
     new CfnOutput(this, 'WebhookUrl', {
@@ -169,6 +209,10 @@ export class AircallWebhookStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       value: this.events.deadLetterQueue.queueUrl,
       description: 'SQS dead-letter queue of the events queue',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the whole pipeline, with the state of every alarm',
     });
     if (this.media !== undefined) {
       new CfnOutput(this, MEDIA_OUTPUTS.bucket, {

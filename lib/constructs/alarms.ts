@@ -1,5 +1,5 @@
-// Alarms: what must reach a person, on one SNS topic: dead letters, a stuck queue, failing or refused webhooks, a
-// silent guardian.
+// Alarms: what must reach a person, on one SNS topic: dead letters, a stuck queue, failing or refused webhooks, failing
+// or throttled functions, a failing or silent guardian.
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -27,6 +27,8 @@ export interface AlarmsProps {
   readonly accessLogGroup: logs.ILogGroup;
   /** The ingest function's log, where its token rejections (401) are counted. */
   readonly ingestLogGroup: logs.ILogGroup;
+  /** The ingest function, whose throttles are answered 5xx. */
+  readonly ingestFunction: lambda.IFunction;
   /** The guardian, when the stack has one. */
   readonly guardianFunction?: lambda.IFunction;
   /**
@@ -42,6 +44,8 @@ export interface AlarmsProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+/** Three ticks of the default guardian schedule: a guardian that has not run in this long has stopped running. */
+export const GUARDIAN_SILENCE = Duration.minutes(15);
 // Below this many requests in five minutes a share of 4xx says little: one stray request would be 100%.
 const CLIENT_ERROR_RATE_MIN_REQUESTS = 20;
 
@@ -106,6 +110,13 @@ export class Alarms extends Construct {
       alarmDescription: 'The oldest queued event has waited too long: persist is failing or throttled.',
       metric: props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
       threshold: (props.maxBacklogAge ?? Duration.minutes(15)).toSeconds(),
+    });
+    this.add('IngestThrottles', {
+      alarmDescription:
+        'Lambda throttled ingest (the account has no concurrency left, or its limit is too low): those webhooks ' +
+        'were answered 5xx and Aircall retries them. Raise the account concurrency limit or find what uses it.',
+      metric: props.ingestFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 1,
     });
     this.add('WebhookServerErrors', {
       alarmDescription:
@@ -173,6 +184,25 @@ export class Alarms extends Construct {
         metric: props.guardianFunction.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
         threshold: 1,
       });
+      this.add('GuardianThrottles', {
+        alarmDescription:
+          'Lambda throttled the guardian: a tick came while a pass still ran (a schedule shorter than a pass) and ' +
+          'was dropped. Lengthen guardianSchedule to 5 minutes or more.',
+        metric: props.guardianFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        threshold: 1,
+      });
+      // Errors and the guardian's own metrics say nothing when it does not run at all (the schedule rule disabled or
+      // deleted, invocations refused): so no invocation in three ticks, and no data, is an alarm too.
+      this.add('GuardianSilent', {
+        alarmDescription:
+          'The guardian has not run for 15 minutes: deactivated webhooks are not re-enabled and gaps not repaired. ' +
+          'Check that its EventBridge schedule rule is enabled and that the function can be invoked; a ' +
+          'guardianSchedule longer than 5 minutes trips this too.',
+        metric: props.guardianFunction.metricInvocations({ period: GUARDIAN_SILENCE, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
       for (const name of ALARMED_GUARDIAN_METRICS) {
         this.add(name, {
           alarmDescription: `The guardian reported ${name}: see its log for the account and the reason.`,
@@ -206,6 +236,27 @@ export class Alarms extends Construct {
     }
   }
 
+  /**
+   * Alarms on a queue consumer (persist, the archive): `<name>Errors` on any failed invocation, `<name>Throttles` on
+   * any throttled one (its reserved concurrency should make that impossible), each saying what to do.
+   */
+  public watchConsumer(
+    name: string,
+    fn: lambda.IFunction,
+    descriptions: { readonly errors: string; readonly throttles: string },
+  ): void {
+    this.add(`${name}Errors`, {
+      alarmDescription: descriptions.errors,
+      metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    this.add(`${name}Throttles`, {
+      alarmDescription: descriptions.throttles,
+      metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 1,
+    });
+  }
+
   /** A count of the log lines that match, as a metric filter publishes it, summed over five minutes. */
   private countLogLines(
     id: string,
@@ -228,6 +279,7 @@ export class Alarms extends Construct {
       alarmDescription: string;
       metric: cloudwatch.IMetric;
       threshold: number;
+      comparisonOperator?: cloudwatch.ComparisonOperator;
       treatMissingData?: cloudwatch.TreatMissingData;
     },
   ): void {

@@ -93,6 +93,7 @@ export class Archive extends Construct {
     super(scope, id);
     const settings = props.settings ?? ARCHIVE;
     const maxMediaBytes = props.maxMediaBytes ?? MEDIA_SIZE_CAP.defaultBytes;
+    const maxConcurrency = props.maxConcurrency ?? settings.maxConcurrency;
     if (props.secretKmsKeyArn !== undefined && props.secretName === undefined)
       throw new Error('secretKmsKeyArn is set but secretName is not: the key encrypts that secret');
 
@@ -115,6 +116,8 @@ export class Archive extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       ephemeralStorageSize: Size.mebibytes(archiveEphemeralMiB(settings.batchSize, maxMediaBytes)),
+      // As many as the event source runs at once, as persist reserves: jobs do not spend their receives on throttles.
+      reservedConcurrentExecutions: maxConcurrency,
     });
 
     // What the archive calls: a PUT, or a multipart upload (its create, parts and completion are all s3:PutObject),
@@ -159,7 +162,7 @@ export class Archive extends Construct {
     this.archiveFunction.addEventSource(
       new SqsEventSource(props.queue, {
         batchSize: settings.batchSize,
-        maxConcurrency: props.maxConcurrency ?? settings.maxConcurrency,
+        maxConcurrency,
         // Only the jobs that failed go back to the queue; the rest of the batch is deleted.
         reportBatchItemFailures: true,
       }),

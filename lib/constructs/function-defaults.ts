@@ -53,6 +53,12 @@ export interface HandlerFunctionProps {
    * @default 512 MiB, what Lambda gives every function
    */
   readonly ephemeralStorageSize?: Size;
+  /**
+   * Invocations set aside for this function out of the account's concurrency: no other function can take them,
+   * and the function never runs more at once.
+   * @default none reserved: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -83,6 +89,9 @@ export function createHandlerFunction(
     memorySize: props.memorySize,
     timeout: props.timeout,
     ...(props.ephemeralStorageSize === undefined ? {} : { ephemeralStorageSize: props.ephemeralStorageSize }),
+    ...(props.reservedConcurrentExecutions === undefined
+      ? {}
+      : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
     environment: { ...props.environment },
     role,
     logGroup,

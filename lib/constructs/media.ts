@@ -1,5 +1,5 @@
 // MediaArchive: the bucket recordings and voicemails are kept in, with its access-log bucket, the media job queue and
-// its dead-letter queue, and the alarms on dead media jobs.
+// its dead-letter queue, and the alarms on dead and waiting media jobs.
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -29,6 +29,12 @@ export interface MediaArchiveProps {
    * @default MEDIA_QUEUE from lib/definitions/archive.ts
    */
   readonly queueSettings?: QueueSettings;
+  /**
+   * Age of the oldest queued media job that counts as a stuck archive: two failed receives at the default
+   * visibility, while the links may still be fresh.
+   * @default Duration.hours(1)
+   */
+  readonly maxBacklogAge?: Duration;
   /**
    * Whether the buckets and queues outlive the stack, as the tables do. Objects are never deleted with the stack
    * (no autoDeleteObjects): with DESTROY, a bucket that still holds recordings makes the stack deletion fail
@@ -143,6 +149,16 @@ export class MediaArchive extends Construct {
         statistic: 'Maximum',
       }),
     });
+    this.addAlarm('Backlog', props.alarmTopic, {
+      alarmDescription:
+        'The oldest media job has waited too long: the archive is failing (the media host or S3 down, see its log) ' +
+        'or throttled, or a large backfill is queued. Jobs wait in the queue through hours of outage.',
+      metric: this.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: (props.maxBacklogAge ?? Duration.hours(1)).toSeconds(),
+    });
     // Depth alone stays in ALARM while old dead letters wait and hides the next one: this fires on each arrival.
     this.addAlarm('DeadLetterArrivals', props.alarmTopic, {
       alarmDescription:
@@ -169,13 +185,13 @@ export class MediaArchive extends Construct {
   private addAlarm(
     id: string,
     topic: sns.ITopic,
-    props: { alarmDescription: string; metric: cloudwatch.IMetric },
+    props: { alarmDescription: string; metric: cloudwatch.IMetric; threshold?: number },
   ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       evaluationPeriods: 1,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No data means no dead letters.
+      // No data means no dead letters, no queued jobs.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...props,
     });

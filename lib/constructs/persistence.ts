@@ -100,6 +100,9 @@ export class Persistence extends Construct {
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // As many as the event source runs at once: an account-wide throttle (another function's flood) never takes
+      // them, so records are not handed back unprocessed and do not spend their receives on throttled invocations.
+      reservedConcurrentExecutions: settings.maxConcurrency,
     });
     // What persist calls: a conditional PutItem per event into the log, and a guarded UpdateItem per state change.
     // GetItem reads the owner of an item whose write failed its condition when DynamoDB returned no item with the

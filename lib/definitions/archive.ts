@@ -27,16 +27,20 @@ export const ARCHIVE: ArchiveSettings = {
   timeoutSeconds: 300,
   memorySize: 512,
   batchSize: 2,
+  // Reserved as well (as `archiveConcurrency` when configured): an account-wide Lambda throttle never takes them.
   maxConcurrency: 2,
 };
 
 export const MEDIA_QUEUE: QueueSettings = {
+  // Six archive timeouts (30 minutes).
   visibilityTimeoutSeconds: 6 * ARCHIVE.timeoutSeconds,
   // Longer than a weekend outage; an expired link is refreshed through the Public API, so old jobs stay useful.
   retentionSeconds: 4 * DAY,
   // A media job is an account, a call id, a kind and one presigned link: a few kilobytes at most.
   maxMessageSizeBytes: 262_144,
-  maxReceiveCount: 5,
+  // 8 receives 30 minutes apart: four hours of an S3 or media-host outage leave the jobs waiting in the queue. A job
+  // no retry can archive (a 404, a file too large, an expired link without credentials) is dead-lettered at once.
+  maxReceiveCount: 8,
   // The SQS maximum, so an operator has two weeks to inspect and redrive.
   deadLetterRetentionSeconds: 14 * DAY,
 };

@@ -8,7 +8,10 @@ export interface PersistSettings {
   readonly batchSize: number;
   /** How long the event source waits to fill a batch. */
   readonly maxBatchingWindowSeconds: number;
-  /** Concurrent invocations at most: the ceiling on write pressure against the tables. */
+  /**
+   * Concurrent invocations at most: the ceiling on write pressure against the tables. The function reserves as
+   * many, so that other functions of the account never take them and a poll is never throttled.
+   */
   readonly maxConcurrency: number;
 }
 
@@ -17,27 +20,43 @@ export interface QueueSettings {
   readonly visibilityTimeoutSeconds: number;
   readonly retentionSeconds: number;
   readonly maxMessageSizeBytes: number;
-  /** Receives before a message moves to the dead-letter queue. */
+  /**
+   * Receives before a message moves to the dead-letter queue. A failed receive comes back after the visibility
+   * timeout, so receives times visibility is how long an outage may last before its messages leave the queue.
+   */
   readonly maxReceiveCount: number;
   readonly deadLetterRetentionSeconds: number;
 }
 
-const DAY = 24 * 60 * 60;
+const HOUR = 60 * 60;
+const DAY = 24 * HOUR;
+
+/**
+ * The least outage of what a consumer depends on (DynamoDB, S3, a media host, Lambda capacity) that leaves its
+ * messages waiting in their queue: receives times visibility timeout is at least this, for the events and media queues.
+ */
+export const OUTAGE_TOLERANCE_SECONDS = 2 * HOUR;
 
 export const PERSIST: PersistSettings = {
   timeoutSeconds: 30,
   memorySize: 512,
   batchSize: 25,
   maxBatchingWindowSeconds: 1,
+  // Reserved as well: an account-wide Lambda throttle (another function's flood) never takes persist's five.
   maxConcurrency: 5,
 };
 
 export const EVENTS_QUEUE: QueueSettings = {
+  // Six persist timeouts (3 minutes): a record failed in an outage is tried again within 3 minutes of its end.
   visibilityTimeoutSeconds: 6 * PERSIST.timeoutSeconds,
+  // Four days: a persist that receives nothing at all (a broken deployment, its event source disabled) over a long
+  // weekend loses nothing. Below the dead-letter queue's 14 days, since a dead letter keeps its first enqueue time.
   retentionSeconds: 4 * DAY,
   // The SQS maximum. A webhook body larger than this cannot be enqueued and is answered 413.
   maxMessageSizeBytes: 1_048_576,
-  maxReceiveCount: 5,
+  // 40 receives 3 minutes apart: two hours of DynamoDB throttling or outage leave the events waiting in the queue,
+  // not in the dead-letter queue. An event no retry can store is sent there by persist on its first receive.
+  maxReceiveCount: 40,
   // The SQS maximum, so an operator has two weeks to inspect and redrive.
   deadLetterRetentionSeconds: 14 * DAY,
 };

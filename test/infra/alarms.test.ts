@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import {
   ALARMED_GUARDIAN_METRICS,
@@ -21,7 +22,7 @@ const alarmsOf = (template: typeof bare.template) =>
   }[];
 
 describe('Alarms', () => {
-  it('alarms on dead letters, a stuck queue, webhook 5xx, throttling, rejected tokens and foreign writes in every stack', () => {
+  it('alarms on dead letters, stuck queues, webhook 5xx, throttling, rejected tokens, foreign writes and failing or throttled functions in every stack', () => {
     const metrics = alarmsOf(bare.template)
       .filter((a) => a.Properties.MetricName !== undefined)
       .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
@@ -29,12 +30,21 @@ describe('Alarms', () => {
       [
         'AWS/ApiGateway/5xx',
         'AWS/SQS/ApproximateAgeOfOldestMessage',
+        // The media queue's.
+        'AWS/SQS/ApproximateAgeOfOldestMessage',
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
         // The media dead-letter queue's, from the media archive the stack has by default.
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
         `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.throttled}`,
         `${INGRESS_METRICS.namespace}/${INGRESS_METRICS.names.tokenRejected}`,
         `${PERSIST_METRICS.options.namespace}/${PERSIST_METRICS.names.foreignWritesRefused}`,
+        // Persist's and the archive's.
+        'AWS/Lambda/Errors',
+        'AWS/Lambda/Errors',
+        // Ingest's, persist's and the archive's.
+        'AWS/Lambda/Throttles',
+        'AWS/Lambda/Throttles',
+        'AWS/Lambda/Throttles',
       ].sort(),
     );
   });
@@ -105,7 +115,13 @@ describe('Alarms', () => {
   it('adds the guardian alarms when the stack has a guardian', () => {
     const metrics = alarmsOf(withEverything.template).map((a) => a.Properties.MetricName);
     expect(metrics).toEqual(
-      expect.arrayContaining(['Errors', ...ALARMED_GUARDIAN_METRICS, 'AccountsWithoutWebhooks']),
+      expect.arrayContaining([
+        'Errors',
+        'Throttles',
+        'Invocations',
+        ...ALARMED_GUARDIAN_METRICS,
+        'AccountsWithoutWebhooks',
+      ]),
     );
   });
 
@@ -254,4 +270,83 @@ describe('ingress alarms', () => {
       });
     },
   );
+});
+
+describe('function alarms', () => {
+  const { stack, template } = withEverything;
+  const topic = { Ref: logicalId(stack.alarms.topic) };
+  const { archive, guardian } = stack;
+  if (archive === undefined || guardian === undefined)
+    throw new Error('this stack has an archive and a guardian');
+  const functionName = (fn: IConstruct) => [{ Name: 'FunctionName', Value: { Ref: logicalId(fn) } }];
+  const alarm = (id: string) => {
+    const found = withEverything.stack.alarms.alarms.find((a) => a.node.id === id);
+    if (found === undefined) throw new Error(`no alarm ${id}`);
+    return template.toJSON().Resources[logicalId(found)].Properties as Record<string, unknown>;
+  };
+
+  it.each([
+    ['PersistErrors', 'Errors', () => stack.persistence.persistFunction],
+    ['ArchiveErrors', 'Errors', () => archive.archiveFunction],
+    ['IngestThrottles', 'Throttles', () => stack.ingress.ingestFunction],
+    ['PersistThrottles', 'Throttles', () => stack.persistence.persistFunction],
+    ['ArchiveThrottles', 'Throttles', () => archive.archiveFunction],
+    ['GuardianThrottles', 'Throttles', () => guardian.guardianFunction],
+  ])('%s fires on one %s of its function in five minutes, quiet without data', (id, metricName, fn) => {
+    expect(alarm(id)).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: metricName,
+      Dimensions: functionName(fn()),
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      AlarmDescription: expect.stringMatching(/\S/),
+    });
+  });
+
+  it('GuardianSilent fires when the guardian was not invoked in 15 minutes, and when there is no data at all', () => {
+    expect(alarm('GuardianSilent')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: functionName(guardian.guardianFunction),
+      Statistic: 'Sum',
+      Period: 900,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [topic],
+    });
+  });
+
+  it('has no guardian alarm in a stack without a guardian', () => {
+    const ids = bare.stack.alarms.alarms.map((a) => a.node.id);
+    expect(ids).toEqual(expect.arrayContaining(['PersistErrors', 'IngestThrottles']));
+    expect(ids.filter((id) => id.startsWith('Guardian'))).toEqual([]);
+    expect(alarmsOf(bare.template).filter((a) => a.Properties.MetricName === 'Invocations')).toEqual([]);
+  });
+
+  it('says what to do in every alarm of the stack', () => {
+    for (const resource of Object.values(template.findResources('AWS::CloudWatch::Alarm')))
+      expect(String(resource.Properties.AlarmDescription).length).toBeGreaterThan(40);
+  });
+
+  it('alarms on the events queue once its oldest event is 15 minutes old', () => {
+    expect(alarm('EventsBacklog')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.events.queue), 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topic],
+    });
+  });
 });

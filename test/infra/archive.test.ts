@@ -57,6 +57,14 @@ describe('the archive event source', () => {
     const [mapping] = mappingsFrom(configured, mediaOf(configured).media.queue);
     expect(mapping?.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 5 });
   });
+
+  it('reserves as much concurrency for the archive as its event source runs, configured or not', () => {
+    const reserved = (built: ReturnType<typeof synthesize>) =>
+      resourceOf(built, mediaOf(built).archiveFunction).Properties.ReservedConcurrentExecutions;
+    expect(reserved(standard)).toBe(ARCHIVE.maxConcurrency);
+    expect(reserved(standard)).toBe(mappings[0]?.Properties.ScalingConfig.MaximumConcurrency);
+    expect(reserved(configured)).toBe(5);
+  });
 });
 
 describe('the archive function', () => {
@@ -140,8 +148,8 @@ describe('the media archive in the stack', () => {
     expect(outputs[MEDIA_OUTPUTS.deadLetterQueue].Value).toEqual({ Ref: logicalId(media.deadLetterQueue) });
   });
 
-  it("sends the media dead-letter alarms to the stack's alarm topic", () => {
-    expect(media.alarms).toHaveLength(2);
+  it("sends the media dead-letter and backlog alarms to the stack's alarm topic", () => {
+    expect(media.alarms).toHaveLength(3);
     for (const alarm of media.alarms)
       expect(resourceOf(standard, alarm).Properties.AlarmActions).toEqual([
         { Ref: logicalId(standard.stack.alarms.topic) },

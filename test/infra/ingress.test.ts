@@ -42,7 +42,7 @@ describe('Ingress', () => {
 });
 
 describe('the stack outputs', () => {
-  it('name the webhook URL, every table, every queue, the media bucket and the alarm topic', () => {
+  it('name the webhook URL, every table, every queue, the media bucket, the alarm topic and the dashboard', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'WebhookUrl',
@@ -57,6 +57,7 @@ describe('the stack outputs', () => {
         'EventsQueueUrl',
         'DeadLetterQueueUrl',
         'AlarmTopicArn',
+        'DashboardName',
         'MediaBucketName',
         'MediaQueueUrl',
         'MediaDeadLetterQueueUrl',

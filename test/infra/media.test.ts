@@ -6,6 +6,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { MediaArchive, type MediaArchiveProps } from '../../lib/constructs/media.js';
 import { ARCHIVE, MEDIA_QUEUE } from '../../lib/definitions/archive.js';
+import { OUTAGE_TOLERANCE_SECONDS } from '../../lib/definitions/pipeline.js';
 import { arnOf, logicalId, nagApp } from './support.js';
 
 /** A stack holding the construct and an alarm topic, synthesized with the nag packs on (a finding throws). */
@@ -185,15 +186,22 @@ describe('the removal policy', () => {
 });
 
 describe('the media queue', () => {
-  it('hides a job for six archive timeouts and dead-letters it after five receives', () => {
+  it('hides a job for six archive timeouts and dead-letters it after eight receives', () => {
     expect(MEDIA_QUEUE.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * ARCHIVE.timeoutSeconds);
     kept.template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 1800,
       MessageRetentionPeriod: 4 * 86_400,
       MaximumMessageSize: 262_144,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: arnOf(kept.media.deadLetterQueue), maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: arnOf(kept.media.deadLetterQueue), maxReceiveCount: 8 },
     });
+  });
+
+  it('keeps a job waiting through four hours of an S3 or media-host outage, twice the least tolerated', () => {
+    const waits = MEDIA_QUEUE.maxReceiveCount * MEDIA_QUEUE.visibilityTimeoutSeconds;
+    expect(waits).toBe(4 * 60 * 60);
+    expect(waits).toBeGreaterThanOrEqual(OUTAGE_TOLERANCE_SECONDS);
+    expect(MEDIA_QUEUE.retentionSeconds).toBeGreaterThan(waits);
   });
 
   it('keeps dead letters 14 days, encrypted, with no further redrive', () => {
@@ -233,18 +241,33 @@ describe('the media alarms', () => {
   const alarms = Object.values(kept.template.findResources('AWS::CloudWatch::Alarm'));
   const dlqName = { 'Fn::GetAtt': [logicalId(kept.media.deadLetterQueue), 'QueueName'] };
 
-  it('are two, each on the given topic, at one dead letter, quiet without data', () => {
-    expect(alarms).toHaveLength(2);
-    expect(kept.media.alarms).toHaveLength(2);
+  it('are three, each on the given topic, quiet without data', () => {
+    expect(alarms).toHaveLength(3);
+    expect(kept.media.alarms).toHaveLength(3);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
         AlarmActions: [{ Ref: logicalId(kept.topic) }],
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         EvaluationPeriods: 1,
-        Threshold: 1,
         TreatMissingData: 'notBreaching',
       });
     }
+  });
+
+  it('fire once the oldest queued job is an hour old: two failed receives', () => {
+    kept.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(kept.media.queue), 'QueueName'] } },
+      ],
+      Period: 300,
+      Statistic: 'Maximum',
+      Threshold: 3600,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(kept.topic) }],
+    });
   });
 
   it('fire while the media dead-letter queue is not empty', () => {

@@ -1,6 +1,6 @@
 // The queue between ingest and persist, the event source that drains it, and the functions' settings.
 import { describe, expect, it } from 'vitest';
-import { EVENTS_QUEUE, PERSIST } from '../../lib/definitions/pipeline.js';
+import { EVENTS_QUEUE, OUTAGE_TOLERANCE_SECONDS, PERSIST } from '../../lib/definitions/pipeline.js';
 import { arnOf, logicalId, synthesize } from './support.js';
 
 const { stack, template } = synthesize();
@@ -38,6 +38,26 @@ describe('EventQueue', () => {
   it('hides a received message for at least six times the persist timeout', () => {
     expect(queue.VisibilityTimeout).toBe(EVENTS_QUEUE.visibilityTimeoutSeconds);
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * persist.Timeout);
+  });
+
+  it('moves an event to the dead-letter queue after 40 receives, 3 minutes apart', () => {
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(40);
+    expect(queue.VisibilityTimeout).toBe(180);
+  });
+
+  it('keeps events waiting in the queue through two hours of DynamoDB throttling or outage', () => {
+    const waits = queue.RedrivePolicy.maxReceiveCount * queue.VisibilityTimeout;
+    expect(OUTAGE_TOLERANCE_SECONDS).toBe(2 * 60 * 60);
+    expect(waits).toBeGreaterThanOrEqual(OUTAGE_TOLERANCE_SECONDS);
+  });
+
+  it('keeps events four days, longer than their retries last and shorter than the dead letters are kept', () => {
+    expect(queue.MessageRetentionPeriod).toBeGreaterThanOrEqual(4 * 24 * 60 * 60);
+    expect(queue.MessageRetentionPeriod).toBeGreaterThan(
+      queue.RedrivePolicy.maxReceiveCount * queue.VisibilityTimeout,
+    );
+    // A dead letter keeps the time it was first enqueued, so its queue must keep it longer than this one did.
+    expect(deadLetterQueue.MessageRetentionPeriod).toBeGreaterThan(queue.MessageRetentionPeriod);
   });
 
   it('keeps messages for the configured retention, and dead letters for 14 days', () => {
@@ -147,6 +167,18 @@ describe('the persist function', () => {
   it('has the memory and timeout of PERSIST', () => {
     expect(persist.Timeout).toBe(PERSIST.timeoutSeconds);
     expect(persist.MemorySize).toBe(PERSIST.memorySize);
+  });
+
+  it('reserves as much concurrency as its event source runs, so no account-wide throttle takes it', () => {
+    const [mapping] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+      (m) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify(arnOf(stack.events.queue)),
+    );
+    expect(persist.ReservedConcurrentExecutions).toBe(PERSIST.maxConcurrency);
+    expect(persist.ReservedConcurrentExecutions).toBe(mapping?.Properties.ScalingConfig.MaximumConcurrency);
+  });
+
+  it('reserves nothing for ingest, which scales with the webhooks', () => {
+    expect(ingest.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('learns the five data tables, the accounts table, the event retention, the timestamp margin, the dead-letter queue and the media queue from its environment', () => {
