@@ -62,8 +62,19 @@ type Rule = (request: ProxiedRequest) => FaultAnswer | undefined;
 export const isS3Request = (request: ProxiedRequest): boolean =>
   request.headers['x-amz-target'] === undefined && request.path !== '/' && !request.path.startsWith('/?');
 
+export interface FaultProxyOptions {
+  /**
+   * Passes the client's `Host` (the proxy's own address) on unchanged, for an upstream that builds links from it, as
+   * the simulator's paging does: the links then lead back through the proxy. @default false, the upstream's host
+   */
+  readonly preserveHost?: boolean;
+}
+
 /** Starts a proxy on 127.0.0.1, on a port the system picks, in front of `upstream` (an `http://host:port` origin). */
-export const startFaultProxy = async (upstream: string): Promise<FaultProxy> => {
+export const startFaultProxy = async (
+  upstream: string,
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> => {
   const target = new URL(upstream);
   const agent = new Agent({ keepAlive: true });
   const counts: FaultCounts = { seen: 0, forwarded: 0, refused: 0, hung: 0, injected: {} };
@@ -110,7 +121,7 @@ export const startFaultProxy = async (upstream: string): Promise<FaultProxy> => 
         port: target.port,
         method: req.method,
         path: req.url,
-        headers: { ...req.headers, host: target.host },
+        headers: options.preserveHost === true ? req.headers : { ...req.headers, host: target.host },
       },
       (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
