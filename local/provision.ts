@@ -17,7 +17,13 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { hashToken } from '../lambdas/shared/token.js';
 import { EVENTS_QUEUE, type QueueSettings } from '../lib/definitions/pipeline.js';
 import {
@@ -183,10 +189,20 @@ const createQueue = async (
   name: string,
   attributes: Record<string, string>,
 ): Promise<{ url: string; arn: string }> => {
-  // CreateQueue is idempotent for a queue that exists with the same attributes, so a restart needs no check.
-  const { QueueUrl: url } = await client.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
-  );
+  // CreateQueue is idempotent for a queue that exists with the same attributes, so a restart needs no check. One
+  // kept from a run with other settings (a DATA_DIR older than a change of receives or visibility) is refused
+  // instead: it is brought to the settings of this run, keeping its messages.
+  let url: string | undefined;
+  try {
+    ({ QueueUrl: url } = await client.send(
+      new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+    ));
+  } catch (error) {
+    if (!(error instanceof Error && /QueueNameExists|QueueAlreadyExists/.test(error.name))) throw error;
+    ({ QueueUrl: url } = await client.send(new GetQueueUrlCommand({ QueueName: name })));
+    if (url !== undefined)
+      await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  }
   if (url === undefined) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
   const { Attributes } = await client.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),

@@ -175,6 +175,18 @@ describe('local provisioning', () => {
     expect(await createQueues(stack.sqs, names)).toEqual(stack.queues);
   });
 
+  it('brings queues kept from a run with other settings to this run’s settings, rather than failing', async () => {
+    const names = { queue: `resettle-${Date.now()}`, deadLetterQueue: `resettle-dlq-${Date.now()}` };
+    const before = await createQueues(stack.sqs, names, { ...EVENTS_QUEUE, maxReceiveCount: 5 });
+    const after = await createQueues(stack.sqs, names, EVENTS_QUEUE);
+
+    expect(after).toEqual(before);
+    const { Attributes } = await stack.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: after.queueUrl, AttributeNames: ['RedrivePolicy'] }),
+    );
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}').maxReceiveCount).toBe(EVENTS_QUEUE.maxReceiveCount);
+  });
+
   it('registers a token as its SHA-256 only, with the account and an optional webhook id', async () => {
     const token = 'tok-register-5e1c9a';
 
