@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { INGEST_REJECTED_MESSAGE } from '../../lib/definitions/metrics.js';
+import { INGEST_REJECTED_MESSAGE, INGEST_UNAVAILABLE_MESSAGE } from '../../lib/definitions/metrics.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { MethodNotAllowedError, WebhookError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
@@ -39,7 +39,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
   const toErrorResponse = (error: unknown, correlationId: string): APIGatewayProxyStructuredResultV2 => {
     if (error instanceof WebhookError) {
       const detail = { status: error.statusCode, reason: error.message, correlation_id: correlationId };
-      if (error.statusCode >= 500) logger.error('webhook not accepted', { ...detail, error: error.cause });
+      if (error.statusCode >= 500)
+        logger.error(INGEST_UNAVAILABLE_MESSAGE, { ...detail, error: error.cause });
       // A metric filter counts the 401s of this line: keep its message and `status` as they are.
       else logger.warn(INGEST_REJECTED_MESSAGE, detail);
       return respond(error.statusCode, { message: error.publicMessage });

@@ -14,6 +14,7 @@ import {
   ALARMED_GUARDIAN_METRICS,
   GUARDIAN_METRICS,
   INGEST_REJECTED_MESSAGE,
+  INGEST_UNAVAILABLE_MESSAGE,
   INGRESS_METRICS,
   PERSIST_METRICS,
 } from '../definitions/metrics.js';
@@ -165,6 +166,27 @@ export class Alarms extends Construct {
       }),
       threshold: 5,
     });
+    // Counts without an alarm, for the dashboard and for queries: what ingest accepted, refused and could not queue.
+    this.countLogLines('AcceptedFilter', {
+      logGroup: props.accessLogGroup,
+      filterPattern: logs.FilterPattern.stringValue(`$.${ACCESS_LOG_STATUS_FIELD}`, '=', '200'),
+      metricName: INGRESS_METRICS.names.accepted,
+    });
+    this.countLogLines('RejectedFilter', {
+      logGroup: props.ingestLogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.message', '=', INGEST_REJECTED_MESSAGE),
+      metricName: INGRESS_METRICS.names.rejected,
+      // The status, not the reason: a reason may name a size, and each distinct value would be a metric of its own.
+      dimensions: { status: '$.status' },
+    });
+    this.countLogLines('EnqueueFailuresFilter', {
+      logGroup: props.ingestLogGroup,
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.message', '=', INGEST_UNAVAILABLE_MESSAGE),
+        logs.FilterPattern.stringValue('$.reason', '=', 'enqueue failed'),
+      ),
+      metricName: INGRESS_METRICS.names.enqueueFailures,
+    });
     this.add('ForeignWritesRefused', {
       alarmDescription:
         'Persist refused state writes for items another account owns: one account sent events for ids of ' +
@@ -260,7 +282,12 @@ export class Alarms extends Construct {
   /** A count of the log lines that match, as a metric filter publishes it, summed over five minutes. */
   private countLogLines(
     id: string,
-    props: { logGroup: logs.ILogGroup; filterPattern: logs.IFilterPattern; metricName: string },
+    props: {
+      logGroup: logs.ILogGroup;
+      filterPattern: logs.IFilterPattern;
+      metricName: string;
+      dimensions?: Record<string, string>;
+    },
   ): cloudwatch.IMetric {
     const filter = new logs.MetricFilter(this, id, {
       logGroup: props.logGroup,
@@ -269,6 +296,7 @@ export class Alarms extends Construct {
       metricName: props.metricName,
       metricValue: '1',
       unit: cloudwatch.Unit.COUNT,
+      ...(props.dimensions === undefined ? {} : { dimensions: props.dimensions }),
     });
     return filter.metric({ period: FIVE_MINUTES, statistic: 'Sum' });
   }

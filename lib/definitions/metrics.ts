@@ -59,8 +59,17 @@ export const INGRESS_METRICS = {
   names: {
     throttled: 'WebhookThrottled',
     tokenRejected: 'WebhookTokenRejected',
+    /** Webhooks answered 200: durably queued. */
+    accepted: 'WebhooksAccepted',
+    /** Webhooks answered 4xx by ingest, with the dimension `status` (400, 401, 404, 405, 413, 415). */
+    rejected: 'WebhooksRejected',
+    /** Webhooks answered 503 because the queue could not take them after ingest's retries. */
+    enqueueFailures: 'EnqueueFailures',
   },
 } as const;
+
+/** The log line ingest writes when it answers 503: the queue (or the registry) could not be reached. */
+export const INGEST_UNAVAILABLE_MESSAGE = 'webhook not accepted';
 
 const PERSIST_SERVICE = 'persist';
 

@@ -350,3 +350,38 @@ describe('function alarms', () => {
     });
   });
 });
+
+describe('the ingress counts', () => {
+  const filters = Object.values(
+    bare.template.findResources('AWS::Logs::MetricFilter') as Record<
+      string,
+      { Properties: Record<string, unknown> }
+    >,
+  ).map((resource) => resource.Properties);
+  const byName = (name: string) =>
+    filters.find(
+      (f) => (f.MetricTransformations as { MetricName: string }[] | undefined)?.[0]?.MetricName === name,
+    );
+
+  it('counts the webhooks answered 200 from the access log', () => {
+    expect(byName('WebhooksAccepted')).toMatchObject({
+      FilterPattern: expect.stringContaining('200'),
+      LogGroupName: { Ref: logicalId(bare.stack.ingress.accessLogGroup) },
+    });
+  });
+
+  it('counts ingest’s refusals by status, never by their free-text reason', () => {
+    expect(byName('WebhooksRejected')).toMatchObject({
+      FilterPattern: expect.stringContaining('webhook rejected'),
+      MetricTransformations: [
+        expect.objectContaining({ Dimensions: [{ Key: 'status', Value: '$.status' }] }),
+      ],
+    });
+  });
+
+  it('counts the webhooks answered 503 because the queue would not take them', () => {
+    expect(byName('EnqueueFailures')).toMatchObject({
+      FilterPattern: expect.stringMatching(/webhook not accepted.*enqueue failed/),
+    });
+  });
+});
