@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_QUEUE } from '../../../lib/definitions/pipeline.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
-import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
+import { post, startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
 import { scanTable } from '../../support/tables.js';
 import { callCreated, sendAll, tally } from './traffic.js';
 
@@ -96,4 +96,30 @@ describe('DynamoDB unavailable to the handlers during steady traffic', () => {
     // Ingest's token look-up is cached, so the outage costs it nothing: it kept answering 200.
     expect(notAccepted.map((a) => a.status)).toEqual([]);
   }, 90_000);
+
+  it('answers 503 within 5 s, not 401, to a token it has not cached while the registry is unreachable, and queues nothing', async () => {
+    const proxy = dynamo;
+    if (proxy === undefined) throw new Error('no proxy');
+    const queuedBefore = local.stack.depth().queue;
+    const persistedBefore = local.stack.activity.persisted;
+    // A token this ingest has never looked up: only the registry can say whether it is known.
+    const body = JSON.stringify({ ...JSON.parse(callCreated(FIRST_ID + EVENTS)), token: 'never-looked-up' });
+    proxy.down();
+    const started = performance.now();
+    const status = await post(local.stack.webhookUrl, body);
+    const ms = performance.now() - started;
+    const refused = proxy.counts.refused;
+    proxy.heal();
+    const afterwards = await post(local.stack.webhookUrl, body);
+
+    expect({ status, afterwards, refusedLookups: refused > 0 }).toEqual({
+      status: 503,
+      afterwards: 401,
+      refusedLookups: true,
+    });
+    // Aircall's 5 s, with a wide margin for a slow machine: ingest's own bound is about 3.5 s.
+    expect(ms).toBeLessThan(5000);
+    expect(local.stack.depth().queue).toBe(queuedBefore);
+    expect(local.stack.activity.persisted).toBe(persistedBefore);
+  }, 30_000);
 });
