@@ -1,5 +1,6 @@
 // DynamoDB unreachable for the handlers for a few seconds in the middle of steady traffic: what was answered 200 is
-// stored once, the rest was never answered 200, and nothing reaches the dead-letter queue.
+// stored once, the rest was never answered 200, and nothing reaches the dead-letter queue. A token ingest has not
+// cached meanwhile is answered 503, so that Aircall retries, never 401.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_QUEUE } from '../../../lib/definitions/pipeline.js';
