@@ -227,6 +227,24 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
     }
   }
 
+  async release(file: MediaFileRef, lease: Lease): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: NumberValue.from(file.callId) },
+          UpdateExpression: 'REMOVE #lease',
+          // Only this attempt's own lease: one another job took after it ran out stays.
+          ConditionExpression: '#lease = :until',
+          ExpressionAttributeNames: { '#lease': archiveLeaseAttribute(file.kind) },
+          ExpressionAttributeValues: { ':until': lease.untilSeconds },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** The item's id, account, archive and lease of that kind, read strongly consistent: undefined when there is none. */
   private async owner(file: MediaFileRef): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.client.send(

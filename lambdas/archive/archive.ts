@@ -164,7 +164,8 @@ const upload = async (job: MediaJob, download: MediaDownload, deps: ArchiveDeps)
  */
 export const archiveMedia = async (job: MediaJob, deps: ArchiveDeps): Promise<ArchiveOutcome> => {
   const nowSeconds = Math.floor(deps.now() / 1000);
-  const claim = await deps.calls.claim(job, { nowSeconds, untilSeconds: nowSeconds + deps.leaseSeconds });
+  const lease = { nowSeconds, untilSeconds: nowSeconds + deps.leaseSeconds };
+  const claim = await deps.calls.claim(job, lease);
   if (claim === 'archived') return { status: 'already-archived', downloaded: false };
   if (claim === 'busy') return { status: 'in-progress' };
   // Persist writes the call before it enqueues the job, so neither is a race that a retry would win.
@@ -172,6 +173,17 @@ export const archiveMedia = async (job: MediaJob, deps: ArchiveDeps): Promise<Ar
   if (claim === 'foreign')
     throw new UnarchivableMediaError(`call ${job.callId} belongs to another account than ${job.account}`);
 
+  try {
+    return await archiveClaimed(job, deps);
+  } catch (error) {
+    // The lease goes with the attempt that failed: its retry, or another job of the file, may start at once.
+    await deps.calls.release(job, lease).catch(() => undefined);
+    throw error;
+  }
+};
+
+/** Downloads, stores and records a file whose lease this job holds. */
+const archiveClaimed = async (job: MediaJob, deps: ArchiveDeps): Promise<ArchiveOutcome> => {
   const { download, refreshed } = await startDownload(job, deps);
   const stored = await upload(job, download, deps);
   const archive: MediaArchive = {

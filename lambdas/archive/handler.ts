@@ -53,6 +53,14 @@ export interface ArchiveHandlerDeps extends ArchiveDeps {
   readonly metrics: Metrics;
 }
 
+/** A job whose file another job is archiving: handed back to the queue, not failed. */
+class FileBusyError extends Error {
+  constructor() {
+    super('another job of the same file holds its lease');
+    this.name = 'FileBusyError';
+  }
+}
+
 /** What one invocation did with its jobs. */
 interface ArchiveCounts {
   archived: number;
@@ -104,7 +112,7 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
       job = parseJob(record);
       const outcome = await archiveMedia(job, deps);
       if (outcome.status === 'archived') counts.archived += 1;
-      else counts.alreadyArchived += 1;
+      else if (outcome.status === 'already-archived') counts.alreadyArchived += 1;
       if (outcome.status === 'archived')
         logger.info('media archived', {
           messageId: record.messageId,
@@ -114,13 +122,17 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
           bytes: outcome.archive.bytes,
           refreshed: outcome.refreshed,
         });
-      else if (outcome.status === 'in-progress')
-        logger.info('media job left to the job that holds its lease', {
+      else if (outcome.status === 'in-progress') {
+        logger.info('media job waits: another job of the file holds its lease', {
           messageId: record.messageId,
           ...correlationOf(record),
           ...jobDetail(job),
         });
-      else
+        // Tried again after the visibility timeout: by then the other job has archived the file (and this one finds
+        // it done), or has failed and dropped its lease, or died and its lease ran out. Dropping it here would trust
+        // a job that may never finish.
+        throw new FileBusyError();
+      } else
         logger.debug('media already archived', {
           messageId: record.messageId,
           ...correlationOf(record),
@@ -128,6 +140,7 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
           ...outcome,
         });
     } catch (error) {
+      if (error instanceof FileBusyError) throw error;
       counts.failed += 1;
       const reason = permanentReason(error);
       if (reason !== undefined) return deadLetter(record, reason, job);

@@ -55,6 +55,8 @@ export interface CallArchiveStore {
    * of that kind yet; no other attribute is touched.
    */
   record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome>;
+  /** Drops the lease this attempt took (`lease.untilSeconds`), unless another attempt has taken it since. */
+  release(file: MediaFileRef, lease: Lease): Promise<void>;
 }
 
 /** A download in progress: its body is read once, by the object store. */

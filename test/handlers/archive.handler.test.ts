@@ -247,7 +247,13 @@ describe('archive handler', () => {
     resigned.searchParams.set('X-Amz-Signature', 'resigned');
     const { result } = await run(handler, [job, { ...job, url: resigned.href }]);
 
-    expect(result.batchItemFailures).toEqual([]);
+    // When the two ran side by side, the one that found the lease taken is handed back for a retry, which finds
+    // the file archived and downloads nothing.
+    expect(result.batchItemFailures.length).toBeLessThanOrEqual(1);
+    if (result.batchItemFailures.length === 1) {
+      const again = await run(handler, [{ ...job, url: resigned.href }]);
+      expect(again.result.batchItemFailures).toEqual([]);
+    }
     expect(simulator.mediaDownloads(ACME.account, Number(event.data.id), 'recording').downloads).toBe(1);
     const item = await callItem(job.callId);
     expect(item?.recording_archive).toMatchObject({ key: `acme/calls/${job.callId}/recording.mp3` });

@@ -69,6 +69,11 @@ class MemoryCalls implements CallArchiveStore {
     return 'claimed';
   }
 
+  async release(file: MediaFileRef, lease: Lease): Promise<void> {
+    const item = this.items.get(file.callId);
+    if (item?.leases[file.kind] === lease.untilSeconds) delete item.leases[file.kind];
+  }
+
   async record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome> {
     if (this.recordAnswer !== undefined) return this.recordAnswer;
     const item = this.items.get(file.callId);
@@ -247,6 +252,16 @@ describe('archiveMedia', () => {
     item.leases.recording = NOW / 1000 + 10;
     expect(await archiveMedia(JOB, deps)).toEqual({ status: 'in-progress' });
     expect(host.downloads).toEqual([]);
+  });
+
+  it('drops its lease when the attempt fails, so that its retry may start at once', async () => {
+    const { deps, calls, objects } = setup();
+    objects.failWith = new Error('the bucket is away');
+    await expect(archiveMedia(JOB, deps)).rejects.toThrow('the bucket is away');
+    expect(calls.items.get(JOB.callId)?.leases).toEqual({});
+
+    objects.failWith = undefined;
+    expect(await archiveMedia(JOB, deps)).toMatchObject({ status: 'archived' });
   });
 
   it('takes over a lease that has run out: the job that held it died', async () => {
