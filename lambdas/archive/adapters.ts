@@ -10,7 +10,11 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ChecksumAlgorithm, S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, NumberValue, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
-import { archiveAttribute, archiveLeaseAttribute } from '../../lib/definitions/media.js';
+import {
+  archiveAttribute,
+  archiveLeaseAttribute,
+  archiveLeaseHolderAttribute,
+} from '../../lib/definitions/media.js';
 import { AircallAuthError, type AircallCredentials } from '../shared/aircall/aircall.js';
 import { AircallClient } from '../shared/aircall/aircall-client.js';
 import { AircallRateLimiters } from '../shared/aircall/rate-limiter.js';
@@ -162,20 +166,22 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id: NumberValue.from(file.callId) },
-          UpdateExpression: 'SET #lease = :until',
+          UpdateExpression: 'SET #lease = :until, #holder = :holder',
           ConditionExpression:
             'attribute_exists(#id) AND #account = :account AND attribute_not_exists(#archive) AND ' +
-            '(attribute_not_exists(#lease) OR #lease < :now)',
+            '(attribute_not_exists(#lease) OR #lease < :now OR #holder = :holder)',
           ExpressionAttributeNames: {
             '#id': 'id',
             '#account': 'account',
             '#archive': archiveAttribute(file.kind),
             '#lease': archiveLeaseAttribute(file.kind),
+            '#holder': archiveLeaseHolderAttribute(file.kind),
           },
           ExpressionAttributeValues: {
             ':account': file.account,
             ':until': lease.untilSeconds,
             ':now': lease.nowSeconds,
+            ':holder': lease.holder,
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -203,7 +209,7 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
           Key: { id: NumberValue.from(file.callId) },
           // One attribute set and the lease dropped, nothing else: a late call event keeps its own attributes, and
           // this keeps its own.
-          UpdateExpression: 'SET #archive = :archive REMOVE #lease',
+          UpdateExpression: 'SET #archive = :archive REMOVE #lease, #holder',
           ConditionExpression:
             'attribute_exists(#id) AND #account = :account AND attribute_not_exists(#archive)',
           ExpressionAttributeNames: {
@@ -211,6 +217,7 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
             '#account': 'account',
             '#archive': archiveAttribute(file.kind),
             '#lease': archiveLeaseAttribute(file.kind),
+            '#holder': archiveLeaseHolderAttribute(file.kind),
           },
           ExpressionAttributeValues: { ':account': file.account, ':archive': archive },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -233,11 +240,14 @@ export class DynamoCallArchiveStore implements CallArchiveStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id: NumberValue.from(file.callId) },
-          UpdateExpression: 'REMOVE #lease',
-          // Only this attempt's own lease: one another job took after it ran out stays.
-          ConditionExpression: '#lease = :until',
-          ExpressionAttributeNames: { '#lease': archiveLeaseAttribute(file.kind) },
-          ExpressionAttributeValues: { ':until': lease.untilSeconds },
+          UpdateExpression: 'REMOVE #lease, #holder',
+          // Only this job's own lease: one another job took after it ran out stays.
+          ConditionExpression: '#holder = :holder',
+          ExpressionAttributeNames: {
+            '#lease': archiveLeaseAttribute(file.kind),
+            '#holder': archiveLeaseHolderAttribute(file.kind),
+          },
+          ExpressionAttributeValues: { ':holder': lease.holder },
         }),
       );
     } catch (error) {

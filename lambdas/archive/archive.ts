@@ -1,7 +1,7 @@
 // The archive use case: one media job's file downloaded from Aircall's link to scratch disk, stored in the bucket with
 // its SHA-256, then recorded on its call.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import { archiveAttribute, type MediaJob, mediaObjectKey } from '../../lib/definitions/media.js';
 import { ArchiveError, MediaForbiddenError, MediaTooLargeError } from './errors.js';
@@ -162,9 +162,14 @@ const upload = async (job: MediaJob, download: MediaDownload, deps: ArchiveDeps)
  * UnarchivableMediaError when no retry can help; anything else it throws (timeouts, 5xx, throttling) is worth
  * retrying.
  */
-export const archiveMedia = async (job: MediaJob, deps: ArchiveDeps): Promise<ArchiveOutcome> => {
+export const archiveMedia = async (
+  job: MediaJob,
+  deps: ArchiveDeps,
+  /** Who this job is: its queue message id; a job without one holds its lease as no one else can. */
+  holder: string = randomUUID(),
+): Promise<ArchiveOutcome> => {
   const nowSeconds = Math.floor(deps.now() / 1000);
-  const lease = { nowSeconds, untilSeconds: nowSeconds + deps.leaseSeconds };
+  const lease = { nowSeconds, untilSeconds: nowSeconds + deps.leaseSeconds, holder };
   const claim = await deps.calls.claim(job, lease);
   if (claim === 'archived') return { status: 'already-archived', downloaded: false };
   if (claim === 'busy') return { status: 'in-progress' };

@@ -53,14 +53,6 @@ export interface ArchiveHandlerDeps extends ArchiveDeps {
   readonly metrics: Metrics;
 }
 
-/** A job whose file another job is archiving: handed back to the queue, not failed. */
-class FileBusyError extends Error {
-  constructor() {
-    super('another job of the same file holds its lease');
-    this.name = 'FileBusyError';
-  }
-}
-
 /** What one invocation did with its jobs. */
 interface ArchiveCounts {
   archived: number;
@@ -110,7 +102,7 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
     let job: MediaJob | undefined;
     try {
       job = parseJob(record);
-      const outcome = await archiveMedia(job, deps);
+      const outcome = await archiveMedia(job, deps, record.messageId);
       if (outcome.status === 'archived') counts.archived += 1;
       else if (outcome.status === 'already-archived') counts.alreadyArchived += 1;
       if (outcome.status === 'archived')
@@ -122,17 +114,15 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
           bytes: outcome.archive.bytes,
           refreshed: outcome.refreshed,
         });
-      else if (outcome.status === 'in-progress') {
-        logger.info('media job waits: another job of the file holds its lease', {
+      else if (outcome.status === 'in-progress')
+        // The job holding the lease sees the file through: it archives it, or fails and drops the lease and is
+        // retried (or dead-lettered) itself, or dies, and then its own message, redelivered, takes its lease back.
+        logger.info('media job left to the job that holds its lease', {
           messageId: record.messageId,
           ...correlationOf(record),
           ...jobDetail(job),
         });
-        // Tried again after the visibility timeout: by then the other job has archived the file (and this one finds
-        // it done), or has failed and dropped its lease, or died and its lease ran out. Dropping it here would trust
-        // a job that may never finish.
-        throw new FileBusyError();
-      } else
+      else
         logger.debug('media already archived', {
           messageId: record.messageId,
           ...correlationOf(record),
@@ -140,7 +130,6 @@ export const createArchiveHandler = (deps: ArchiveHandlerDeps): ArchiveHandler =
           ...outcome,
         });
     } catch (error) {
-      if (error instanceof FileBusyError) throw error;
       counts.failed += 1;
       const reason = permanentReason(error);
       if (reason !== undefined) return deadLetter(record, reason, job);

@@ -38,10 +38,15 @@ export type RecordOutcome = 'recorded' | 'already-archived' | 'missing' | 'forei
 /** The file of a call a job names, without the link. */
 export type MediaFileRef = Pick<MediaJob, 'account' | 'callId' | 'kind'>;
 
-/** A lease: taken at `nowSeconds`, held until `untilSeconds` (UNIX seconds). */
+/** A lease: taken at `nowSeconds`, held until `untilSeconds` (UNIX seconds), by `holder`. */
 export interface Lease {
   readonly nowSeconds: number;
   readonly untilSeconds: number;
+  /**
+   * The job taking it (its queue message id): a lease its own holder finds again is its to take back, since only a
+   * job that died in its attempt comes back to a lease it took.
+   */
+  readonly holder: string;
 }
 
 export interface CallArchiveStore {
@@ -55,7 +60,7 @@ export interface CallArchiveStore {
    * of that kind yet; no other attribute is touched.
    */
   record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome>;
-  /** Drops the lease this attempt took (`lease.untilSeconds`), unless another attempt has taken it since. */
+  /** Drops the lease this job took, unless another job has taken it since. */
   release(file: MediaFileRef, lease: Lease): Promise<void>;
 }
 

@@ -84,3 +84,7 @@ export const MEDIA_OUTPUTS = {
  */
 export const archiveLeaseAttribute = (kind: MediaKind): `${MediaKind}_archive_lease` =>
   `${kind}_archive_lease`;
+
+/** Who holds that lease: the queue message of the job, so that the job itself, redelivered, may take it back. */
+export const archiveLeaseHolderAttribute = (kind: MediaKind): `${MediaKind}_archive_lease_holder` =>
+  `${kind}_archive_lease_holder`;

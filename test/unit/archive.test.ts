@@ -46,7 +46,7 @@ interface MemoryCall {
   account: string;
   archives: Record<string, MediaArchive>;
   /** Lease end by kind, UNIX seconds. */
-  leases: Record<string, number>;
+  leases: Record<string, { until: number; holder: string }>;
 }
 
 /** The calls table as one map: each item's account, archives and leases. */
@@ -63,15 +63,15 @@ class MemoryCalls implements CallArchiveStore {
     if (item.account !== file.account) return 'foreign';
     if (item.archives[file.kind] !== undefined) return 'archived';
     const held = item.leases[file.kind];
-    if (held !== undefined && held >= lease.nowSeconds) return 'busy';
-    item.leases[file.kind] = lease.untilSeconds;
+    if (held !== undefined && held.until >= lease.nowSeconds && held.holder !== lease.holder) return 'busy';
+    item.leases[file.kind] = { until: lease.untilSeconds, holder: lease.holder };
     this.leases.push(lease);
     return 'claimed';
   }
 
   async release(file: MediaFileRef, lease: Lease): Promise<void> {
     const item = this.items.get(file.callId);
-    if (item?.leases[file.kind] === lease.untilSeconds) delete item.leases[file.kind];
+    if (item?.leases[file.kind]?.holder === lease.holder) delete item.leases[file.kind];
   }
 
   async record(file: MediaFileRef, archive: MediaArchive): Promise<RecordOutcome> {
@@ -241,7 +241,9 @@ describe('archiveMedia', () => {
   it('takes a lease on the file for the lease time, and the record drops it', async () => {
     const { deps, calls } = setup();
     await archiveMedia(JOB, deps);
-    expect(calls.leases).toEqual([{ nowSeconds: NOW / 1000, untilSeconds: NOW / 1000 + LEASE_SECONDS }]);
+    expect(calls.leases).toEqual([
+      { nowSeconds: NOW / 1000, untilSeconds: NOW / 1000 + LEASE_SECONDS, holder: expect.any(String) },
+    ]);
     expect(calls.items.get(JOB.callId)?.leases).toEqual({});
   });
 
@@ -249,7 +251,7 @@ describe('archiveMedia', () => {
     const { deps, calls, host } = setup();
     const item = calls.items.get(JOB.callId);
     if (item === undefined) throw new Error('no call');
-    item.leases.recording = NOW / 1000 + 10;
+    item.leases.recording = { until: NOW / 1000 + 10, holder: 'another job' };
     expect(await archiveMedia(JOB, deps)).toEqual({ status: 'in-progress' });
     expect(host.downloads).toEqual([]);
   });
@@ -264,11 +266,20 @@ describe('archiveMedia', () => {
     expect(await archiveMedia(JOB, deps)).toMatchObject({ status: 'archived' });
   });
 
+  it('takes back its own lease when it is redelivered: the attempt that took it died', async () => {
+    const { deps, calls, host } = setup();
+    const item = calls.items.get(JOB.callId);
+    if (item === undefined) throw new Error('no call');
+    item.leases.recording = { until: NOW / 1000 + 300, holder: 'message-1' };
+    expect(await archiveMedia(JOB, deps, 'message-1')).toMatchObject({ status: 'archived' });
+    expect(host.downloads).toEqual([JOB.url]);
+  });
+
   it('takes over a lease that has run out: the job that held it died', async () => {
     const { deps, calls, host } = setup();
     const item = calls.items.get(JOB.callId);
     if (item === undefined) throw new Error('no call');
-    item.leases.recording = NOW / 1000 - 1;
+    item.leases.recording = { until: NOW / 1000 - 1, holder: 'another job' };
     expect(await archiveMedia(JOB, deps)).toMatchObject({ status: 'archived' });
     expect(host.downloads).toEqual([JOB.url]);
   });
