@@ -56,15 +56,17 @@ export class AircallWebhookStack extends Stack {
       queue: this.events.queue,
       webhooksTable: tables.webhooks,
       webhookPath: config.webhookPath,
+      kind: config.ingress,
       throttlingRateLimit: config.throttlingRateLimit,
       throttlingBurstLimit: config.throttlingBurstLimit,
+      reservedConcurrency: config.ingestReservedConcurrency,
       tokenCacheSeconds: config.tokenCacheSeconds,
       maxPayloadBytes: config.maxPayloadBytes,
       logRetention,
       removalPolicy,
     });
 
-    // The API's own URL always, then the custom domains in front of it.
+    // The endpoint's own URL always (the API's or the function URL), then the custom domains in front of it.
     const webhookUrls = [this.ingress.webhookUrl, ...(config.webhookUrls ?? [])];
     if (config.aircallSecretName !== undefined) {
       this.guardian = new Guardian(this, 'Guardian', {
@@ -94,8 +96,7 @@ export class AircallWebhookStack extends Stack {
     this.alarms = new Alarms(this, 'Alarms', {
       queue: this.events.queue,
       deadLetterQueue: this.events.deadLetterQueue,
-      httpApi: this.ingress.httpApi,
-      accessLogGroup: this.ingress.accessLogGroup,
+      endpoint: this.ingress.endpoint,
       ingestLogGroup: this.ingress.ingestFunction.logGroup,
       ingestFunction: this.ingress.ingestFunction,
       ...(this.guardian === undefined ? {} : { guardianFunction: this.guardian.guardianFunction }),
@@ -170,7 +171,7 @@ export class AircallWebhookStack extends Stack {
         : [{ name: 'Media queue', queue: this.media.queue, deadLetterQueue: this.media.deadLetterQueue }]),
     ];
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
-      httpApi: this.ingress.httpApi,
+      endpoint: this.ingress.endpoint,
       functions: {
         Ingest: this.ingress.ingestFunction,
         Persist: this.persistence.persistFunction,

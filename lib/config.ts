@@ -8,11 +8,32 @@ import { splitWebhookUrls, webhookUrlProblem } from './definitions/webhook-urls.
 
 export type RemovalPolicyName = 'retain' | 'destroy';
 
+/**
+ * What receives Aircall's POST in front of ingest: an API Gateway HTTP API (stage throttling, access log, WAF and
+ * custom domains possible, $1.00 per million requests) or a Lambda function URL (no per-request fee; the function's
+ * reserved concurrency is its only throttle).
+ */
+export type IngressKind = 'http-api' | 'function-url';
+export const INGRESS_KINDS: readonly IngressKind[] = ['http-api', 'function-url'];
+
+/**
+ * Ingest's reserved concurrency behind a function URL. Warm, ingest answers in milliseconds, so 20 at once serve
+ * hundreds of requests a second. At most 900: the default account limit of 1000 less the 100 Lambda keeps unreserved.
+ */
+export const INGEST_RESERVED_CONCURRENCY = { default: 20, min: 1, max: 900 } as const;
+
 export interface StackConfig {
   /** CloudFormation stack name. */
   readonly stackName: string;
   /** Path of the webhook route, e.g. `/aircall/webhook`. */
   readonly webhookPath: string;
+  /** What receives the webhooks: an API Gateway HTTP API, or a Lambda function URL. */
+  readonly ingress: IngressKind;
+  /**
+   * Ingest functions at once behind a function URL, reserved out of the account's concurrency: the only throttle a
+   * function URL has (above it, callers get 429 and Aircall retries). Used with `ingress: 'function-url'` only.
+   */
+  readonly ingestReservedConcurrency: number;
   /** Steady-state requests per second the HTTP API accepts. */
   readonly throttlingRateLimit: number;
   /** Requests the HTTP API accepts in a burst. */
@@ -73,6 +94,8 @@ type RequiredKey = Exclude<
 export const DEFAULT_CONFIG: Pick<StackConfig, RequiredKey> = {
   stackName: 'AircallWebhookStack',
   webhookPath: '/aircall/webhook',
+  ingress: 'http-api',
+  ingestReservedConcurrency: INGEST_RESERVED_CONCURRENCY.default,
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
   eventRetentionDays: 365,
@@ -249,6 +272,25 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     problems.push(
       `mediaExpireAfterDays (${mediaExpireAfterDays}) must be greater than mediaColdAfterDays (${mediaColdAfterDays})`,
     );
+  const ingress = read('ingress', `one of ${INGRESS_KINDS.map((k) => `'${k}'`).join(', ')}`, (v) =>
+    INGRESS_KINDS.find((kind) => kind === v),
+  );
+  const ingestReservedConcurrency = number(
+    'ingestReservedConcurrency',
+    `a whole number from ${INGEST_RESERVED_CONCURRENCY.min} to ${INGEST_RESERVED_CONCURRENCY.max}`,
+    (v) => wholeNumber(INGEST_RESERVED_CONCURRENCY.min)(v) && v <= INGEST_RESERVED_CONCURRENCY.max,
+  );
+  // A setting the chosen ingress has no use for would be ignored in silence: say so instead.
+  if (ingress === 'function-url') {
+    for (const key of ['throttlingRateLimit', 'throttlingBurstLimit'] as const)
+      if (raw[key] !== undefined && raw[key] !== null)
+        problems.push(
+          `${key} is set but ingress is 'function-url', which has no stage to throttle: set ingestReservedConcurrency`,
+        );
+  } else if (ingestReservedConcurrency !== undefined)
+    problems.push(
+      "ingestReservedConcurrency is set but ingress is not 'function-url': the HTTP API's stage throttles instead",
+    );
   const d = DEFAULT_CONFIG;
   const config: StackConfig = {
     stackName: text('stackName', 'a CloudFormation stack name', (v) => STACK_NAME.test(v)) ?? d.stackName,
@@ -258,6 +300,8 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
         'a path like /aircall/webhook (segments of letters, digits, . _ ~ -; no trailing slash)',
         (v) => WEBHOOK_PATH.test(v),
       ) ?? d.webhookPath,
+    ingress: ingress ?? d.ingress,
+    ingestReservedConcurrency: ingestReservedConcurrency ?? d.ingestReservedConcurrency,
     throttlingRateLimit:
       number('throttlingRateLimit', 'a positive number', (v) => v > 0) ?? d.throttlingRateLimit,
     throttlingBurstLimit:

@@ -6,6 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { INGEST_REJECTED_MESSAGE, INGEST_UNAVAILABLE_MESSAGE } from '../../lib/definitions/metrics.js';
+import { ENV } from '../../lib/definitions/pipeline.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { MethodNotAllowedError, WebhookError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
@@ -23,6 +24,17 @@ export type IngestHandler = (
 
 export interface IngestHandlerDeps extends IngestDeps {
   readonly logger: Logger;
+  /**
+   * The one path answered, when nothing in front routes (a function URL); any other is answered 404.
+   * @default any path: the HTTP API in front routes only the webhook's to ingest
+   */
+  readonly routePath?: string;
+}
+
+/** A path other than the webhook's, reaching ingest through a function URL, which routes nothing itself. */
+export class NotFoundError extends WebhookError {
+  readonly statusCode = 404;
+  readonly publicMessage = 'not found';
 }
 
 const respond = (statusCode: number, body: Record<string, string>): APIGatewayProxyStructuredResultV2 => ({
@@ -54,6 +66,9 @@ export const createIngestHandler = (deps: IngestHandlerDeps): IngestHandler => {
     if (context !== undefined) logger.addContext(context);
     const correlationId = event.requestContext.requestId;
     try {
+      // Path first, then method: what the HTTP API answers 404 to is answered 404 behind a function URL too.
+      if (deps.routePath !== undefined && event.rawPath !== deps.routePath)
+        throw new NotFoundError('path is not the webhook route');
       if (event.requestContext.http.method !== 'POST')
         throw new MethodNotAllowedError(event.requestContext.http.method);
       // API Gateway hands the function its header names in lower case.
@@ -123,9 +138,21 @@ export const ingestDependencies = (
   maxPayloadBytes: config.maxPayloadBytes,
 });
 
+/** The route path the stack set for ingest to check (behind a function URL), or undefined when it set none. */
+export const loadRoutePath = (
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined => {
+  const path = source[ENV.webhookRoutePath];
+  if (path === undefined || path === '') return undefined;
+  if (!path.startsWith('/'))
+    throw new Error(`${ENV.webhookRoutePath} must be a path starting with /, got "${path}"`);
+  return path;
+};
+
 export const handler: IngestHandler = builtOnFirstCall(() =>
   createIngestHandler({
     ...ingestDependencies(loadIngestConfig(), createIngestClients()),
+    routePath: loadRoutePath(),
     logger: createLogger('ingest'),
   }),
 );

@@ -1,7 +1,6 @@
 // Alarms: what must reach a person, on one SNS topic: dead letters, a stuck queue, failing or refused webhooks, failing
 // or throttled functions, a failing or silent guardian.
 import { Duration, Validations } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,23 +11,26 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   ALARMED_GUARDIAN_METRICS,
+  FUNCTION_URL_METRICS,
   GUARDIAN_METRICS,
   INGEST_REJECTED_MESSAGE,
   INGEST_UNAVAILABLE_MESSAGE,
   INGRESS_METRICS,
   PERSIST_METRICS,
 } from '../definitions/metrics.js';
-import { ACCESS_LOG_STATUS_FIELD } from './ingress.js';
+import { ACCESS_LOG_STATUS_FIELD, type HttpApiEndpoint, type WebhookEndpoint } from './ingress.js';
 
 export interface AlarmsProps {
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly httpApi: apigw.IHttpApi;
-  /** The HTTP API's JSON access log, where throttled (429) answers are counted. */
-  readonly accessLogGroup: logs.ILogGroup;
+  /**
+   * What receives the webhooks: the HTTP API, whose metrics and JSON access log (where throttled 429 answers are
+   * counted) the webhook alarms watch, or ingest's function URL, whose metrics they watch instead.
+   */
+  readonly endpoint: WebhookEndpoint;
   /** The ingest function's log, where its token rejections (401) are counted. */
   readonly ingestLogGroup: logs.ILogGroup;
-  /** The ingest function, whose throttles are answered 5xx. */
+  /** The ingest function: behind the HTTP API its throttles are answered 5xx, behind a function URL 429. */
   readonly ingestFunction: lambda.IFunction;
   /** The guardian, when the stack has one. */
   readonly guardianFunction?: lambda.IFunction;
@@ -112,46 +114,8 @@ export class Alarms extends Construct {
       metric: props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
       threshold: (props.maxBacklogAge ?? Duration.minutes(15)).toSeconds(),
     });
-    this.add('IngestThrottles', {
-      alarmDescription:
-        'Lambda throttled ingest (the account has no concurrency left, or its limit is too low): those webhooks ' +
-        'were answered 5xx and Aircall retries them. Raise the account concurrency limit or find what uses it.',
-      metric: props.ingestFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      threshold: 1,
-    });
-    this.add('WebhookServerErrors', {
-      alarmDescription:
-        'The webhook answered 5xx: Aircall retries, and deactivates the webhook if it goes on.',
-      metric: props.httpApi.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      threshold: 5,
-    });
-    this.add('WebhookClientErrorRate', {
-      alarmDescription:
-        'Over 10% of webhook requests were answered 4xx: events refused as unstorable (400, 413, 415), unknown ' +
-        'tokens, throttling or stray requests. Aircall counts each as a failed delivery; the ingest log says why.',
-      metric: new cloudwatch.MathExpression({
-        label: 'webhook 4xx, % of requests',
-        expression: `IF(requests >= ${CLIENT_ERROR_RATE_MIN_REQUESTS}, 100 * FILL(clientErrors, 0) / requests, 0)`,
-        usingMetrics: {
-          clientErrors: props.httpApi.metricClientError({ period: FIVE_MINUTES, statistic: 'Sum' }),
-          requests: props.httpApi.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        },
-        period: FIVE_MINUTES,
-      }),
-      threshold: 10,
-    });
-    // Counted from logs, not published by ingest: its hot path stays one SendMessage.
-    this.add('WebhookThrottled', {
-      alarmDescription:
-        'API Gateway answered 429 to webhook requests above throttlingRateLimit or throttlingBurstLimit: Aircall ' +
-        'retries, and deactivates the webhook if it goes on. Raise the limits, or find the flood.',
-      metric: this.countLogLines('ThrottledFilter', {
-        logGroup: props.accessLogGroup,
-        filterPattern: logs.FilterPattern.stringValue(`$.${ACCESS_LOG_STATUS_FIELD}`, '=', '429'),
-        metricName: INGRESS_METRICS.names.throttled,
-      }),
-      threshold: 5,
-    });
+    if (props.endpoint.kind === 'http-api') this.watchHttpApi(props.endpoint, props.ingestFunction);
+    else this.watchFunctionUrl(props.ingestFunction);
     this.add('WebhookTokenRejected', {
       alarmDescription:
         'Ingest answered 401 to webhooks with a missing or unknown token, and enqueued nothing: a webhook the ' +
@@ -167,11 +131,13 @@ export class Alarms extends Construct {
       threshold: 5,
     });
     // Counts without an alarm, for the dashboard and for queries: what ingest accepted, refused and could not queue.
-    this.countLogLines('AcceptedFilter', {
-      logGroup: props.accessLogGroup,
-      filterPattern: logs.FilterPattern.stringValue(`$.${ACCESS_LOG_STATUS_FIELD}`, '=', '200'),
-      metricName: INGRESS_METRICS.names.accepted,
-    });
+    // Accepted requests are counted from the access log, which only the HTTP API writes.
+    if (props.endpoint.kind === 'http-api')
+      this.countLogLines('AcceptedFilter', {
+        logGroup: props.endpoint.accessLogGroup,
+        filterPattern: logs.FilterPattern.stringValue(`$.${ACCESS_LOG_STATUS_FIELD}`, '=', '200'),
+        metricName: INGRESS_METRICS.names.accepted,
+      });
     this.countLogLines('RejectedFilter', {
       logGroup: props.ingestLogGroup,
       filterPattern: logs.FilterPattern.stringValue('$.message', '=', INGEST_REJECTED_MESSAGE),
@@ -256,6 +222,94 @@ export class Alarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       });
     }
+  }
+
+  /** The webhook alarms behind the HTTP API: its 5xx, its share of 4xx, and the stage's 429 from the access log. */
+  private watchHttpApi(endpoint: HttpApiEndpoint, ingestFunction: lambda.IFunction): void {
+    const { httpApi } = endpoint;
+    this.add('IngestThrottles', {
+      alarmDescription:
+        'Lambda throttled ingest (the account has no concurrency left, or its limit is too low): those webhooks ' +
+        'were answered 5xx and Aircall retries them. Raise the account concurrency limit or find what uses it.',
+      metric: ingestFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 1,
+    });
+    this.add('WebhookServerErrors', {
+      alarmDescription:
+        'The webhook answered 5xx: Aircall retries, and deactivates the webhook if it goes on.',
+      metric: httpApi.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 5,
+    });
+    this.add('WebhookClientErrorRate', {
+      alarmDescription:
+        'Over 10% of webhook requests were answered 4xx: events refused as unstorable (400, 413, 415), unknown ' +
+        'tokens, throttling or stray requests. Aircall counts each as a failed delivery; the ingest log says why.',
+      metric: this.clientErrorRate(
+        httpApi.metricClientError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        httpApi.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      ),
+      threshold: 10,
+    });
+    // Counted from logs, not published by ingest: its hot path stays one SendMessage.
+    this.add('WebhookThrottled', {
+      alarmDescription:
+        'API Gateway answered 429 to webhook requests above throttlingRateLimit or throttlingBurstLimit: Aircall ' +
+        'retries, and deactivates the webhook if it goes on. Raise the limits, or find the flood.',
+      metric: this.countLogLines('ThrottledFilter', {
+        logGroup: endpoint.accessLogGroup,
+        filterPattern: logs.FilterPattern.stringValue(`$.${ACCESS_LOG_STATUS_FIELD}`, '=', '429'),
+        metricName: INGRESS_METRICS.names.throttled,
+      }),
+      threshold: 5,
+    });
+  }
+
+  /**
+   * The same webhook alarms behind a function URL, from the metrics Lambda publishes for it: no access log, and no
+   * stage, so the throttle is ingest's reserved concurrency and a throttled invocation is the 429 Aircall gets.
+   */
+  private watchFunctionUrl(ingestFunction: lambda.IFunction): void {
+    const urlMetric = (metricName: string): cloudwatch.Metric =>
+      ingestFunction.metric(metricName, { period: FIVE_MINUTES, statistic: 'Sum' });
+    this.add('WebhookServerErrors', {
+      alarmDescription:
+        'The webhook function URL answered 5xx (ingest failed or timed out): Aircall retries, and deactivates the ' +
+        'webhook if it goes on. The ingest log says why.',
+      metric: urlMetric(FUNCTION_URL_METRICS.serverErrors),
+      threshold: 5,
+    });
+    this.add('WebhookClientErrorRate', {
+      alarmDescription:
+        'Over 10% of webhook requests were answered 4xx: events refused as unstorable (400, 413, 415), unknown ' +
+        'tokens, throttling (429) or stray requests (404). Aircall counts each as a failed delivery; the ingest log ' +
+        'says why.',
+      metric: this.clientErrorRate(
+        urlMetric(FUNCTION_URL_METRICS.clientErrors),
+        urlMetric(FUNCTION_URL_METRICS.requests),
+      ),
+      threshold: 10,
+    });
+    this.add('WebhookThrottled', {
+      alarmDescription:
+        'Lambda throttled ingest above its reserved concurrency (ingestReservedConcurrency): the function URL ' +
+        'answered 429, Aircall retries, and deactivates the webhook if it goes on. Raise ' +
+        'ingestReservedConcurrency, or find the flood.',
+      metric: ingestFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 5,
+    });
+  }
+
+  /** Percent of requests answered 4xx, 0 below a handful of requests (where one stray request would be 100%). */
+  private clientErrorRate(
+    clientErrors: cloudwatch.IMetric,
+    requests: cloudwatch.IMetric,
+  ): cloudwatch.IMetric {
+    return new cloudwatch.MathExpression({
+      label: 'webhook 4xx, % of requests',
+      expression: `IF(requests >= ${CLIENT_ERROR_RATE_MIN_REQUESTS}, 100 * FILL(clientErrors, 0) / requests, 0)`,
+      usingMetrics: { clientErrors, requests },
+      period: FIVE_MINUTES,
+    });
   }
 
   /**

@@ -1,14 +1,19 @@
 // PipelineDashboard: one CloudWatch dashboard of the whole pipeline, from the webhook to the tables and the archive,
 // with the state of every alarm.
 import { Aws, Duration } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { type CustomMetricGroup, DefaultDashboardFactory, MonitoringFacade } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { GUARDIAN_METRICS, METRICS_NAMESPACE, PERSIST_METRICS } from '../definitions/metrics.js';
+import {
+  FUNCTION_URL_METRICS,
+  GUARDIAN_METRICS,
+  METRICS_NAMESPACE,
+  PERSIST_METRICS,
+} from '../definitions/metrics.js';
+import type { WebhookEndpoint } from './ingress.js';
 
 /** A queue and its dead-letter queue, under the name the dashboard shows. */
 export interface WatchedQueue {
@@ -18,7 +23,8 @@ export interface WatchedQueue {
 }
 
 export interface PipelineDashboardProps {
-  readonly httpApi: apigw.IHttpApi;
+  /** What receives the webhooks: the HTTP API, or ingest's function URL. */
+  readonly endpoint: WebhookEndpoint;
   /** The functions, by the name the dashboard shows, in pipeline order. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly queues: readonly WatchedQueue[];
@@ -63,6 +69,34 @@ const serviceMetric = (
     label,
   });
 
+/** What the facade's HTTP API widgets show, from the metrics Lambda publishes for a function URL. */
+const functionUrlWidgets = (fn: lambda.IFunction) => {
+  const metric = (metricName: string, label: string, statistic = 'Sum'): cloudwatch.Metric =>
+    fn.metric(metricName, { period: FIVE_MINUTES, statistic, label });
+  const groups: CustomMetricGroup[] = [
+    { title: 'Requests', metrics: [metric(FUNCTION_URL_METRICS.requests, 'requests')] },
+    {
+      title: 'Errors',
+      metrics: [
+        metric(FUNCTION_URL_METRICS.clientErrors, '4xx'),
+        metric(FUNCTION_URL_METRICS.serverErrors, '5xx'),
+      ],
+    },
+    {
+      title: 'Latency',
+      metrics: [
+        metric(FUNCTION_URL_METRICS.latency, 'p50', 'p50'),
+        metric(FUNCTION_URL_METRICS.latency, 'p99', 'p99'),
+      ],
+    },
+  ];
+  return {
+    alarmFriendlyName: 'WebhookFunctionUrl',
+    humanReadableName: 'Webhook function URL',
+    metricGroups: groups,
+  };
+};
+
 /**
  * Built with cdk-monitoring-constructs' MonitoringFacade, for its per-resource widgets (rates, latency percentiles,
  * error and throttle counts, queue age and time to drain, table capacity and throttles) and links to each resource.
@@ -98,7 +132,12 @@ export class PipelineDashboard extends Construct {
     );
 
     facade.addLargeHeader('Webhook endpoint');
-    facade.monitorApiGatewayV2HttpApi({ api: props.httpApi, humanReadableName: 'Webhook HTTP API' });
+    if (props.endpoint.kind === 'http-api')
+      facade.monitorApiGatewayV2HttpApi({
+        api: props.endpoint.httpApi,
+        humanReadableName: 'Webhook HTTP API',
+      });
+    else facade.monitorCustom(functionUrlWidgets(props.endpoint.ingestFunction));
 
     facade.addLargeHeader('Functions');
     for (const [name, fn] of Object.entries(props.functions))

@@ -68,6 +68,17 @@ export const INGRESS_METRICS = {
   },
 } as const;
 
+/**
+ * What Lambda publishes for a function URL, in `AWS/Lambda` by `FunctionName`: behind one, these stand in for the
+ * HTTP API's Count, 4xx, 5xx and Latency.
+ */
+export const FUNCTION_URL_METRICS = {
+  requests: 'UrlRequestCount',
+  clientErrors: 'Url4xxCount',
+  serverErrors: 'Url5xxCount',
+  latency: 'UrlRequestLatency',
+} as const;
+
 /** The log line ingest writes when it answers 503: the queue (or the registry) could not be reached. */
 export const INGEST_UNAVAILABLE_MESSAGE = 'webhook not accepted';
 

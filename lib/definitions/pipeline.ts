@@ -109,6 +109,12 @@ export const ENV = {
   /** Where persist sends a record it can never store, at once rather than after every retry. */
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   tokenCacheSeconds: 'TOKEN_CACHE_SECONDS',
+  /**
+   * The one path ingest answers, set only behind a function URL, which routes nothing: any other path is answered
+   * 404 there, as the HTTP API answers it. Unset, the HTTP API routes (its rawPath may carry a custom domain's
+   * mapping key, so ingest does not check it again).
+   */
+  webhookRoutePath: 'WEBHOOK_ROUTE_PATH',
   /** Ingest's cap on an event's `data`, in bytes: larger is answered 413. */
   maxPayloadBytes: 'MAX_PAYLOAD_BYTES',
   /** Name or ARN of the Secrets Manager secret holding the Aircall credentials; never the credentials. */

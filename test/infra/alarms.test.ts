@@ -8,7 +8,7 @@ import {
   INGRESS_METRICS,
   PERSIST_METRICS,
 } from '../../lib/definitions/metrics.js';
-import { logicalId, synthesize } from './support.js';
+import { httpApiOf, logicalId, synthesize } from './support.js';
 
 const withEverything = synthesize({
   aircallSecretName: 'aircall/credentials',
@@ -175,7 +175,7 @@ describe('Alarms', () => {
 describe('ingress alarms', () => {
   const { stack, template } = bare;
   const topic = { Ref: logicalId(stack.alarms.topic) };
-  const apiId = { Ref: logicalId(stack.ingress.httpApi) };
+  const apiId = { Ref: logicalId(httpApiOf(stack).httpApi) };
 
   it('alarms when over 10% of at least 20 webhook requests in five minutes are answered 4xx', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -221,7 +221,7 @@ describe('ingress alarms', () => {
 
   it('counts 429 answers from the JSON access log, where the status is a string', () => {
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: { Ref: logicalId(stack.ingress.accessLogGroup) },
+      LogGroupName: { Ref: logicalId(httpApiOf(stack).accessLogGroup) },
       FilterPattern: '{ $.status = "429" }',
       MetricTransformations: [
         {
@@ -233,7 +233,7 @@ describe('ingress alarms', () => {
       ],
     });
     const format = JSON.parse(
-      template.toJSON().Resources[logicalId(stack.ingress.stage)].Properties.AccessLogSettings
+      template.toJSON().Resources[logicalId(httpApiOf(stack).stage)].Properties.AccessLogSettings
         .Format as string,
     ) as Record<string, string>;
     expect(format.status).toBe('$context.status');
@@ -366,7 +366,7 @@ describe('the ingress counts', () => {
   it('counts the webhooks answered 200 from the access log', () => {
     expect(byName('WebhooksAccepted')).toMatchObject({
       FilterPattern: expect.stringContaining('200'),
-      LogGroupName: { Ref: logicalId(bare.stack.ingress.accessLogGroup) },
+      LogGroupName: { Ref: logicalId(httpApiOf(bare.stack).accessLogGroup) },
     });
   });
 

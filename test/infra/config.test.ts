@@ -21,6 +21,8 @@ describe('parseConfig', () => {
     expect(parseConfig({})).toEqual({
       stackName: 'AircallWebhookStack',
       webhookPath: '/aircall/webhook',
+      ingress: 'http-api',
+      ingestReservedConcurrency: 20,
       throttlingRateLimit: 50,
       throttlingBurstLimit: 100,
       eventRetentionDays: 365,
@@ -78,6 +80,41 @@ describe('parseConfig', () => {
         `maxPayloadBytes must be a whole number of bytes from 8192 to 65536 (above it a call item can outgrow DynamoDB's 400 KB) (got ${JSON.stringify(bad)})`,
       ]);
     }
+  });
+
+  it('takes the ingress as http-api (the default) or function-url, and nothing else', () => {
+    expect(parseConfig({}).ingress).toBe('http-api');
+    expect(parseConfig({ ingress: 'http-api' }).ingress).toBe('http-api');
+    expect(parseConfig({ ingress: 'function-url' }).ingress).toBe('function-url');
+    for (const bad of ['rest-api', 'HTTP-API', 'alb', true, 1]) {
+      expect(problemsOf({ ingress: bad })).toEqual([
+        `ingress must be one of 'http-api', 'function-url' (got ${JSON.stringify(bad)})`,
+      ]);
+    }
+  });
+
+  it('takes the reserved concurrency of ingest from 1 to 900 behind a function URL, as `cdk -c` passes it', () => {
+    expect(parseConfig({ ingress: 'function-url' }).ingestReservedConcurrency).toBe(20);
+    expect(
+      parseConfig({ ingress: 'function-url', ingestReservedConcurrency: '50' }).ingestReservedConcurrency,
+    ).toBe(50);
+    for (const bad of [0, 901, 2.5, 'many']) {
+      expect(problemsOf({ ingress: 'function-url', ingestReservedConcurrency: bad })).toEqual([
+        `ingestReservedConcurrency must be a whole number from 1 to 900 (got ${JSON.stringify(bad)})`,
+      ]);
+    }
+  });
+
+  it('refuses a setting the chosen ingress would ignore: stage throttling behind a function URL, and the reverse', () => {
+    expect(
+      problemsOf({ ingress: 'function-url', throttlingRateLimit: 20, throttlingBurstLimit: 40 }),
+    ).toEqual([
+      "throttlingRateLimit is set but ingress is 'function-url', which has no stage to throttle: set ingestReservedConcurrency",
+      "throttlingBurstLimit is set but ingress is 'function-url', which has no stage to throttle: set ingestReservedConcurrency",
+    ]);
+    expect(problemsOf({ ingestReservedConcurrency: 10 })).toEqual([
+      "ingestReservedConcurrency is set but ingress is not 'function-url': the HTTP API's stage throttles instead",
+    ]);
   });
 
   it('reads the timestamp margin in whole seconds, 0 included, as `cdk -c` passes it', () => {

@@ -1,7 +1,7 @@
 // A stack built from non-default configuration: every key that shapes the template takes effect.
 import { describe, expect, it } from 'vitest';
 import { TABLE_NAMES } from '../../lib/definitions/tables.js';
-import { logicalId, synthesize } from './support.js';
+import { httpApiOf, logicalId, synthesize } from './support.js';
 
 const { stack, template } = synthesize({
   webhookPath: '/hooks/aircall-v2',
@@ -26,7 +26,7 @@ describe('the configured stack', () => {
   });
 
   it('throttles at the configured rate and burst', () => {
-    expect(propertiesOf(stack.ingress.stage).DefaultRouteSettings).toEqual({
+    expect(propertiesOf(httpApiOf(stack).stage).DefaultRouteSettings).toEqual({
       ThrottlingRateLimit: 20,
       ThrottlingBurstLimit: 40,
     });

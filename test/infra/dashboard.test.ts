@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { GUARDIAN_METRICS, PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { TABLE_NAMES } from '../../lib/definitions/tables.js';
-import { logicalId, type Synthesized, synthesize } from './support.js';
+import { httpApiOf, logicalId, type Synthesized, synthesize } from './support.js';
 
 const guarded = synthesize({ aircallSecretName: 'aircall/credentials' });
 const bare = synthesize({ archiveMedia: false });
@@ -47,7 +47,7 @@ describe('the pipeline dashboard', () => {
   });
 
   it('shows the webhook API’s requests, 4xx, 5xx and latency', () => {
-    expect(body).toContain(ref(logicalId(stack.ingress.httpApi)));
+    expect(body).toContain(ref(logicalId(httpApiOf(stack).httpApi)));
     for (const metric of ['"Count"', '"4xx"', '"5xx"', '"Latency"']) expect(body).toContain(metric);
   });
 

@@ -14,6 +14,7 @@ import { STATE_TABLES, TABLES } from '../../lib/definitions/tables.js';
 import {
   arnOf,
   CDK_CONTEXT,
+  httpApiOf,
   logicalId,
   normalize,
   policyStatements,
@@ -119,7 +120,7 @@ describe('the guardian function', () => {
       WEBHOOK_URLS: {
         'Fn::Join': [
           '',
-          [{ 'Fn::GetAtt': [logicalId(stack.ingress.httpApi), 'ApiEndpoint'] }, '/aircall/webhook'],
+          [{ 'Fn::GetAtt': [logicalId(httpApiOf(stack).httpApi), 'ApiEndpoint'] }, '/aircall/webhook'],
         ],
       },
       AIRCALL_API_URL: 'https://api.aircall.io/v1',

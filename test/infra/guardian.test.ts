@@ -4,6 +4,7 @@ import { GUARDIAN_TABLE_ACTIONS } from '../../lib/constructs/guardian.js';
 import { STATE_TABLES } from '../../lib/definitions/tables.js';
 import {
   arnOf,
+  httpApiOf,
   logicalId,
   normalize,
   policyStatements,
@@ -125,7 +126,7 @@ describe('Guardian', () => {
     const fn = resources[logicalId(guardian.guardianFunction)] as {
       Properties: { Environment: { Variables: Record<string, unknown> } };
     };
-    const endpoint = { 'Fn::GetAtt': [logicalId(stack.ingress.httpApi), 'ApiEndpoint'] };
+    const endpoint = { 'Fn::GetAtt': [logicalId(httpApiOf(stack).httpApi), 'ApiEndpoint'] };
     const expected = { 'Fn::Join': ['', [endpoint, `/aircall/webhook,${CUSTOM_URL}`]] };
     expect(fn.Properties.Environment.Variables.WEBHOOK_URLS).toEqual(expected);
     template.hasOutput('WebhookUrls', { Value: expected });

@@ -1,9 +1,9 @@
 // The public side: one POST route on a throttled, access-logged HTTP API stage, and the stack outputs.
 import { describe, expect, it } from 'vitest';
-import { arnOf, logicalId, synthesize } from './support.js';
+import { arnOf, httpApiOf, logicalId, synthesize } from './support.js';
 
 const { stack, template } = synthesize();
-const stage = template.toJSON().Resources[logicalId(stack.ingress.stage)].Properties;
+const stage = template.toJSON().Resources[logicalId(httpApiOf(stack).stage)].Properties;
 const outputs = template.toJSON().Outputs;
 
 describe('Ingress', () => {
@@ -66,7 +66,7 @@ describe('the stack outputs', () => {
   });
 
   it('give the webhook URL as the API endpoint followed by the path', () => {
-    const endpoint = { 'Fn::GetAtt': [logicalId(stack.ingress.httpApi), 'ApiEndpoint'] };
+    const endpoint = { 'Fn::GetAtt': [logicalId(httpApiOf(stack).httpApi), 'ApiEndpoint'] };
     expect(outputs.WebhookUrl.Value).toEqual({ 'Fn::Join': ['', [endpoint, '/aircall/webhook']] });
     // Without custom domains, the list of every webhook URL holds that one alone.
     expect(outputs.WebhookUrls.Value).toEqual(outputs.WebhookUrl.Value);

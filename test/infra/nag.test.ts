@@ -48,6 +48,16 @@ describe('the nag packs on the stack with a guardian that repairs gaps', () => {
   });
 });
 
+describe('the nag packs on the stack behind a function URL', () => {
+  // No HTTP API: the function URL, its public invoke permissions and the reserved concurrency face the packs instead.
+  const behindUrl = synthesize({ ingress: 'function-url' });
+
+  it('report no unacknowledged finding', () => {
+    expect(behindUrl.template.findResources('AWS::Lambda::Url')).not.toEqual({});
+    expect(findingsOf(behindUrl.app)).toEqual([]);
+  });
+});
+
 describe('the nag gate', () => {
   it('stops synthesis on an error-level finding', () => {
     const { app, stack } = nagApp();

@@ -5,6 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { AircallWebhookStack } from '../../lib/aircall-webhook-stack.js';
 import { parseConfig } from '../../lib/config.js';
+import type { HttpApiEndpoint } from '../../lib/constructs/ingress.js';
 import { applyNagPacks } from '../../lib/nag.js';
 
 const cdkJson: { context: Record<string, unknown> } = JSON.parse(
@@ -56,6 +57,14 @@ export function nagApp(): { app: App; stack: Stack } {
   const app = new App({ context: { ...CDK_CONTEXT } });
   applyNagPacks(app);
   return { app, stack: new Stack(app, 'ProbeStack') };
+}
+
+/** The HTTP API of a stack deployed with it (the default ingress); throws for a function URL stack. */
+export function httpApiOf(stack: AircallWebhookStack): HttpApiEndpoint {
+  const { endpoint } = stack.ingress;
+  if (endpoint.kind !== 'http-api')
+    throw new Error(`${stack.stackName} has no HTTP API: its ingress is ${endpoint.kind}`);
+  return endpoint;
 }
 
 /** Logical id of the CloudFormation resource behind an L2 construct. */
