@@ -27,9 +27,12 @@ describe('correlation id', () => {
     const body = withToken(sampleBody('captured-inbound-voicemail-call.ended'));
     const { output } = await captureOutput(async () => {
       expect(await post(local.stack.webhookUrl, body)).toBe(200);
+      // Until the batch that dead-lettered the job has counted as done: its log line is written by then.
       await waitFor(
         () =>
-          local.stack.depth().queue === 0 && local.stack.mediaDepth().deadLetterQueue === 1
+          local.stack.depth().queue === 0 &&
+          local.stack.mediaDepth().deadLetterQueue === 1 &&
+          local.stack.activity.archived >= 1
             ? true
             : undefined,
         30_000,
