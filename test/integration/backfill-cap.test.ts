@@ -1,18 +1,12 @@
 // A backfill over more than 10,000 calls, end to end on the local stack: Aircall's listing cap split around, its
 // rate limit kept, every call stored once, and a second run over the same window sending nothing.
 
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoStoredState, SqsEventSink } from '../../lambdas/reconcile/adapters.js';
 import { type ReconcileDeps, reconcile } from '../../lambdas/reconcile/reconcile.js';
-import { AircallListingCapError } from '../../lambdas/shared/aircall/aircall.js';
-import { AircallClient } from '../../lambdas/shared/aircall/aircall-client.js';
-import { AircallRateLimiter } from '../../lambdas/shared/aircall/rate-limiter.js';
-import { GUARDIAN } from '../../lib/definitions/pipeline.js';
-import { localSqsClientConfig } from '../../local/clients.js';
 import { randomCompany, type Simulator, startSimulator } from '../../simulator/simulator.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';
+import { reconcileOnLocalStack } from '../support/reconcile.js';
 
 const CALLS = 10_200;
 const FROM = 1_780_000_000;
@@ -37,7 +31,7 @@ const count = async (local: TestLocalStack, table: 'calls' | 'events'): Promise<
 describe('a backfill past the listing cap', () => {
   let simulator: Simulator;
   let local: TestLocalStack;
-  let sqs: SQSClient;
+  let closeReconcile: (() => void) | undefined;
   let deps: ReconcileDeps;
 
   beforeAll(async () => {
@@ -45,32 +39,22 @@ describe('a backfill past the listing cap', () => {
     simulator.seedHistory(company.account, { calls: CALLS, from: FROM, to: TO });
     // The recordings of ten thousand seeded calls are not what this test is about.
     local = await startTestLocalStack({ logLevel: 'ERROR', archiveMedia: false });
-    sqs = new SQSClient(localSqsClientConfig(local.stack.endpoints.sqs));
-    const wait = async (ms: number) => {
-      clock += ms;
-    };
-    const reader = new AircallClient({
+    const wired = reconcileOnLocalStack(local, {
       credentials: { account: company.account, apiId: company.apiId, apiToken: company.apiToken },
       baseUrl: simulator.apiUrl,
-      limiter: new AircallRateLimiter({
-        minIntervalMs: GUARDIAN.minRequestIntervalMs,
+      clock: {
         now: () => clock,
-        sleep: wait,
-      }),
-      now: () => clock,
-      sleep: wait,
+        advance: (ms) => {
+          clock += ms;
+        },
+      },
     });
-    deps = {
-      reader,
-      stored: new DynamoStoredState(local.documents, local.settings.tables),
-      sink: new SqsEventSink(sqs, local.stack.queues.queueUrl),
-      isListingCap: (error) => error instanceof AircallListingCapError,
-      now: () => clock,
-    };
+    deps = wired.deps;
+    closeReconcile = wired.close;
   }, 60_000);
 
   afterAll(async () => {
-    sqs?.destroy();
+    closeReconcile?.();
     await local?.dispose();
     await simulator?.stop();
   });

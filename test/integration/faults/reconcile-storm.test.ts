@@ -1,18 +1,12 @@
 // A reconcile against an Aircall API answering 30 % of its requests 503 and 20 % 429: the client backs off, the
 // run finishes, and every call is stored once.
 
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoStoredState, SqsEventSink } from '../../../lambdas/reconcile/adapters.js';
 import { type ReconcileDeps, reconcile } from '../../../lambdas/reconcile/reconcile.js';
-import { AircallListingCapError } from '../../../lambdas/shared/aircall/aircall.js';
-import { AircallClient } from '../../../lambdas/shared/aircall/aircall-client.js';
-import { AircallRateLimiter } from '../../../lambdas/shared/aircall/rate-limiter.js';
-import { GUARDIAN } from '../../../lib/definitions/pipeline.js';
-import { localSqsClientConfig } from '../../../local/clients.js';
 import { randomCompany, type Simulator, startSimulator } from '../../../simulator/simulator.js';
 import { type FaultAnswer, type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
+import { reconcileOnLocalStack } from '../../support/reconcile.js';
 import { scanTable } from '../../support/tables.js';
 import { countItems, tally } from './traffic.js';
 
@@ -50,7 +44,7 @@ describe('a reconcile through a storm of 503s and 429s', () => {
   let simulator: Simulator;
   let proxy: FaultProxy;
   let local: TestLocalStack;
-  let sqs: SQSClient;
+  let closeReconcile: (() => void) | undefined;
   let deps: ReconcileDeps;
 
   beforeAll(async () => {
@@ -60,32 +54,22 @@ describe('a reconcile through a storm of 503s and 429s', () => {
     proxy = await startFaultProxy(new URL(simulator.apiUrl).origin, { preserveHost: true });
     proxy.fail(() => true, stormAnswer);
     local = await startTestLocalStack({ logLevel: 'CRITICAL', archiveMedia: false });
-    sqs = new SQSClient(localSqsClientConfig(local.stack.endpoints.sqs));
-    const wait = async (ms: number) => {
-      clock += ms;
-    };
-    const reader = new AircallClient({
+    const wired = reconcileOnLocalStack(local, {
       credentials: { account: company.account, apiId: company.apiId, apiToken: company.apiToken },
       baseUrl: `${proxy.url}${new URL(simulator.apiUrl).pathname}`,
-      limiter: new AircallRateLimiter({
-        minIntervalMs: GUARDIAN.minRequestIntervalMs,
+      clock: {
         now: () => clock,
-        sleep: wait,
-      }),
-      now: () => clock,
-      sleep: wait,
+        advance: (ms) => {
+          clock += ms;
+        },
+      },
     });
-    deps = {
-      reader,
-      stored: new DynamoStoredState(local.documents, local.settings.tables),
-      sink: new SqsEventSink(sqs, local.stack.queues.queueUrl),
-      isListingCap: (error) => error instanceof AircallListingCapError,
-      now: () => clock,
-    };
+    deps = wired.deps;
+    closeReconcile = wired.close;
   });
 
   afterAll(async () => {
-    sqs?.destroy();
+    closeReconcile?.();
     await local?.dispose();
     await proxy?.close();
     await simulator?.stop();
