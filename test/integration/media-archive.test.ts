@@ -10,35 +10,15 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../cli/run.js';
 import { resolveTarget } from '../../cli/target.js';
-import type { MediaKind } from '../../lib/definitions/media.js';
-import { MEDIA_KINDS } from '../../lib/definitions/media.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import { localClientTarget, localSqsClientConfig } from '../../local/clients.js';
-import type { GeneratedEvent } from '../../simulator/envelope.js';
 import { amzDate } from '../../simulator/media.js';
 import type { Simulator } from '../../simulator/simulator.js';
 import { byteSink, recordingIo } from '../cli/io.js';
 import { captureOutput } from '../support/capture.js';
 import { sampleBody } from '../support/fixtures.js';
 import { post, startTestLocalStack, type TestLocalStack, waitFor, withToken } from '../support/local.js';
-
-interface MediaFileOfCall {
-  readonly callId: number;
-  readonly kind: MediaKind;
-}
-
-/** Every file the events link to, once each. */
-const filesOf = (events: readonly GeneratedEvent[]): MediaFileOfCall[] => {
-  const seen = new Map<string, MediaFileOfCall>();
-  for (const event of events) {
-    if (event.resource !== 'call') continue;
-    for (const kind of MEDIA_KINDS) {
-      if (typeof event.data[kind] === 'string')
-        seen.set(`${event.data.id}/${kind}`, { callId: Number(event.data.id), kind });
-    }
-  }
-  return [...seen.values()];
-};
+import { filesOf, type MediaFile } from '../support/media-files.js';
 
 const simulatorOf = (local: TestLocalStack): Simulator => {
   const linked = local.stack.simulator;
@@ -54,7 +34,7 @@ const callItem = async (local: TestLocalStack, callId: number) =>
   ).Item;
 
 /** Waits until every file is recorded on its call, and returns the archives. */
-const archived = (local: TestLocalStack, files: readonly MediaFileOfCall[]) =>
+const archived = (local: TestLocalStack, files: readonly MediaFile[]) =>
   waitFor(async () => {
     const archives = [];
     for (const file of files) {

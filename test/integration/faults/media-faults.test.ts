@@ -8,7 +8,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_KINDS, type MediaKind } from '../../../lib/definitions/media.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../../../lib/definitions/pipeline.js';
 import { localClientTarget, localSqsClientConfig } from '../../../local/clients.js';
 import { type LocalSettings, readLocalSettings } from '../../../local/settings.js';
@@ -17,25 +16,10 @@ import { deliveryBody, type GeneratedEvent } from '../../../simulator/envelope.j
 import { randomCompany, type Simulator, startSimulator } from '../../../simulator/simulator.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { post, TOKEN, waitFor } from '../../support/local.js';
+import { filesOf, type MediaFile } from '../../support/media-files.js';
 import { scanTable } from '../../support/tables.js';
 
 const company = randomCompany('media-co');
-
-interface MediaFile {
-  readonly callId: number;
-  readonly kind: MediaKind;
-}
-
-const filesOf = (events: readonly GeneratedEvent[]): MediaFile[] => {
-  const seen = new Map<string, MediaFile>();
-  for (const event of events) {
-    if (event.resource !== 'call') continue;
-    for (const kind of MEDIA_KINDS)
-      if (typeof event.data[kind] === 'string')
-        seen.set(`${event.data.id}/${kind}`, { callId: Number(event.data.id), kind });
-  }
-  return [...seen.values()];
-};
 
 describe('media archive with the media host failing', () => {
   let simulator: Simulator;

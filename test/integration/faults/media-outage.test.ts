@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_KINDS, type MediaKind } from '../../../lib/definitions/media.js';
 import { localClientTarget } from '../../../local/clients.js';
 import { type LocalSettings, readLocalSettings } from '../../../local/settings.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
@@ -15,25 +14,10 @@ import { deliveryBody, type GeneratedEvent } from '../../../simulator/envelope.j
 import { randomCompany, type Simulator, startSimulator } from '../../../simulator/simulator.js';
 import { type FaultProxy, isS3Request, startFaultProxy } from '../../support/fault-proxy.js';
 import { post, TOKEN, waitFor } from '../../support/local.js';
+import { filesOf, type MediaFile } from '../../support/media-files.js';
 import { scanTable } from '../../support/tables.js';
 
 const company = randomCompany('media-co');
-
-interface MediaFile {
-  readonly callId: number;
-  readonly kind: MediaKind;
-}
-
-const filesOf = (events: readonly GeneratedEvent[]): MediaFile[] => {
-  const seen = new Map<string, MediaFile>();
-  for (const event of events) {
-    if (event.resource !== 'call') continue;
-    for (const kind of MEDIA_KINDS)
-      if (typeof event.data[kind] === 'string')
-        seen.set(`${event.data.id}/${kind}`, { callId: Number(event.data.id), kind });
-  }
-  return [...seen.values()];
-};
 
 describe('media archive with S3 failing for a while', () => {
   let simulator: Simulator;
