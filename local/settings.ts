@@ -6,7 +6,7 @@ import type { AircallCredentials } from '../lambdas/shared/aircall/aircall.js';
 import { credentialsFromEnvironment } from '../lambdas/shared/aircall/credentials.js';
 import { DEFAULT_CONFIG } from '../lib/config.js';
 import { AIRCALL_API_URL } from '../lib/definitions/pipeline.js';
-import { TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
+import { localTableName, TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
 import { LOOPBACK, urlFor } from './clients.js';
 
 export interface LocalSettings {
@@ -36,7 +36,7 @@ export interface LocalSettings {
   readonly webhookHosts: readonly string[];
   /** Days an `events` row is kept, written as its `expires_at` (`EVENT_RETENTION_DAYS`); 0 keeps it for ever. */
   readonly eventRetentionDays: number;
-  /** Physical table names: locally, the logical names themselves. */
+  /** Physical table names: locally, the logical names, with their revision from the second on (`calls-v2`). */
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queues: { readonly queue: string; readonly deadLetterQueue: string };
   /** The media archive's bucket on the embedded S3, and its job queue and dead-letter queue. */
@@ -99,7 +99,7 @@ export const readLocalSettings = (
     webhookPath: value('WEBHOOK_PATH'),
     webhookHosts,
     eventRetentionDays: wholeNumber('EVENT_RETENTION_DAYS', value('EVENT_RETENTION_DAYS'), problems),
-    tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, name])) as Record<TableName, string>,
+    tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, localTableName(name)])) as Record<TableName, string>,
     queues: { queue: 'events', deadLetterQueue: 'events-dlq' },
     media: { bucket: 'media', queue: 'media', deadLetterQueue: 'media-dlq' },
     mediaAllowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.trim() || undefined,

@@ -2,8 +2,15 @@
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
+import type { Receipt } from '../../lib/definitions/receipts.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import {
   type AppendResult,
@@ -11,6 +18,7 @@ import {
   type EventRecord,
   type MediaJob,
   type MediaJobQueue,
+  type ReceiptLog,
   RejectedWriteError,
   type StateResult,
   type StateStore,
@@ -77,6 +85,39 @@ export class DynamoEventLog implements EventLog {
       if (isConditionFailure(error)) return { stored: false };
       if (isValidationError(error)) throw rejected('event-log row', error);
       throw error;
+    }
+  }
+}
+
+// BatchWriteItem takes 25 requests at most; what DynamoDB leaves unprocessed (throttling) is sent again, a few times.
+const BATCH_WRITE_LIMIT = 25;
+const UNPROCESSED_ATTEMPTS = 5;
+
+/** Receipts in the events table, put whole: a receipt's key is the digest of what it lists, so a retry rewrites it. */
+export class DynamoReceiptLog implements ReceiptLog {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly pause: (attempt: number) => Promise<void> = (attempt) =>
+      new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt)),
+  ) {}
+
+  async write(receipts: readonly Receipt[]): Promise<void> {
+    for (let start = 0; start < receipts.length; start += BATCH_WRITE_LIMIT) {
+      let requests: { PutRequest: { Item: Record<string, unknown> } }[] = receipts
+        .slice(start, start + BATCH_WRITE_LIMIT)
+        .map((receipt) => ({ PutRequest: { Item: { ...receipt } } }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt === UNPROCESSED_ATTEMPTS)
+          throw new Error(`DynamoDB left ${requests.length} receipts unprocessed ${attempt} times`);
+        if (attempt > 0) await this.pause(attempt);
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []).flatMap((request) =>
+          request.PutRequest?.Item === undefined ? [] : [{ PutRequest: { Item: request.PutRequest.Item } }],
+        );
+      }
     }
   }
 }

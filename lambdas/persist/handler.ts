@@ -14,15 +14,18 @@ import { DynamoAccountStore, ThrottledActivity } from '../shared/accounts.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { correlationOf } from '../shared/correlation.js';
 import { createDeadLetterClient, deadLetterRecord, SqsDeadLetterQueue } from '../shared/dead-letters.js';
+import { eventDigest } from '../shared/digest.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import { builtOnFirstCall } from '../shared/first-call.js';
 import { createLogger } from '../shared/logger.js';
 import { storabilityProblem } from '../shared/storability.js';
-import { DynamoEventLog, DynamoStateStore, SqsMediaJobQueue } from './adapters.js';
+import { DynamoEventLog, DynamoReceiptLog, DynamoStateStore, SqsMediaJobQueue } from './adapters.js';
 import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
-import { type DeadLetterQueue, type QueuedEvent, RejectedWriteError } from './ports.js';
+import { type DeadLetterQueue, type QueuedEvent, type ReceiptLog, RejectedWriteError } from './ports.js';
 import { parseQueuedRecord } from './queued-event.js';
+import { receiptsOf } from './receipts.js';
+import { eventKeys } from './records.js';
 
 export type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -34,6 +37,8 @@ export interface ActivityMarker {
 export interface PersistHandlerDeps extends PersistDeps {
   /** Absent: nothing is noted (a stack without the accounts table). */
   readonly activity?: ActivityMarker;
+  /** Where each batch's receipts go, before any of its rows. */
+  readonly receipts: ReceiptLog;
   /** Where a record that can never be stored goes at once, instead of after every retry. */
   readonly deadLetters: DeadLetterQueue;
   readonly logger: Logger;
@@ -90,6 +95,23 @@ const publishTally = (metrics: Metrics, tally: Tally): void => {
 const permanentReason = (error: unknown): string | undefined =>
   error instanceof MalformedRecordError || error instanceof RejectedWriteError ? error.message : undefined;
 
+/** A record as its body reads: the event, or why it can never be stored. */
+type ParsedRecord = { readonly event: QueuedEvent } | { readonly error: unknown };
+
+const parseStorable = (record: SQSRecord): ParsedRecord => {
+  try {
+    const event = parseQueuedRecord(record);
+    // Ingest refuses these with a 400 or 413; a record queued before that check (or by hand) is refused here by
+    // the same rule, at once, rather than after every retry.
+    const problem = storabilityProblem(event.envelope);
+    if (problem !== undefined)
+      return { error: new MalformedRecordError(`the event cannot be stored: ${problem.reason}`) };
+    return { event };
+  } catch (error) {
+    return { error };
+  }
+};
+
 /** Builds the handler from its dependencies; nothing here reads the environment. */
 export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler => {
   const { logger } = deps;
@@ -124,15 +146,35 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
     }
   };
 
-  const persistRecord = async (record: SQSRecord, tally: Tally): Promise<void> => {
-    let event: QueuedEvent | undefined;
+  /**
+   * Lists the batch's events before any row is written: a receipt naming an event whose row is not there yet is
+   * skipped by its readers, while a row that no receipt lists would be missing from every listing of its time.
+   * False, after logging why, when the receipts could not be stored: then the whole batch is retried.
+   */
+  const writeReceipts = async (parsed: ReadonlyMap<string, ParsedRecord>): Promise<boolean> => {
+    const received = [...parsed.values()].flatMap((record) =>
+      'event' in record
+        ? [
+            {
+              event: record.event,
+              record: eventKeys(record.event, eventDigest(record.event.envelope, record.event.account)),
+            },
+          ]
+        : [],
+    );
     try {
-      event = parseQueuedRecord(record);
-      // Ingest refuses these with a 400 or 413; a record queued before that check (or by hand) is refused here by
-      // the same rule, at once, rather than after every retry.
-      const problem = storabilityProblem(event.envelope);
-      if (problem !== undefined)
-        throw new MalformedRecordError(`the event cannot be stored: ${problem.reason}`);
+      await deps.receipts.write(receiptsOf(received, deps.retentionDays));
+      return true;
+    } catch (error) {
+      logger.error('receipts not stored; the batch is retried', { records: parsed.size, error });
+      return false;
+    }
+  };
+
+  const persistRecord = async (record: SQSRecord, parsed: ParsedRecord, tally: Tally): Promise<void> => {
+    const event = 'event' in parsed ? parsed.event : undefined;
+    try {
+      if (event === undefined) throw 'error' in parsed ? parsed.error : new Error('unparsed record');
       const outcome = await persistEvent(event, deps);
       addToTally(tally, event.account, event.receivedAt, outcome);
       for (const target of outcome.refused) {
@@ -170,10 +212,19 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
     // several batches at once.
     const processor = new BatchProcessor(EventType.SQS);
     const tally: Tally = { foreign: 0, duplicates: 0, stale: 0, mediaJobs: 0, accounts: new Map() };
+    const parsed = new Map(event.Records.map((record) => [record.messageId, parseStorable(record)]));
+    if (!(await writeReceipts(parsed))) {
+      return { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) };
+    }
     try {
       return await processPartialResponse(
         event,
-        (record: SQSRecord) => persistRecord(record, tally),
+        (record: SQSRecord) =>
+          persistRecord(
+            record,
+            parsed.get(record.messageId) ?? { error: new Error('unparsed record') },
+            tally,
+          ),
         processor,
         {
           context,
@@ -217,6 +268,7 @@ export const persistDependencies = (
   });
   return {
     events: new DynamoEventLog(client, config.eventsTable),
+    receipts: new DynamoReceiptLog(client, config.eventsTable),
     state: new DynamoStateStore(client, config.stateTables),
     deadLetters: new SqsDeadLetterQueue(clients.deadLetters, config.deadLetterQueueUrl),
     ...(config.mediaQueueUrl === undefined

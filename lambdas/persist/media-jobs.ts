@@ -9,7 +9,9 @@ const isLink = (value: unknown): value is string =>
 
 /** Whether the write brings a call's own data (not an insight kept on the call), with at least one link. */
 const carriesMedia = (write: StateWrite): boolean =>
-  write.table === 'calls' && write.guard.length === 1 && MEDIA_KINDS.some((kind) => isLink(write.set[kind]));
+  write.table === 'calls' &&
+  write.guard.length === 1 &&
+  MEDIA_KINDS.some((kind) => isLink(write.media?.[kind]));
 
 /** The write with the archive attributes to probe for, when it carries a link; unchanged otherwise. */
 export const probeArchives = (write: StateWrite): StateWrite =>
@@ -24,7 +26,7 @@ export const mediaJobsOf = (write: StateWrite, result: StateResult): MediaJob[] 
   if (!carriesMedia(write) || result.outcome === 'foreign') return [];
   const present = new Set(result.present ?? []);
   return MEDIA_KINDS.flatMap((kind) => {
-    const url = write.set[kind];
+    const url = write.media?.[kind];
     if (!isLink(url) || present.has(archiveAttribute(kind))) return [];
     return [{ account: write.account, callId: String(write.id), kind, url }];
   });

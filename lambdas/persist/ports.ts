@@ -2,7 +2,8 @@
 // interfaces its tests fake.
 
 import type { ExactInteger } from '../../lib/definitions/json.js';
-import type { MediaJob } from '../../lib/definitions/media.js';
+import type { MediaJob, MediaKind } from '../../lib/definitions/media.js';
+import type { Receipt } from '../../lib/definitions/receipts.js';
 import type { StateTableName } from '../../lib/definitions/tables.js';
 import type { AircallEnvelope } from '../shared/envelope.js';
 
@@ -56,6 +57,8 @@ export interface StateWrite {
    * stood when the write was stale. Absent, the store reads nothing back.
    */
   readonly probe?: readonly string[];
+  /** A call's recording and voicemail links as sent, signed: not stored plain, but what the archive downloads. */
+  readonly media?: Readonly<Partial<Record<MediaKind, string>>>;
 }
 
 /** Where a state item of one table stands. */
@@ -110,3 +113,9 @@ export interface MediaJobQueue {
 
 export type { DeadLetter, DeadLetterQueue, LetterAttribute } from '../shared/dead-letters.js';
 export type { AircallEnvelope, MediaJob };
+
+/** Where a batch's receipts are kept: what lists the events received in a time range. */
+export interface ReceiptLog {
+  /** Resolves once every receipt is stored; rejects otherwise, and then the batch is retried. */
+  write(receipts: readonly Receipt[]): Promise<void>;
+}

@@ -2,8 +2,9 @@
 
 import { DAY_SECONDS, utcDay } from '../../lib/definitions/days.js';
 import { FETCHED_SOURCE, isFetchedEvent } from '../../lib/definitions/fetched.js';
-import { encodePayload, fitsAsMap, otherPayloadAttribute } from '../../lib/definitions/payload.js';
-import type { StateTableName } from '../../lib/definitions/tables.js';
+import { MEDIA_KINDS, type MediaKind } from '../../lib/definitions/media.js';
+import { encodePayload, otherPayloadAttributes } from '../../lib/definitions/payload.js';
+import { accountDay, type StateTableName } from '../../lib/definitions/tables.js';
 import {
   type AircallEnvelope,
   ExactInteger,
@@ -66,32 +67,39 @@ export const orderTimestamp = (event: QueuedEvent, marginSeconds: number): numbe
   return timestamp > receivedSecond + marginSeconds ? receivedSecond : timestamp;
 };
 
+/** The keys of an event's row in the log: its resource's partition, then its place in that resource's history. */
+export const eventKeys = (event: QueuedEvent, digest: string): Pick<EventRecord, 'pk' | 'sk'> => {
+  const partition = eventPartition(event.envelope);
+  return {
+    pk: `${partition.resource}#${partition.id}`,
+    sk: eventSortKey(event.envelope, effectiveTimestamp(event), digest),
+  };
+};
+
 export const toEventRecord = (event: QueuedEvent, digest: string, retentionDays: number): EventRecord => {
   const { envelope, account, receivedAt } = event;
-  const timestamp = effectiveTimestamp(event);
-  const partition = eventPartition(envelope);
+  // What the keys already say (the resource's id, the digest) is not repeated: a row under 1 KB is one write unit.
   const attributes: Record<string, StoredValue> = {
     resource: envelope.resource,
     event: envelope.event,
     account,
     received_at: receivedAt,
-    received_day: utcDay(Math.floor(receivedAt / 1000)),
-    resource_id: partition.id,
-    digest,
     ...encodePayload(envelope.data),
   };
   if (envelope.timestamp !== undefined) attributes.timestamp = envelope.timestamp;
   // Only on events read from the API: a webhook's row, the common case, spends no bytes saying so.
   if (isFetchedEvent(envelope.event)) attributes.source = FETCHED_SOURCE;
   if (retentionDays > 0) attributes.expires_at = Math.floor(receivedAt / 1000) + retentionDays * DAY_SECONDS;
-  return {
-    pk: `${partition.resource}#${partition.id}`,
-    sk: eventSortKey(envelope, timestamp, digest),
-    attributes,
-  };
+  return { ...eventKeys(event, digest), attributes };
 };
 
 type Fields = Record<string, StoredValue | undefined>;
+
+/** What flattening an item needs besides its data: whose it is, and whether the event deletes it. */
+interface FieldContext {
+  readonly account: string;
+  readonly deleted: boolean;
+}
 
 const splitFields = (fields: Fields): { set: Record<string, StoredValue>; remove: string[] } => {
   const set: Record<string, StoredValue> = {};
@@ -107,7 +115,17 @@ const isMissed = (data: JsonObject): boolean =>
   (typeof data.missed_call_reason === 'string' && data.missed_call_reason !== '') ||
   (data.direction === 'inbound' && data.status === 'done' && (data.answered_at ?? null) === null);
 
-const callFields = (data: JsonObject): Fields => {
+/**
+ * A recording's or voicemail's link without its query: the signature expires minutes after the event, and a signed
+ * link is a third of a call item. The whole link stays in the call's data; the file itself, in the archive.
+ */
+const unsignedLink = (value: JsonValue | undefined): JsonValue | undefined => {
+  if (typeof value !== 'string' || !URL.canParse(value)) return value;
+  const query = value.indexOf('?');
+  return query === -1 ? value : value.slice(0, query);
+};
+
+const callFields = (data: JsonObject, { account }: FieldContext): Fields => {
   const startedAt = typeof data.started_at === 'number' ? data.started_at : undefined;
   return {
     direction: data.direction,
@@ -121,17 +139,18 @@ const callFields = (data: JsonObject): Fields => {
     number_id: nestedId(data.number),
     contact_id: nestedId(data.contact),
     raw_digits: data.raw_digits,
-    recording: data.recording,
-    voicemail: data.voicemail,
+    recording: unsignedLink(data.recording),
+    voicemail: unsignedLink(data.voicemail),
     asset: data.asset,
     tags: data.tags,
     archived: data.archived,
-    started_day: startedAt === undefined ? undefined : utcDay(startedAt),
-    missed_day: startedAt !== undefined && isMissed(data) ? utcDay(startedAt) : undefined,
+    account_day: startedAt === undefined ? undefined : accountDay(account, utcDay(startedAt)),
+    account_missed_day:
+      startedAt !== undefined && isMissed(data) ? accountDay(account, utcDay(startedAt)) : undefined,
   };
 };
 
-const userFields = (data: JsonObject, deleted: boolean): Fields => ({
+const userFields = (data: JsonObject, { deleted }: FieldContext): Fields => ({
   name: data.name,
   email: data.email,
   available: data.available,
@@ -140,7 +159,7 @@ const userFields = (data: JsonObject, deleted: boolean): Fields => ({
   deleted,
 });
 
-const numberFields = (data: JsonObject, deleted: boolean): Fields => ({
+const numberFields = (data: JsonObject, { deleted }: FieldContext): Fields => ({
   name: data.name,
   digits: data.digits,
   country: data.country,
@@ -151,7 +170,7 @@ const numberFields = (data: JsonObject, deleted: boolean): Fields => ({
   deleted,
 });
 
-const contactFields = (data: JsonObject, deleted: boolean): Fields => ({
+const contactFields = (data: JsonObject, { deleted }: FieldContext): Fields => ({
   first_name: data.first_name,
   last_name: data.last_name,
   company_name: data.company_name,
@@ -163,7 +182,7 @@ const contactFields = (data: JsonObject, deleted: boolean): Fields => ({
 
 /** The state table each resource with one is kept in, and the attributes it is flattened into there. */
 const STATE_TARGETS: Readonly<
-  Record<string, { table: StateTableName; fields: (d: JsonObject, deleted: boolean) => Fields }>
+  Record<string, { table: StateTableName; fields: (d: JsonObject, context: FieldContext) => Fields }>
 > = {
   call: { table: 'calls', fields: callFields },
   user: { table: 'users', fields: userFields },
@@ -187,8 +206,8 @@ export const INSIGHT_KINDS = [
 ] as const;
 const INSIGHT_KIND_SET: ReadonlySet<string> = new Set(INSIGHT_KINDS);
 
-// An insight bigger than this stays in the event log only, and the call points at it: eight full transcripts
-// beside the call's own data would not fit one item.
+// An insight compressed bigger than this stays in the event log only, and the call points at it: eight full
+// transcripts beside the call's own data would not fit one item.
 const INLINE_INSIGHT_BYTES = 16_000;
 
 const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): StateWrite | undefined => {
@@ -203,12 +222,13 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
     return undefined;
   }
   const partition = eventPartition(envelope);
+  const payload = encodePayload(envelope.data);
   const insight: Record<string, StoredValue> = {
     event: envelope.event,
     timestamp: effectiveTimestamp(event),
     order_key: orderKey,
-    ...(fitsAsMap(envelope.data, INLINE_INSIGHT_BYTES)
-      ? { data: envelope.data }
+    ...(payload.data_z.byteLength <= INLINE_INSIGHT_BYTES
+      ? payload
       : {
           event_pk: `${partition.resource}#${partition.id}`,
           event_sk: eventSortKey(envelope, effectiveTimestamp(event), digest),
@@ -223,6 +243,16 @@ const insightWrite = (event: QueuedEvent, digest: string, orderKey: string): Sta
     set: { account: event.account, [kind]: insight },
     remove: [],
   };
+};
+
+/** The recording and voicemail links of a call's data, signed as sent: what the archive downloads. */
+const mediaLinks = (data: JsonObject): Partial<Record<MediaKind, string>> | undefined => {
+  const links: Partial<Record<MediaKind, string>> = {};
+  for (const kind of MEDIA_KINDS) {
+    const link = data[kind];
+    if (typeof link === 'string' && link !== '') links[kind] = link;
+  }
+  return Object.keys(links).length === 0 ? undefined : links;
 };
 
 /**
@@ -246,13 +276,25 @@ export const toStateWrites = (event: QueuedEvent, digest: string, marginSeconds:
   const deleted = envelope.event.split('.')[1] === 'deleted';
   const payload = encodePayload(envelope.data);
   const { set, remove } = splitFields({
-    ...target.fields(envelope.data, deleted),
+    ...target.fields(envelope.data, { account: event.account, deleted }),
     account: event.account,
     last_event: envelope.event,
     last_event_at: envelope.timestamp,
     order_key: orderKey,
     ...payload,
   });
-  remove.push(otherPayloadAttribute(payload));
-  return [{ table: target.table, id, account: event.account, guard: ['order_key'], orderKey, set, remove }];
+  remove.push(...otherPayloadAttributes(payload));
+  const media = target.table === 'calls' ? mediaLinks(envelope.data) : undefined;
+  return [
+    {
+      table: target.table,
+      id,
+      account: event.account,
+      guard: ['order_key'],
+      orderKey,
+      set,
+      remove,
+      ...(media === undefined ? {} : { media }),
+    },
+  ];
 };

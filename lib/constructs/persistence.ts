@@ -104,12 +104,16 @@ export class Persistence extends Construct {
       // them, so records are not handed back unprocessed and do not spend their receives on throttled invocations.
       reservedConcurrentExecutions: settings.maxConcurrency,
     });
-    // What persist calls: a conditional PutItem per event into the log, and a guarded UpdateItem per state change.
+    // What persist calls: a conditional PutItem per event into the log, a BatchWriteItem of each batch's receipts
+    // into the same table, and a guarded UpdateItem per state change.
     // GetItem reads the owner of an item whose write failed its condition when DynamoDB returned no item with the
     // failure (it does on AWS; the read keeps the classification right wherever it does not).
     // Statements on the table ARNs alone: `table.grant` would add `<table>/index/*`, which item writes never need.
     this.persistFunction.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.tables.events.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        resources: [props.tables.events.tableArn],
+      }),
     );
     this.persistFunction.addToRolePolicy(
       new iam.PolicyStatement({

@@ -47,6 +47,14 @@ const indexProps = (index: IndexDefinition): dynamodb.GlobalSecondaryIndexProps 
 };
 
 /**
+ * `CallsTable`, or `CallsTableV2` from a table's second revision on: a new construct id is a new table, so that a
+ * layout DynamoDB cannot change in place is created whole, beside the older table (kept, under the default removal
+ * policy), into which `migrate` copies its items.
+ */
+export const tableConstructId = (definition: TableDefinition): string =>
+  `${pascalCase(definition.name)}Table${definition.revision === undefined ? '' : `V${definition.revision}`}`;
+
+/**
  * The `Table` L2 (AWS::DynamoDB::Table) rather than `TableV2` (AWS::DynamoDB::GlobalTable): the stack is
  * single-region, and a plain table maps one to one onto the CreateTable call the local stack makes.
  */
@@ -57,7 +65,7 @@ export class WebhookTables extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const build = (definition: TableDefinition): dynamodb.Table => {
-      const table = new dynamodb.Table(this, `${pascalCase(definition.name)}Table`, {
+      const table = new dynamodb.Table(this, tableConstructId(definition), {
         partitionKey: attribute(definition.partitionKey),
         ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
         ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),

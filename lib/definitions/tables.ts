@@ -26,6 +26,12 @@ export interface TableDefinition {
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly indexes: readonly IndexDefinition[];
+  /**
+   * The layout's revision, when it is not the first: a table whose keys or indexes change in a way DynamoDB cannot
+   * update in place (CloudFormation changes one index per update, and none's projection) is built anew under a
+   * construct id of its own, and `migrate` copies the older table's items into it.
+   */
+  readonly revision?: number;
   /** Attribute holding an expiry in epoch seconds, when the table has one. */
   readonly timeToLiveAttribute?: string;
 }
@@ -41,10 +47,7 @@ export type StateTableName = (typeof STATE_TABLES)[number];
 export const perStateTable = <T>(make: (name: StateTableName) => T): Record<StateTableName, T> =>
   Object.fromEntries(STATE_TABLES.map((name) => [name, make(name)])) as Record<StateTableName, T>;
 
-/**
- * Summary attributes a call listing needs. Projected into the calls indexes so that a listing
- * is one Query, while the large `data` map stays out of every index (index writes are billed by size).
- */
+/** The summary attributes of a call item, plain and queryable; its full latest data sits beside them in `data_z`. */
 export const CALL_SUMMARY_ATTRIBUTES = [
   'account',
   'direction',
@@ -58,52 +61,57 @@ export const CALL_SUMMARY_ATTRIBUTES = [
   'number_id',
   'contact_id',
   'raw_digits',
+  'recording',
+  'voicemail',
+  'asset',
+  'tags',
+  'archived',
   'last_event',
   'last_event_at',
 ] as const;
 
-const byStartedAt = (
-  indexName: string,
-  partitionKey: KeyAttribute,
-  summary: readonly string[] = CALL_SUMMARY_ATTRIBUTES,
-): IndexDefinition => ({
+/**
+ * The partition of an account's UTC day in the day-keyed indexes, e.g. `acme#2026-12-01`: one account's day is
+ * one Query, and another account's items are never read.
+ */
+export const accountDay = (account: string, day: string): string => `${account}#${day}`;
+
+/**
+ * A calls index ordered by `started_at`. Keys only: an entry is written when the call enters the index or its keys
+ * move, never when its status or duration changes, where projecting the summary would rewrite every index of the
+ * call at every event. A listing reads the summaries from the table by key (BatchGetItem, a quarter of a write's price).
+ */
+const byStartedAt = (indexName: string, partitionKey: KeyAttribute): IndexDefinition => ({
   indexName,
   partitionKey,
   sortKey: { name: 'started_at', type: 'N' },
-  projection: {
-    type: 'INCLUDE',
-    nonKeyAttributes: summary.filter((a) => a !== partitionKey.name && a !== 'started_at'),
-  },
+  projection: { type: 'KEYS_ONLY' },
 });
 
 export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   calls: {
     name: 'calls',
+    revision: 2,
     partitionKey: { name: 'id', type: 'N' },
     indexes: [
       byStartedAt('by_user', { name: 'user_id', type: 'N' }),
       byStartedAt('by_number', { name: 'number_id', type: 'N' }),
-      // One partition per UTC day: a time-range listing is one Query per day it spans.
-      byStartedAt('by_day', { name: 'started_day', type: 'S' }),
-      // Sparse: only missed calls carry `missed_day`, so this index holds nothing else.
-      byStartedAt('missed_by_day', { name: 'missed_day', type: 'S' }),
+      // One partition per account and UTC day (`account_day` = `acme#2026-12-01`): a time-range listing is one
+      // Query per day it spans.
+      byStartedAt('by_account_day', { name: 'account_day', type: 'S' }),
+      // Sparse: only missed calls carry `account_missed_day`, so this index holds nothing else.
+      byStartedAt('missed_by_account_day', { name: 'account_missed_day', type: 'S' }),
     ],
   },
   events: {
     name: 'events',
+    revision: 2,
     // pk = `<resource>#<id>` (e.g. `call#780836699`), sk = `<timestamp>#<lifecycle rank>#<event>#<digest>`.
+    // Receipts share the table under `received#<account>#<day>` (lib/definitions/receipts.ts): they list what was
+    // received when, where an index would have cost a write per event.
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
-    indexes: [
-      {
-        // Everything received on a UTC day, in order of arrival: the replay index. It carries
-        // only what a listing shows; a replay reads the payloads from the table by key.
-        indexName: 'by_received_day',
-        partitionKey: { name: 'received_day', type: 'S' },
-        sortKey: { name: 'received_at', type: 'N' },
-        projection: { type: 'INCLUDE', nonKeyAttributes: ['account', 'resource', 'event', 'timestamp'] },
-      },
-    ],
+    indexes: [],
     timeToLiveAttribute: 'expires_at',
   },
   users: { name: 'users', partitionKey: { name: 'id', type: 'N' }, indexes: [] },
@@ -131,3 +139,12 @@ export const tableOutputName = (name: TableName): string =>
 
 /** The environment variable through which a handler learns a table's physical name, e.g. `CALLS_TABLE`. */
 export const tableEnvName = (name: TableName): string => `${name.toUpperCase()}_TABLE`;
+
+/**
+ * A table's name in the local stack: its logical name, with `-v<revision>` from its second revision on, so that a
+ * data directory kept from an older layout keeps its tables beside the new ones, for `migrate` to copy from.
+ */
+export const localTableName = (name: TableName): string => {
+  const { revision } = TABLES[name];
+  return revision === undefined ? name : `${name}-v${revision}`;
+};

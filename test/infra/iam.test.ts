@@ -83,10 +83,11 @@ describe('the persist role', () => {
   const statements = policyStatements(template, roleOf(persistFunction));
   const dynamo = statements.filter((s) => normalize(s).actions.some((a) => a.startsWith('dynamodb:')));
 
-  it('may only put items into the event log, update and read items of the four state tables, and update accounts', () => {
+  it('may only put items and batches of receipts into the event log, update and read items of the four state tables, and update accounts', () => {
     expect(sorted(dynamo.map(normalize))).toEqual(
       sorted([
-        allow(['dynamodb:PutItem'], [arnOf(tables.events)]),
+        // A conditional PutItem per event, and a BatchWriteItem of each batch's receipts.
+        allow(['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], [arnOf(tables.events)]),
         allow(
           ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
           STATE_TABLES.map((name) => arnOf(tables[name])),

@@ -8,12 +8,14 @@ import type {
   EventRecord,
   MediaJob,
   MediaJobQueue,
+  ReceiptLog,
   StateResult,
   StateStore,
   StateWrite,
   StoredValue,
 } from '../../lambdas/persist/ports.js';
 import { ExactInteger } from '../../lib/definitions/json.js';
+import type { Receipt } from '../../lib/definitions/receipts.js';
 import { perStateTable, type StateTableName } from '../../lib/definitions/tables.js';
 
 type Item = Record<string, StoredValue>;
@@ -43,6 +45,23 @@ export class MemoryEventLog implements EventLog {
     return [...this.rows.values()]
       .filter((row) => row.pk === pk)
       .sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+  }
+}
+
+/** Receipts kept by key, as the events table keeps them: a put under a key already there replaces it. */
+export class MemoryReceiptLog implements ReceiptLog {
+  readonly receipts = new Map<string, Receipt>();
+  /** Set, every write fails with it, as a throttled or unreachable table would. */
+  failWith: Error | undefined;
+
+  async write(receipts: readonly Receipt[]): Promise<void> {
+    if (this.failWith !== undefined) throw this.failWith;
+    for (const receipt of receipts) this.receipts.set(`${receipt.pk}|${receipt.sk}`, receipt);
+  }
+
+  /** Every event listed, as `pk|sk`, in the order listed. */
+  listed(): string[] {
+    return [...this.receipts.values()].flatMap((receipt) => receipt.events.map((e) => `${e.pk}|${e.sk}`));
   }
 }
 

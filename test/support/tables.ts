@@ -1,4 +1,5 @@
-// Reads and clears the tables the way a test needs: whole scans, single items, one partition in order.
+// Reads and clears the tables the way a test needs: whole scans, single items, one partition in order, each item
+// decoded as the CLI reads it (`data_z` back into `data`); `rawItem` gives an item as stored.
 
 import {
   BatchWriteCommand,
@@ -7,11 +8,16 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { decodeItem } from '../../lib/definitions/payload.js';
+import { isReceiptKey } from '../../lib/definitions/receipts.js';
 import { TABLES, type TableName } from '../../lib/definitions/tables.js';
 
 export type Item = Record<string, unknown>;
 
-export const scanTable = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> => {
+const decoded = (item: Item): Item => decodeItem(item) as Item;
+
+/** Every item as stored. */
+export const scanRaw = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> => {
   const items: Item[] = [];
   let startKey: Item | undefined;
   do {
@@ -22,12 +28,33 @@ export const scanTable = async (client: DynamoDBDocumentClient, tableName: strin
   return items;
 };
 
-export const getItem = async (
+export const scanTable = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> =>
+  (await scanRaw(client, tableName)).map(decoded);
+
+/** The rows of the event log, without the receipts that share its table. */
+export const scanEvents = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> =>
+  (await scanTable(client, tableName)).filter((item) => !isReceiptKey(String(item.pk)));
+
+/** The receipts of the event log. */
+export const scanReceipts = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> =>
+  (await scanRaw(client, tableName)).filter((item) => isReceiptKey(String(item.pk)));
+
+/** An item as stored. */
+export const rawItem = async (
   client: DynamoDBDocumentClient,
   tableName: string,
   key: Item,
 ): Promise<Item | undefined> =>
   (await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+
+export const getItem = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  key: Item,
+): Promise<Item | undefined> => {
+  const item = await rawItem(client, tableName, key);
+  return item === undefined ? undefined : decoded(item);
+};
 
 /** Every item of one partition, in sort-key order. */
 export const queryPartition = async (
@@ -48,7 +75,7 @@ export const queryPartition = async (
         ConsistentRead: true,
       }),
     );
-    items.push(...(page.Items ?? []));
+    items.push(...(page.Items ?? []).map(decoded));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   return items;
@@ -61,7 +88,7 @@ export const clearTable = async (
   tableName: string,
 ): Promise<void> => {
   const { partitionKey, sortKey } = TABLES[table];
-  const keys = (await scanTable(client, tableName)).map((item) => ({
+  const keys = (await scanRaw(client, tableName)).map((item) => ({
     [partitionKey.name]: item[partitionKey.name],
     ...(sortKey ? { [sortKey.name]: item[sortKey.name] } : {}),
   }));

@@ -1,14 +1,18 @@
 // The payload codec: what persist encodes, a reader decodes to the same JSON object, inline or gzipped.
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject, JsonValue } from '../../lambdas/shared/envelope.js';
+import { ExactInteger, parseJson } from '../../lib/definitions/json.js';
 import {
   decodeItem,
   decodePayload,
-  type EncodedPayload,
   encodePayload,
+  otherPayloadAttributes,
+  PAYLOAD_DICTIONARY_ID,
 } from '../../lib/definitions/payload.js';
+import { PAYLOAD_DICTIONARY_V1 } from '../../lib/definitions/payload-dictionary.js';
+import { sample } from '../support/fixtures.js';
 
 /** JSON objects with keys and numbers drawn from the given arbitraries, nested ten levels at most. */
 const jsonObjects = (key: fc.Arbitrary<string>, number: fc.Arbitrary<number>): fc.Arbitrary<JsonObject> =>
@@ -46,7 +50,11 @@ const notAMap = fc.constantFrom<JsonObject>(
   { long: 'x'.repeat(200_001) },
 );
 
-const isInline = (payload: EncodedPayload): payload is { readonly data: JsonObject } => 'data' in payload;
+/** A call as Aircall sent it. */
+const CALL = sample('captured-outbound-call.ended').data;
+
+/** The Adler-32 of the first dictionary: what every `data_z` written with it names. */
+const DICTIONARY_ID_V1 = 4_199_994_924;
 
 describe('the payload codec', () => {
   it('gives back every JSON object it encodes', () => {
@@ -57,35 +65,68 @@ describe('the payload codec', () => {
     );
   });
 
-  it('keeps a JSON object DynamoDB can hold as an inline map, and gives it back', () => {
-    fc.assert(
-      fc.property(mapSafeObject, (data) => {
-        const encoded = encodePayload(data);
-        expect(isInline(encoded)).toBe(true);
-        expect(decodePayload(encoded)).toEqual(data);
-      }),
+  it('compresses against the preset dictionary, which its header names by Adler-32', () => {
+    const { data_z } = encodePayload(CALL);
+    const header = Buffer.from(data_z);
+
+    expect((header[1] ?? 0) & 0x20).toBe(0x20);
+    expect(header.readUInt32BE(2)).toBe(PAYLOAD_DICTIONARY_ID);
+    expect(inflateSync(header, { dictionary: PAYLOAD_DICTIONARY_V1 }).toString('utf8')).toBe(
+      JSON.stringify(CALL),
     );
   });
 
-  it('gzips a JSON object DynamoDB cannot hold as a map, and gives it back', () => {
+  it('keeps a call Aircall sent under half the size gzip alone makes it', () => {
+    const text = JSON.stringify(CALL);
+
+    expect(encodePayload(CALL).data_z.byteLength).toBeLessThan(gzipSync(text).byteLength / 2);
+  });
+
+  it('never changes the dictionary, which every stored payload names', () => {
+    expect(PAYLOAD_DICTIONARY_ID).toBe(DICTIONARY_ID_V1);
+  });
+
+  it('reads back the map and the gzipped JSON that earlier layouts stored', () => {
     fc.assert(
-      fc.property(mapSafeObject, notAMap, (safe, unsafe) => {
-        const data = { ...safe, ...unsafe };
-        const encoded = encodePayload(data);
-        expect(isInline(encoded)).toBe(false);
-        expect(decodePayload(encoded)).toEqual(data);
+      fc.property(mapSafeObject, (data) => {
+        expect(decodePayload({ data })).toEqual(data);
+        expect(decodePayload({ data_gz: gzipSync(JSON.stringify(data)) })).toEqual(data);
       }),
       { numRuns: 50 },
     );
   });
 
-  it('refuses gzipped JSON that is not an object', () => {
-    expect(() => decodePayload({ data_gz: gzipSync('[1, 2]') })).toThrow(/not hold a gzipped JSON object/);
+  it('compresses what DynamoDB could not hold as a map as it does the rest, and gives it back', () => {
+    fc.assert(
+      fc.property(mapSafeObject, notAMap, (safe, unsafe) => {
+        const data = { ...safe, ...unsafe };
+        expect(decodePayload(encodePayload(data))).toEqual(data);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('names the attributes of the other forms, for a writer to remove', () => {
+    expect(otherPayloadAttributes(encodePayload(CALL))).toEqual(['data', 'data_gz']);
+  });
+
+  it('keeps integers beyond 2^53 exact when given a parser that does', () => {
+    const payload = encodePayload({ id: new ExactInteger('12345678901234567890') });
+
+    expect(decodePayload(payload, parseJson)).toEqual({ id: new ExactInteger('12345678901234567890') });
+  });
+
+  it('refuses compressed JSON that is not an object, and a dictionary it does not have', () => {
+    expect(() => decodePayload({ data_gz: gzipSync('[1, 2]') })).toThrow(/does not hold a JSON object/);
+    const foreign = deflateSync('{}', { dictionary: Buffer.from('another dictionary') });
+    expect(() => decodePayload({ data_z: foreign })).toThrow(
+      /names dictionary \d+, which this version does not have/,
+    );
   });
 });
 
 describe('decodeItem', () => {
-  it('turns data_gz back into data on the item and inside its insights, and leaves other values as stored', () => {
+  it('turns data_z and data_gz back into data on the item and inside its insights, and leaves other values as stored', () => {
     const callData = { '': 'an empty key', id: 1 };
     const transcript = { deep: nested(31) };
     const recording = new Uint8Array([1, 2, 3]);
@@ -94,7 +135,7 @@ describe('decodeItem', () => {
       id: 1,
       ...encodePayload(callData),
       transcription: { order_key: 'k', ...encodePayload(transcript) },
-      topics: { order_key: 'k', ...encodePayload({ topics: ['billing'] }) },
+      topics: { order_key: 'k', data_gz: gzipSync(JSON.stringify({ topics: ['billing'] })) },
       recording,
       tags,
     };

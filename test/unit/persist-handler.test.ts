@@ -9,7 +9,12 @@ import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { lambdaContext, sqsEvent } from '../../local/lambda-events.js';
 import { captureOutput } from '../support/capture.js';
 import { sampleBody } from '../support/fixtures.js';
-import { MemoryDeadLetterQueue, MemoryEventLog, MemoryStateStore } from '../support/memory.js';
+import {
+  MemoryDeadLetterQueue,
+  MemoryEventLog,
+  MemoryReceiptLog,
+  MemoryStateStore,
+} from '../support/memory.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -38,8 +43,11 @@ const CONTACT = sampleBody('captured-contact.created');
 
 const setup = (state: StateStore = new MemoryStateStore()) => {
   const deadLetters = new MemoryDeadLetterQueue();
+  const events = new MemoryEventLog();
+  const receipts = new MemoryReceiptLog();
   const deps: PersistHandlerDeps = {
-    events: new MemoryEventLog(),
+    events,
+    receipts,
     state,
     deadLetters,
     retentionDays: 0,
@@ -48,7 +56,7 @@ const setup = (state: StateStore = new MemoryStateStore()) => {
     metrics: new Metrics(PERSIST_METRICS.options),
     now: () => NOW + 5,
   };
-  return { deadLetters, handler: createPersistHandler(deps) };
+  return { deadLetters, events, receipts, handler: createPersistHandler(deps) };
 };
 
 const invoke = (handler: ReturnType<typeof setup>['handler'], records: readonly SQSRecord[]) =>
@@ -148,5 +156,57 @@ describe('createPersistHandler', () => {
 
     expect(second.result.batchItemFailures).toEqual([]);
     expect((await first).result.batchItemFailures).toEqual([{ itemIdentifier: 'user' }]);
+  });
+
+  it('lists every stored event in a receipt of its account and minute before writing its row', async () => {
+    const { events, receipts, handler } = setup();
+
+    const { result } = await invoke(handler, [record('user', USER), record('contact', CONTACT)]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(receipts.listed().sort()).toEqual([...events.rows.keys()].sort());
+    const [receipt] = receipts.receipts.values();
+    expect(receipt).toMatchObject({
+      pk: `received#acme#${new Date(NOW).toISOString().slice(0, 10)}`,
+      account: 'acme',
+    });
+    expect(receipt?.sk.startsWith(String(Math.floor(NOW / 60_000) * 60_000).padStart(13, '0'))).toBe(true);
+  });
+
+  it('lists no record that can never be stored, and still sends it to the dead-letter queue', async () => {
+    const { deadLetters, receipts, handler } = setup();
+
+    const { result } = await invoke(handler, [
+      record('malformed', '{"hello":"world"}'),
+      record('user', USER),
+    ]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(receipts.listed()).toHaveLength(1);
+    expect(deadLetters.letters).toHaveLength(1);
+  });
+
+  it('fails the whole batch, writing no row, when its receipts cannot be stored', async () => {
+    const { events, receipts, handler } = setup();
+    receipts.failWith = Object.assign(new Error('Throughput exceeds the current capacity'), {
+      name: 'ThrottlingException',
+    });
+
+    const { result, output } = await invoke(handler, [record('user', USER), record('contact', CONTACT)]);
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'user' }, { itemIdentifier: 'contact' }]);
+    expect(events.rows.size).toBe(0);
+    expect(output).toContain('"message":"receipts not stored; the batch is retried"');
+  });
+
+  it('rewrites the same receipt when a batch is retried whole', async () => {
+    const { receipts, handler } = setup();
+    const batch = [record('user', USER), record('contact', CONTACT)];
+
+    await invoke(handler, batch);
+    await invoke(handler, batch);
+
+    expect(receipts.receipts.size).toBe(1);
+    expect(receipts.listed()).toHaveLength(2);
   });
 });

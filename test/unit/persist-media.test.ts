@@ -145,8 +145,9 @@ describe('mediaJobsOf', () => {
     account: 'acme',
     guard: ['order_key'],
     orderKey: 'k',
-    set: { recording: RECORDING, voicemail: 'not a link' },
+    set: { recording: RECORDING.slice(0, RECORDING.indexOf('?')) },
     remove: [],
+    media: { recording: RECORDING, voicemail: 'not a link' },
   });
 
   it('probes for both archive attributes of a call write carrying a link', () => {

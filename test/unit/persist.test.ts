@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { persistEvent } from '../../lambdas/persist/persist.js';
 import type { QueuedEvent, StateStore } from '../../lambdas/persist/ports.js';
 import type { AircallEnvelope } from '../../lambdas/shared/envelope.js';
+import { decodeItem } from '../../lib/definitions/payload.js';
 import { sample } from '../support/fixtures.js';
 import { outboundLifecycle } from '../support/lifecycle.js';
 import { MemoryEventLog, MemoryStateStore } from '../support/memory.js';
@@ -192,7 +193,7 @@ describe('persistEvent between accounts', () => {
         name: 'renamed by acme',
       });
       expect(await persistEvent(as('acme', later), deps)).toMatchObject({ applied: 1, foreign: 0 });
-      expect(state.tables[table].get(id)).toMatchObject({
+      expect(decodeItem(state.tables[table].get(id))).toMatchObject({
         account: 'acme',
         data: expect.objectContaining({ name: 'renamed by acme' }),
       });
@@ -214,7 +215,7 @@ describe('persistEvent between accounts', () => {
     });
     expect(state.tables.calls.get(780836699)).not.toHaveProperty('transcription');
     expect(await persistEvent(transcript, deps)).toMatchObject({ applied: 1 });
-    expect(state.tables.calls.get(780836699)?.transcription).toMatchObject({
+    expect(decodeItem(state.tables.calls.get(780836699)?.transcription)).toMatchObject({
       data: { transcription: { content: 'hello' } },
     });
   });
