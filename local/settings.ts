@@ -9,6 +9,9 @@ import { AIRCALL_API_URL } from '../lib/definitions/pipeline.js';
 import { localTableName, TABLE_NAMES, type TableName } from '../lib/definitions/tables.js';
 import { LOOPBACK, urlFor } from './clients.js';
 
+const localTableNames = (): Record<TableName, string> =>
+  Object.fromEntries(TABLE_NAMES.map((name) => [name, localTableName(name)])) as Record<TableName, string>;
+
 export interface LocalSettings {
   /** Address every server of the local stack listens on (`BIND_ADDRESS`): loopback unless the user asks. */
   readonly host: string;
@@ -99,7 +102,7 @@ export const readLocalSettings = (
     webhookPath: value('WEBHOOK_PATH'),
     webhookHosts,
     eventRetentionDays: wholeNumber('EVENT_RETENTION_DAYS', value('EVENT_RETENTION_DAYS'), problems),
-    tables: Object.fromEntries(TABLE_NAMES.map((name) => [name, localTableName(name)])) as Record<TableName, string>,
+    tables: localTableNames(),
     queues: { queue: 'events', deadLetterQueue: 'events-dlq' },
     media: { bucket: 'media', queue: 'media', deadLetterQueue: 'media-dlq' },
     mediaAllowedOrigins: env.MEDIA_ALLOWED_ORIGINS?.trim() || undefined,
