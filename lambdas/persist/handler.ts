@@ -152,16 +152,12 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
    * False, after logging why, when the receipts could not be stored: then the whole batch is retried.
    */
   const writeReceipts = async (parsed: ReadonlyMap<string, ParsedRecord>): Promise<boolean> => {
-    const received = [...parsed.values()].flatMap((record) =>
-      'event' in record
-        ? [
-            {
-              event: record.event,
-              record: eventKeys(record.event, eventDigest(record.event.envelope, record.event.account)),
-            },
-          ]
-        : [],
-    );
+    const received = [...parsed.values()].flatMap((record) => {
+      if (!('event' in record)) return [];
+      const { event } = record;
+      const keys = eventKeys(event, eventDigest(event.envelope, event.account));
+      return [{ account: event.account, ...keys, receivedAt: event.receivedAt }];
+    });
     try {
       await deps.receipts.write(receiptsOf(received, deps.retentionDays));
       return true;

@@ -9,15 +9,17 @@ import {
   receiptPartition,
   receiptSortKey,
 } from '../../lib/definitions/receipts.js';
-import type { EventRecord, QueuedEvent } from './ports.js';
 
 // A receipt stays far below DynamoDB's 400 KB item limit (about 90 bytes an entry) whatever the batch size.
 const MAX_ENTRIES = 500;
 
+/** An event received: whose it is, the keys of its row in the log, and when ingest received it. */
 export interface ReceivedEvent {
-  readonly event: QueuedEvent;
-  /** The row the event is logged under. */
-  readonly record: Pick<EventRecord, 'pk' | 'sk'>;
+  readonly account: string;
+  readonly pk: string;
+  readonly sk: string;
+  /** Epoch milliseconds. */
+  readonly receivedAt: number;
 }
 
 const digestOf = (entries: readonly ReceiptEntry[]): string => {
@@ -33,15 +35,15 @@ const digestOf = (entries: readonly ReceiptEntry[]): string => {
 export const receiptsOf = (received: readonly ReceivedEvent[], retentionDays: number): Receipt[] => {
   const groups = new Map<string, { account: string; day: string; minute: number; entries: ReceiptEntry[] }>();
   const seen = new Set<string>();
-  for (const { event, record } of received) {
-    const entry = { pk: record.pk, sk: record.sk, received_at: event.receivedAt };
-    const identity = `${event.account}\n${entry.pk}\n${entry.sk}\n${entry.received_at}`;
+  for (const { account, pk, sk, receivedAt } of received) {
+    const entry = { pk, sk, received_at: receivedAt };
+    const identity = `${account}\n${pk}\n${sk}\n${receivedAt}`;
     if (seen.has(identity)) continue;
     seen.add(identity);
-    const minute = receiptMinute(event.receivedAt);
+    const minute = receiptMinute(receivedAt);
     const day = utcDay(Math.floor(minute / 1000));
-    const key = `${event.account}\n${minute}`;
-    const group = groups.get(key) ?? { account: event.account, day, minute, entries: [] };
+    const key = `${account}\n${minute}`;
+    const group = groups.get(key) ?? { account, day, minute, entries: [] };
     group.entries.push(entry);
     groups.set(key, group);
   }
