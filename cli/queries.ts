@@ -11,6 +11,8 @@ import {
 import type { MediaArchive } from '../lambdas/archive/ports.js';
 import { archiveAttribute, type MediaKind } from '../lib/definitions/media.js';
 import { decodeItem } from '../lib/definitions/payload.js';
+import { receiptMinute, receiptPartition, receiptTime } from '../lib/definitions/receipts.js';
+import { accountDay, CALL_SUMMARY_ATTRIBUTES } from '../lib/definitions/tables.js';
 import { type TimeRange, utcDays } from './time.js';
 
 export type Item = Record<string, unknown>;
@@ -30,6 +32,14 @@ export interface CallQuery {
   readonly newestFirst: boolean;
 }
 
+/** Whose calls a listing reads: the accounts whose day partitions are queried, and the one a user's must belong to. */
+export interface CallScope {
+  /** Every account of a day-keyed listing: one, with --account, or every account the stack has seen. */
+  readonly accounts: readonly string[];
+  /** With --account: the calls of a user or a number are kept only when they are this account's. */
+  readonly only?: string;
+}
+
 // Day partitions queried at once: enough to hide round trips, few enough to stay far from throttling.
 const DAY_WINDOW = 8;
 
@@ -44,6 +54,63 @@ export const getCall = async (
   return item === undefined ? undefined : decoded(item);
 };
 
+/** What a listing shows of each call: the summary, never the data (a listing reads no more than it prints). */
+const LISTED_ATTRIBUTES = ['id', ...CALL_SUMMARY_ATTRIBUTES, 'account_missed_day'] as const;
+
+// BatchGetItem takes 100 keys at most.
+const BATCH_KEYS = 100;
+
+/**
+ * Items by key, in the order of the keys, keys DynamoDB left unprocessed asked again; absent items are left out.
+ * `projection` names the attributes to read; all of them when absent.
+ */
+const batchGet = async (
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Item[],
+  keyOf: (item: Item) => string,
+  projection?: readonly string[],
+): Promise<Item[]> => {
+  const found = new Map<string, Item>();
+  const names =
+    projection === undefined ? undefined : Object.fromEntries(projection.map((a, i) => [`#a${i}`, a]));
+  for (let start = 0; start < keys.length; start += BATCH_KEYS) {
+    let pending: Item[] = keys.slice(start, start + BATCH_KEYS);
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      // Unprocessed keys mean the table is throttling: back off before asking again.
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)));
+      const { Responses = {}, UnprocessedKeys = {} } = await client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table]: {
+              Keys: pending,
+              ...(names === undefined
+                ? {}
+                : { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names }),
+            },
+          },
+        }),
+      );
+      for (const item of Responses[table] ?? []) found.set(keyOf(item), item);
+      pending = (UnprocessedKeys[table]?.Keys as Item[] | undefined) ?? [];
+    }
+  }
+  return keys.flatMap((key) => {
+    const item = found.get(keyOf(key));
+    return item === undefined ? [] : [item];
+  });
+};
+
+/** The summaries of the calls an index listed, in the index's order: its entries hold keys only. */
+const callSummaries = (client: DynamoDBDocumentClient, callsTable: string, entries: readonly Item[]) =>
+  batchGet(
+    client,
+    callsTable,
+    entries.map((entry) => ({ id: entry.id })),
+    (item) => String(item.id),
+    LISTED_ATTRIBUTES,
+  );
+
 interface IndexQuery {
   readonly table: string;
   readonly index: string;
@@ -51,11 +118,11 @@ interface IndexQuery {
   readonly range: TimeRange;
   readonly newestFirst: boolean;
   readonly limit: number | undefined;
-  /** Kept items only; a filter makes DynamoDB's own Limit unusable, as it counts items before filtering. */
-  readonly keep?: (item: Item) => boolean;
+  /** Kept calls only, once read; DynamoDB's own Limit is then unusable, as it counts entries before keeping. */
+  readonly keep?: (call: Item) => boolean;
 }
 
-/** One index partition between two `started_at` values, every page of it, up to the limit. */
+/** The calls of one index partition between two `started_at` values, every page of it, up to the limit. */
 const queryStartedBetween = async (client: DynamoDBDocumentClient, query: IndexQuery): Promise<Item[]> => {
   const input: QueryCommandInput = {
     TableName: query.table,
@@ -70,70 +137,109 @@ const queryStartedBetween = async (client: DynamoDBDocumentClient, query: IndexQ
     ScanIndexForward: !query.newestFirst,
     ...(query.limit === undefined || query.keep !== undefined ? {} : { Limit: query.limit }),
   };
-  const items: Item[] = [];
+  const calls: Item[] = [];
   for await (const page of paginateQuery({ client }, input)) {
+    const summaries = await callSummaries(client, query.table, page.Items ?? []);
     const keep = query.keep;
-    items.push(...(keep === undefined ? (page.Items ?? []) : (page.Items ?? []).filter(keep)));
-    if (query.limit !== undefined && items.length >= query.limit) return items.slice(0, query.limit);
+    calls.push(...(keep === undefined ? summaries : summaries.filter(keep)));
+    if (query.limit !== undefined && calls.length >= query.limit) return calls.slice(0, query.limit);
   }
-  return items;
+  return calls;
 };
 
-/** One Query per UTC day, a window of days at a time; days are disjoint in time, so concatenating them keeps the order. */
+const startedAt = (call: Item): number => (typeof call.started_at === 'number' ? call.started_at : 0);
+
+/**
+ * One Query per account and UTC day, a window of days at a time. Days are disjoint in time, so concatenating them
+ * keeps the order; the accounts of one day are merged by `started_at`.
+ */
 const queryByDay = async (
   client: DynamoDBDocumentClient,
-  base: Omit<IndexQuery, 'partition'> & { readonly partitionName: string },
+  base: Omit<IndexQuery, 'partition'> & {
+    readonly partitionName: string;
+    readonly accounts: readonly string[];
+  },
 ): Promise<Item[]> => {
   const days = utcDays(base.range);
   if (base.newestFirst) days.reverse();
-  const items: Item[] = [];
+  const direction = base.newestFirst ? -1 : 1;
+  const calls: Item[] = [];
   for (let i = 0; i < days.length; i += DAY_WINDOW) {
-    const remaining = base.limit === undefined ? undefined : base.limit - items.length;
-    const pages = await Promise.all(
-      days.slice(i, i + DAY_WINDOW).map((day) =>
-        queryStartedBetween(client, {
-          ...base,
-          limit: remaining,
-          partition: { name: base.partitionName, value: day },
-        }),
-      ),
+    const remaining = base.limit === undefined ? undefined : base.limit - calls.length;
+    const window = await Promise.all(
+      days.slice(i, i + DAY_WINDOW).map(async (day) => {
+        const perAccount = await Promise.all(
+          base.accounts.map((account) =>
+            queryStartedBetween(client, {
+              ...base,
+              limit: remaining,
+              partition: { name: base.partitionName, value: accountDay(account, day) },
+            }),
+          ),
+        );
+        return perAccount
+          .flat()
+          .sort((a, b) => direction * (startedAt(a) - startedAt(b) || Number(a.id) - Number(b.id)));
+      }),
     );
-    items.push(...pages.flat());
-    if (base.limit !== undefined && items.length >= base.limit) return items.slice(0, base.limit);
+    calls.push(...window.flat());
+    if (base.limit !== undefined && calls.length >= base.limit) return calls.slice(0, base.limit);
   }
-  return items;
+  return calls;
 };
 
+const isMissed = (call: Item): boolean => call.account_missed_day !== undefined;
+
 /**
- * Calls started within the range, oldest first unless asked otherwise. Missed calls of one user or
- * number are read from the sparse missed index and filtered by owner here: that index alone knows
- * which calls persist counted as missed.
+ * Calls started within the range, oldest first unless asked otherwise. A range listing is one Query per account and
+ * day (index by_account_day, or missed_by_account_day for missed calls); a user's or number's listing is one Query
+ * of its index, its missed calls and its account's kept here once read, as those indexes hold keys only.
  */
 export const listCalls = (
   client: DynamoDBDocumentClient,
   callsTable: string,
   query: CallQuery,
+  scope: CallScope,
 ): Promise<Item[]> => {
   const { selection, range, limit, newestFirst } = query;
   const common = { table: callsTable, range, limit, newestFirst };
-  if (query.missed) {
-    const owner = selection.by === 'all' ? undefined : { name: `${selection.by}_id`, id: selection.id };
+  if (selection.by === 'all') {
     return queryByDay(client, {
       ...common,
-      index: 'missed_by_day',
-      partitionName: 'missed_day',
-      ...(owner === undefined ? {} : { keep: (item: Item) => item[owner.name] === owner.id }),
+      accounts: scope.accounts,
+      ...(query.missed
+        ? { index: 'missed_by_account_day', partitionName: 'account_missed_day' }
+        : { index: 'by_account_day', partitionName: 'account_day' }),
     });
   }
-  if (selection.by === 'all') {
-    return queryByDay(client, { ...common, index: 'by_day', partitionName: 'started_day' });
-  }
+  const { only } = scope;
+  const keeps = [
+    ...(query.missed ? [isMissed] : []),
+    ...(only === undefined ? [] : [(call: Item) => call.account === only]),
+  ];
   const name = `${selection.by}_id`;
   return queryStartedBetween(client, {
     ...common,
     index: `by_${selection.by}`,
     partition: { name, value: selection.id },
+    ...(keeps.length === 0 ? {} : { keep: (call: Item) => keeps.every((keep) => keep(call)) }),
   });
+};
+
+/** Every account the stack has seen events of: the keys of the accounts table, by name. */
+export const listAccounts = async (
+  client: DynamoDBDocumentClient,
+  accountsTable: string,
+): Promise<string[]> => {
+  const accounts: string[] = [];
+  const input = {
+    TableName: accountsTable,
+    ProjectionExpression: '#a',
+    ExpressionAttributeNames: { '#a': 'account' },
+  };
+  for await (const page of paginateScan({ client }, input))
+    for (const item of page.Items ?? []) if (typeof item.account === 'string') accounts.push(item.account);
+  return accounts.sort();
 };
 
 /** Every item of one events partition in sort-key order: timestamp, then lifecycle, then content. */
@@ -287,56 +393,74 @@ export interface EventKey {
   readonly sk: string;
 }
 
+/** An event a receipt lists: its row's keys, its account and when it was received. */
+export interface ReceivedEntry extends EventKey {
+  readonly account: string;
+  /** Epoch milliseconds. */
+  readonly received_at: number;
+}
+
+const isEntry = (value: unknown): value is { pk: string; sk: string; received_at: number } => {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return (
+    typeof entry.pk === 'string' && typeof entry.sk === 'string' && typeof entry.received_at === 'number'
+  );
+};
+
 /**
- * The events received in [fromMs, toMs] on one UTC day, in order of arrival, a page at a time: their keys, account
- * and receive time, as the `by_received_day` index holds them (it projects no payload).
+ * The events one account received in [fromMs, toMs] on one UTC day, in order of arrival, a receipt page at a time:
+ * one Query of the account's receipts of that day. An event listed twice (its batch was retried) is given once.
  */
 export async function* receivedOnDay(
   client: DynamoDBDocumentClient,
   eventsTable: string,
-  day: string,
-  range: { readonly fromMs: number; readonly toMs: number },
-): AsyncGenerator<Item[]> {
+  request: { readonly account: string; readonly day: string; readonly fromMs: number; readonly toMs: number },
+): AsyncGenerator<ReceivedEntry[]> {
   const input: QueryCommandInput = {
     TableName: eventsTable,
-    IndexName: 'by_received_day',
-    KeyConditionExpression: '#day = :day AND #at BETWEEN :from AND :to',
-    ProjectionExpression: '#pk, #sk, #account, #at',
-    ExpressionAttributeNames: {
-      '#day': 'received_day',
-      '#at': 'received_at',
-      '#pk': 'pk',
-      '#sk': 'sk',
-      '#account': 'account',
+    // A receipt is keyed by the minute its events arrived in: the first minute of the range holds its start.
+    KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+    ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+    ExpressionAttributeValues: {
+      ':pk': receiptPartition(request.account, request.day),
+      ':from': receiptTime(receiptMinute(request.fromMs)),
+      ':to': `${receiptTime(request.toMs)}~`,
     },
-    ExpressionAttributeValues: { ':day': day, ':from': range.fromMs, ':to': range.toMs },
   };
-  for await (const page of paginateQuery({ client }, input)) yield page.Items ?? [];
+  const seen = new Set<string>();
+  for await (const page of paginateQuery({ client }, input)) {
+    const entries: ReceivedEntry[] = [];
+    for (const receipt of page.Items ?? []) {
+      const listed: unknown[] = Array.isArray(receipt.events) ? receipt.events : [];
+      for (const entry of listed) {
+        if (!isEntry(entry) || entry.received_at < request.fromMs || entry.received_at > request.toMs)
+          continue;
+        const key = `${entry.pk}\u0000${entry.sk}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        entries.push({
+          pk: entry.pk,
+          sk: entry.sk,
+          account: request.account,
+          received_at: entry.received_at,
+        });
+      }
+    }
+    entries.sort((a, b) => a.received_at - b.received_at);
+    yield entries;
+  }
 }
 
-// BatchGetItem takes 100 keys at most.
-const BATCH_KEYS = 100;
-
-/** Whole events rows by key, in no particular order, keys DynamoDB left unprocessed asked again; absent rows are left out. */
-export const eventRows = async (
+/** Whole events rows by key, in the order of the keys; absent rows (expired, or never stored) are left out. */
+export const eventRows = (
   client: DynamoDBDocumentClient,
   eventsTable: string,
   keys: readonly EventKey[],
-): Promise<Item[]> => {
-  const rows: Item[] = [];
-  for (let start = 0; start < keys.length; start += BATCH_KEYS) {
-    let pending: Record<string, unknown>[] = keys
-      .slice(start, start + BATCH_KEYS)
-      .map(({ pk, sk }) => ({ pk, sk }));
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      // Unprocessed keys mean the table is throttling: back off before asking again.
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)));
-      const { Responses = {}, UnprocessedKeys = {} } = await client.send(
-        new BatchGetCommand({ RequestItems: { [eventsTable]: { Keys: pending } } }),
-      );
-      rows.push(...(Responses[eventsTable] ?? []));
-      pending = (UnprocessedKeys[eventsTable]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-    }
-  }
-  return rows;
-};
+): Promise<Item[]> =>
+  batchGet(
+    client,
+    eventsTable,
+    keys.map(({ pk, sk }) => ({ pk, sk })),
+    (item) => `${String(item.pk)}\u0000${String(item.sk)}`,
+  );

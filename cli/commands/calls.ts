@@ -13,7 +13,7 @@ import {
 } from '../command.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { formatCall, formatCallList, formatJson } from '../format.js';
-import { type CallSelection, getCall, listCalls } from '../queries.js';
+import { type CallScope, type CallSelection, getCall, listAccounts, listCalls } from '../queries.js';
 import { requireTable } from '../target.js';
 import { DEFAULT_RANGE_DAYS, isoSeconds, parseRange, utcDays } from '../time.js';
 
@@ -29,12 +29,13 @@ const OPTIONS = {
   missed: { type: 'boolean' },
   limit: { type: 'string' },
   'newest-first': { type: 'boolean' },
+  account: { type: 'string' },
 } as const;
 
-const LISTING_FLAGS = ['user', 'number', 'from', 'to', 'missed', 'limit', 'newest-first'] as const;
+const LISTING_FLAGS = ['user', 'number', 'from', 'to', 'missed', 'limit', 'newest-first', 'account'] as const;
 
 const usage = `Usage: ${PROGRAM} calls <id> [--json]
-       ${PROGRAM} calls [--user <id> | --number <id>] [--from <time>] [--to <time>] [--missed] [--limit <n>] [--newest-first] [--json]`;
+       ${PROGRAM} calls [--account <name>] [--user <id> | --number <id>] [--from <time>] [--to <time>] [--missed] [--limit <n>] [--newest-first] [--json]`;
 
 export const callsCommand: Command = {
   name: 'calls',
@@ -46,15 +47,18 @@ With an id: that call's summary, and whether its recording and voicemail are arc
 \`${PROGRAM} recording\`); with --json the whole item, Aircall's latest data and archive records included.
 Without: the calls started in a time range, oldest first.
 
+  --account <name>  one company's calls only: one query per UTC day of that account's
+                    partition (index by_account_day); without it, every account the
+                    accounts table knows, one query per account and day
   --user <id>       calls of one agent (index by_user)
   --number <id>     calls on one Aircall number (index by_number)
-                    neither: every call in the range, one query per UTC day (index by_day)
+                    neither: every call in the range (index by_account_day)
   --from <time>     start of the range (default: ${DEFAULT_RANGE_DAYS} days before --to)
   --to <time>       end of the range, inclusive (default: now)
                     a time is UNIX seconds, a date (2022-03-04, UTC; as --to, the whole day)
                     or a datetime (2022-03-04T10:30:00Z; UTC unless it carries an offset)
-  --missed          missed calls only (index missed_by_day); with --user or --number the day's
-                    missed calls are read and that user's or number's are kept here, client-side
+  --missed          missed calls only (index missed_by_account_day); with --user or --number
+                    that user's or number's calls are read and the missed ones kept here
   --limit <n>       at most n calls (default ${DEFAULT_LIMIT}; 0 for all)
   --newest-first    newest calls first
   --json            a JSON array (or, with an id, the item) on stdout
@@ -94,17 +98,36 @@ ${TARGET_HELP}
     // Day-keyed listings refuse an absurd span; finding out before any stack is looked up keeps it a usage error.
     if (selection.by === 'all' || values.missed === true) utcDays(range);
 
+    if (values.account === '') throw new UsageError('--account needs a name');
+    const account = values.account;
+
     const opened = await open(target);
-    const calls = await listCalls(opened.documents, requireTable(opened, 'calls'), {
-      selection,
-      range,
-      missed: values.missed === true,
-      // --limit 0 means all; one more than asked tells whether the listing was cut short.
-      limit: limit === 0 ? undefined : limit + 1,
-      newestFirst: values['newest-first'] === true,
-    });
+    // A user's or number's index is not keyed by account: the accounts table is read only for a day listing.
+    const scope: CallScope =
+      account !== undefined
+        ? { accounts: [account], only: account }
+        : {
+            accounts:
+              selection.by === 'all'
+                ? await listAccounts(opened.documents, requireTable(opened, 'accounts'))
+                : [],
+          };
+    const calls = await listCalls(
+      opened.documents,
+      requireTable(opened, 'calls'),
+      {
+        selection,
+        range,
+        missed: values.missed === true,
+        // --limit 0 means all; one more than asked tells whether the listing was cut short.
+        limit: limit === 0 ? undefined : limit + 1,
+        newestFirst: values['newest-first'] === true,
+      },
+      scope,
+    );
     const shown = limit === 0 ? calls : calls.slice(0, limit);
-    const none = `No ${values.missed === true ? 'missed ' : ''}calls started between ${isoSeconds(range.from)} and ${isoSeconds(range.to)}.\n`;
+    const whose = account === undefined ? '' : ` of account ${account}`;
+    const none = `No ${values.missed === true ? 'missed ' : ''}calls${whose} started between ${isoSeconds(range.from)} and ${isoSeconds(range.to)}.\n`;
     if (values.json === true) io.stdout(formatJson(shown));
     else if (shown.length === 0) io.stderr(none);
     else io.stdout(formatCallList(shown));

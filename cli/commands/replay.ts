@@ -1,9 +1,8 @@
 // `replay`: feed the stored events of a time range back through persist, as they were first queued: the same
 // envelope, account and receive time, so persist finds each a duplicate and changes nothing already right.
 
-import { gunzipSync } from 'node:zlib';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { isJsonObject, type JsonObject, parseJson } from '../../lib/definitions/json.js';
+import { type JsonObject, parseJson } from '../../lib/definitions/json.js';
 import { decodePayload } from '../../lib/definitions/payload.js';
 import { MESSAGE_ATTRIBUTES } from '../../lib/definitions/pipeline.js';
 import {
@@ -18,7 +17,14 @@ import {
 import { TargetError, UsageError } from '../errors.js';
 import { formatFields, formatJson, jsonReplacer, progressBar } from '../format.js';
 import { progressLine } from '../progress.js';
-import { type EventKey, eventRows, type Item, receivedOnDay } from '../queries.js';
+import {
+  type EventKey,
+  eventRows,
+  type Item,
+  listAccounts,
+  type ReceivedEntry,
+  receivedOnDay,
+} from '../queries.js';
 import { type OutgoingMessage, sendMessages } from '../queue.js';
 import { requireTable } from '../target.js';
 import { isoSeconds, parseRange, type TimeRange, utcDays } from '../time.js';
@@ -52,8 +58,9 @@ Safe to repeat: a replay adds no event and changes nothing a first one did not.
   --dry-run            read and count the events, send nothing
   --json               the summary as a JSON object on stdout
 
-The range is read one UTC day at a time from the events table's by_received_day index, and each
-event's payload from the table by its key. On a terminal, stderr shows the days and events done.
+The range is read one UTC day at a time: one Query of each account's receipts of the day in the
+events table (every account the accounts table knows, or the one --account names), then each
+event's row by its key. On a terminal, stderr shows the days and events done.
 
 ${TARGET_HELP}
   The events queue is the local stack's, or a deployed stack's EventsQueueUrl output (with --stack).
@@ -70,11 +77,13 @@ export interface ReplayedEvent {
 
 /** The events table as a replay reads it. */
 export interface StoredEvents {
-  /** The events received in the range on one UTC day, a page at a time, as the index lists them. */
-  receivedOn(
-    day: string,
-    range: { readonly fromMs: number; readonly toMs: number },
-  ): AsyncIterable<readonly Item[]>;
+  /** The events one account received in the range on one UTC day, a page at a time, as its receipts list them. */
+  receivedOn(request: {
+    readonly account: string;
+    readonly day: string;
+    readonly fromMs: number;
+    readonly toMs: number;
+  }): AsyncIterable<readonly ReceivedEntry[]>;
   /** Whole rows by key; a row gone meanwhile (its retention ran out) is left out. */
   rows(keys: readonly EventKey[]): Promise<readonly Item[]>;
 }
@@ -84,11 +93,11 @@ export interface ReplaySink {
 }
 
 export interface ReplayCounts {
-  /** Index rows in the range (of the account, with --account). */
+  /** Events the receipts list in the range (of the account, with --account). */
   read: number;
   /** Sent to the queue; with --dry-run, what would be. */
   sent: number;
-  /** Listed by the index but gone when fetched: expired meanwhile. */
+  /** Listed by a receipt but gone when fetched: expired meanwhile, or never stored (its record was dead-lettered). */
   missing: number;
   /** Rows whose envelope could not be rebuilt (no resource, event, account or payload). */
   unreadable: number;
@@ -112,14 +121,12 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 
 /**
- * The payload as persist stored it. `data_gz` is read with the JSON parser that keeps integers beyond 2^53 exact:
- * the codec's own decoder rounds them, and the digest of a rounded id would not be the stored one.
+ * The payload as persist stored it. `data_z` (and an older layout's `data_gz`) is read with the JSON parser that
+ * keeps integers beyond 2^53 exact: the digest of a rounded id would not be the stored one.
  */
 const storedData = (row: Item): JsonObject | undefined => {
-  if (row.data_gz instanceof Uint8Array) {
-    const parsed = parseJson(gunzipSync(row.data_gz).toString('utf8'));
-    return isJsonObject(parsed) ? parsed : undefined;
-  }
+  if (row.data_z instanceof Uint8Array) return decodePayload({ data_z: row.data_z }, parseJson);
+  if (row.data_gz instanceof Uint8Array) return decodePayload({ data_gz: row.data_gz }, parseJson);
   // The map form as the document client reads it: numbers beyond 2^53 come back as bigints, written exact below.
   return isPlainObject(row.data) ? decodePayload({ data: row.data as JsonObject }) : undefined;
 };
@@ -143,13 +150,16 @@ export const replayedEvent = (row: Item): ReplayedEvent | undefined => {
   return { envelope, account, receivedAt };
 };
 
-const keyOf = (row: Item): string => `${String(row.pk)}\u0000${String(row.sk)}`;
+const keyOf = (row: Item | EventKey): string => `${String(row.pk)}\u0000${String(row.sk)}`;
 
 const zero = (): ReplayCounts => ({ read: 0, sent: 0, missing: 0, unreadable: 0 });
 
-/** Reads the range day by day and sends each page's events as it goes, so memory holds one page at a time. */
+/**
+ * Reads the range day by day, each account's receipts of the day in turn, and sends each page's events as it goes,
+ * so memory holds one page at a time.
+ */
 export const replay = async (
-  request: { readonly range: TimeRange; readonly account: string | undefined },
+  request: { readonly range: TimeRange; readonly accounts: readonly string[] },
   deps: {
     readonly events: StoredEvents;
     /** Absent for a dry run: nothing is sent. */
@@ -178,29 +188,26 @@ export const replay = async (
 
   progress(0);
   for (const [index, day] of days.entries()) {
-    for await (const page of deps.events.receivedOn(day, range)) {
-      const listed = page.filter((row) => request.account === undefined || row.account === request.account);
-      for (const row of listed) add(String(row.account), 'read');
-      const fetched = new Map(
-        (await deps.events.rows(listed.map((row) => ({ pk: String(row.pk), sk: String(row.sk) })))).map(
-          (row) => [keyOf(row), row],
-        ),
-      );
-      const events: ReplayedEvent[] = [];
-      // In the index's order, the order of arrival, whatever order BatchGetItem answered in.
-      for (const row of listed) {
-        const whole = fetched.get(keyOf(row));
-        if (whole === undefined) {
-          add(String(row.account), 'missing');
-          continue;
+    for (const account of request.accounts) {
+      for await (const listed of deps.events.receivedOn({ account, day, ...range })) {
+        for (const entry of listed) add(entry.account, 'read');
+        const fetched = new Map((await deps.events.rows(listed)).map((row) => [keyOf(row), row]));
+        const events: ReplayedEvent[] = [];
+        // In the receipts' order, the order of arrival, whatever order BatchGetItem answered in.
+        for (const entry of listed) {
+          const whole = fetched.get(keyOf(entry));
+          if (whole === undefined) {
+            add(entry.account, 'missing');
+            continue;
+          }
+          const replayed = replayedEvent(whole);
+          if (replayed === undefined) add(entry.account, 'unreadable');
+          else events.push(replayed);
         }
-        const replayed = replayedEvent(whole);
-        if (replayed === undefined) add(String(row.account), 'unreadable');
-        else events.push(replayed);
+        if (deps.sink !== undefined && events.length > 0) await deps.sink.send(events);
+        for (const event of events) add(event.account, 'sent');
+        progress(index);
       }
-      if (deps.sink !== undefined && events.length > 0) await deps.sink.send(events);
-      for (const event of events) add(event.account, 'sent');
-      progress(index);
     }
     progress(index + 1);
   }
@@ -330,14 +337,19 @@ export const replayCommand: Command = {
       sink = sqsReplaySink(queue.client(), await queue.url());
     }
     const events: StoredEvents = {
-      receivedOn: (day, within) => receivedOnDay(target.documents, eventsTable, day, within),
+      receivedOn: (request) => receivedOnDay(target.documents, eventsTable, request),
       rows: (keys) => eventRows(target.documents, eventsTable, keys),
     };
+    // Every account's receipts, one account's with --account: a single company's stack has one.
+    const accounts =
+      account === undefined
+        ? await listAccounts(target.documents, requireTable(target, 'accounts'))
+        : [account];
     const line = progressLine(io);
     let report: ReplayReport;
     try {
       report = await replay(
-        { range, account },
+        { range, accounts },
         {
           events,
           sink,

@@ -17,6 +17,8 @@ const OUTBOUND = 780836699;
 const VOICEMAIL = 780836754;
 /** A call of the next day, so that a range listing has two day partitions to merge. */
 const NEXT_DAY = 124;
+/** Another company's missed call of the same day, in the same tables. */
+const GLOBEX_CALL = 990001;
 const SAMPLES: readonly SampleName[] = [
   'captured-outbound-call.created',
   'captured-outbound-call.hungup',
@@ -38,10 +40,28 @@ describe('cli query commands', () => {
   const testTarget: ResolveTarget = async (options) =>
     localTarget({ dynamoEndpoint: stack.endpoints.dynamo, tables: { ...stack.tables, ...options.tables } });
 
+  /** Every Query and Scan the last command line made, as DynamoDB received them. */
+  let reads: { command: string; input: Record<string, unknown> }[] = [];
+
+  /** The test stack as a target whose client records each read it makes. */
+  const recordingTarget: ResolveTarget = async (options) => {
+    const target = await testTarget(options);
+    target.documents.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand')
+          reads.push({ command: context.commandName, input: args.input as Record<string, unknown> });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    return target;
+  };
+
   /** Runs a command line against the test stack, as the CLI would against a local one. */
   const cli = async (...argv: string[]) => {
+    reads = [];
     const io = recordingIo({
-      resolveTarget: testTarget,
+      resolveTarget: recordingTarget,
     });
     const code = await run(argv, io);
     return { code, out: io.out(), err: io.err() };
@@ -66,6 +86,12 @@ describe('cli query commands', () => {
       token: 'globex-cli-token',
     });
     await (await pipelineFor(stack, 'globex', [forged]))([forged]);
+    const voicemail = JSON.parse(sampleBody('captured-inbound-voicemail-call.ended'));
+    const globexCall = withFields(sampleBody('captured-inbound-voicemail-call.ended'), {
+      token: 'globex-cli-token',
+      data: { ...voicemail.data, id: GLOBEX_CALL, started_at: voicemail.data.started_at + 60 },
+    });
+    await (await pipelineFor(stack, 'globex', [globexCall]))([globexCall]);
   });
 
   afterAll(async () => {
@@ -130,6 +156,8 @@ describe('cli query commands', () => {
         'calls',
         '--number',
         '397375',
+        '--account',
+        ACCOUNT,
         '--from',
         '2022-03-01',
         '--to',
@@ -155,7 +183,7 @@ describe('cli query commands', () => {
       );
 
       expect(code).toBe(0);
-      expect(ids(out)).toEqual([OUTBOUND, VOICEMAIL, NEXT_DAY]);
+      expect(ids(out)).toEqual([OUTBOUND, VOICEMAIL, GLOBEX_CALL, NEXT_DAY]);
     });
 
     it('lists newest first with --newest-first and stops at --limit, saying so', async () => {
@@ -172,7 +200,7 @@ describe('cli query commands', () => {
       );
 
       expect(code).toBe(0);
-      expect(ids(out)).toEqual([NEXT_DAY, VOICEMAIL]);
+      expect(ids(out)).toEqual([NEXT_DAY, GLOBEX_CALL]);
       expect(err).toBe('First 2 calls shown; --limit 0 lists them all.\n');
     });
 
@@ -198,11 +226,21 @@ describe('cli query commands', () => {
       );
 
       expect(code).toBe(0);
-      expect(ids(out)).toEqual([VOICEMAIL]);
+      expect(ids(out)).toEqual([VOICEMAIL, GLOBEX_CALL]);
     });
 
     it('keeps only the number asked for among the missed calls', async () => {
-      const own = await cli('calls', '--missed', '--number', '397375', '--from', '2022-03-04', '--json');
+      const own = await cli(
+        'calls',
+        '--missed',
+        '--number',
+        '397375',
+        '--account',
+        ACCOUNT,
+        '--from',
+        '2022-03-04',
+        '--json',
+      );
       const other = await cli(
         'calls',
         '--missed',
@@ -220,6 +258,74 @@ describe('cli query commands', () => {
       expect(other.err).toMatch(
         /^No missed calls started between 2022-03-04T00:00:00Z and 2022-03-05T23:59:59Z\.\n$/,
       );
+    });
+  });
+
+  describe('calls listings by account', () => {
+    const day = ['--from', '2022-03-04', '--to', '2022-03-04', '--json'];
+
+    it("lists one account's calls of a day with one Query of its day partition, no filter and no scan", async () => {
+      const { code, out } = await cli('calls', '--account', 'globex', ...day);
+
+      expect(code).toBe(0);
+      expect(ids(out)).toEqual([GLOBEX_CALL]);
+      expect(reads).toEqual([
+        {
+          command: 'QueryCommand',
+          input: expect.objectContaining({
+            IndexName: 'by_account_day',
+            ExpressionAttributeValues: expect.objectContaining({ ':pk': 'globex#2022-03-04' }),
+          }),
+        },
+      ]);
+      expect(reads[0]?.input).not.toHaveProperty('FilterExpression');
+    });
+
+    it("lists one account's missed calls of a day with one Query of the missed index", async () => {
+      const acme = await cli('calls', '--account', ACCOUNT, '--missed', ...day);
+      const acmeReads = reads;
+      const globex = await cli('calls', '--account', 'globex', '--missed', ...day);
+
+      expect(ids(acme.out)).toEqual([VOICEMAIL]);
+      expect(ids(globex.out)).toEqual([GLOBEX_CALL]);
+      expect(acmeReads).toEqual([
+        {
+          command: 'QueryCommand',
+          input: expect.objectContaining({
+            IndexName: 'missed_by_account_day',
+            ExpressionAttributeValues: expect.objectContaining({ ':pk': `${ACCOUNT}#2022-03-04` }),
+          }),
+        },
+      ]);
+    });
+
+    it('merges every account the stack knows when no account is named', async () => {
+      const { out } = await cli('calls', '--missed', ...day);
+
+      expect(ids(out)).toEqual([VOICEMAIL, GLOBEX_CALL]);
+      expect(reads.map((read) => read.input.TableName)).toContain(stack.tables.accounts);
+    });
+
+    it("keeps a user's or number's calls to the account named", async () => {
+      const own = await cli('calls', '--number', '397375', '--account', ACCOUNT, ...day);
+      const other = await cli('calls', '--number', '397375', '--account', 'globex', '--missed', ...day);
+
+      expect(ids(own.out)).toEqual([VOICEMAIL]);
+      expect(ids(other.out)).toEqual([GLOBEX_CALL]);
+    });
+
+    it('says whose calls it found none of', async () => {
+      const { err } = await cli(
+        'calls',
+        '--account',
+        'initech',
+        '--from',
+        '2022-03-04',
+        '--to',
+        '2022-03-04',
+      );
+
+      expect(err).toMatch(/^No calls of account initech started between/);
     });
   });
 

@@ -1,5 +1,5 @@
-// `replay` with fakes: rows rebuilt into the envelopes persist reads (gzipped payloads too), kept to one account
-// when asked, nothing sent on a dry run, and the arguments it refuses.
+// `replay` with fakes: rows rebuilt into the envelopes persist reads (compressed payloads too), read through each
+// account's receipts of each day, nothing sent on a dry run, and the arguments it refuses.
 
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,8 @@ import {
 } from '../../cli/commands/replay.js';
 import type { Item } from '../../cli/queries.js';
 import { run } from '../../cli/run.js';
+import { ExactInteger } from '../../lib/definitions/json.js';
+import { encodePayload } from '../../lib/definitions/payload.js';
 import { recordingIo } from './io.js';
 
 const DAY_MS = 86_400_000;
@@ -27,22 +29,26 @@ const row = (n: number, account: string, receivedAt: number, payload: Item = { d
   event: 'call.created',
   timestamp: 1646352000 + n,
   received_at: receivedAt,
-  received_day: new Date(receivedAt).toISOString().slice(0, 10),
-  digest: `digest${n}`,
   ...payload,
 });
 
-/** An events table in memory: the index lists by day and range, pages of two; rows come back by key, reversed. */
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** An events table in memory: receipts list by account, day and range, pages of two; rows come back by key, reversed. */
 const fakeEvents = (rows: readonly Item[]) => {
   const queried: string[] = [];
   const events: StoredEvents = {
-    async *receivedOn(day, { fromMs, toMs }) {
-      queried.push(day);
+    async *receivedOn({ account, day, fromMs, toMs }) {
+      queried.push(`${account} ${day}`);
       const listed = rows
         .filter(
-          (r) => r.received_day === day && Number(r.received_at) >= fromMs && Number(r.received_at) <= toMs,
+          (r) =>
+            r.account === account &&
+            dayOf(Number(r.received_at)) === day &&
+            Number(r.received_at) >= fromMs &&
+            Number(r.received_at) <= toMs,
         )
-        .map(({ pk, sk, account, received_at }) => ({ pk, sk, account, received_at }));
+        .map((r) => ({ pk: String(r.pk), sk: String(r.sk), account, received_at: Number(r.received_at) }));
       for (let i = 0; i < listed.length; i += 2) yield listed.slice(i, i + 2);
     },
     rows: async (keys) => rows.filter((r) => keys.some((k) => k.pk === r.pk && k.sk === r.sk)).reverse(),
@@ -67,9 +73,14 @@ describe('replayedEvent', () => {
     });
   });
 
-  it('reads a gzipped payload, integers beyond 2^53 with their digits', () => {
-    const gz = row(2, 'acme', MARCH_4, { data_gz: gzipSync('{"id":2,"big":123456789012345678901}') });
-    const event = replayedEvent(gz);
+  it.each([
+    [
+      'compressed',
+      { data_z: encodePayload({ id: 2, big: new ExactInteger('123456789012345678901') }).data_z },
+    ],
+    ['gzipped, as an older layout stored it', { data_gz: gzipSync('{"id":2,"big":123456789012345678901}') }],
+  ])('reads a %s payload, integers beyond 2^53 with their digits', (_form, payload) => {
+    const event = replayedEvent(row(2, 'acme', MARCH_4, payload));
     expect(event === undefined ? undefined : replayMessage(event, '0').body).toBe(
       '{"resource":"call","event":"call.created","timestamp":1646352002,"data":{"id":2,"big":123456789012345678901}}',
     );
@@ -101,11 +112,11 @@ describe('replay', () => {
     row(4, 'acme', MARCH_4 + 2 * DAY_MS + 1),
   ];
 
-  it('reads one day at a time and sends every event of the range, in order of arrival', async () => {
+  it("reads one day at a time, each account's receipts in turn, and sends every event of the range", async () => {
     const { events, queried } = fakeEvents(rows);
     const { sink, sent } = recordingSink();
-    const report = await replay({ range: march, account: undefined }, { events, sink });
-    expect(queried).toEqual(['2022-03-04', '2022-03-05']);
+    const report = await replay({ range: march, accounts: ['acme', 'globex'] }, { events, sink });
+    expect(queried).toEqual(['acme 2022-03-04', 'globex 2022-03-04', 'acme 2022-03-05', 'globex 2022-03-05']);
     expect(sent.map((e) => e.envelope.data)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     expect(report.totals).toEqual({ read: 3, sent: 3, missing: 0, unreadable: 0 });
     expect(Object.fromEntries(report.accounts)).toEqual({
@@ -114,19 +125,18 @@ describe('replay', () => {
     });
   });
 
-  it('keeps to the account asked for', async () => {
+  it('reads only the receipts of the account asked for', async () => {
     const { sink, sent } = recordingSink();
-    const report = await replay(
-      { range: march, account: 'globex' },
-      { events: fakeEvents(rows).events, sink },
-    );
+    const { events, queried } = fakeEvents(rows);
+    const report = await replay({ range: march, accounts: ['globex'] }, { events, sink });
     expect(sent.map((e) => e.account)).toEqual(['globex']);
     expect(report.totals.read).toBe(1);
+    expect(queried.every((query) => query.startsWith('globex '))).toBe(true);
   });
 
   it('sends nothing on a dry run, and counts what it would', async () => {
     const report = await replay(
-      { range: march, account: undefined },
+      { range: march, accounts: ['acme', 'globex'] },
       { events: fakeEvents(rows).events, sink: undefined },
     );
     expect(report.totals).toEqual({ read: 3, sent: 3, missing: 0, unreadable: 0 });
@@ -136,7 +146,7 @@ describe('replay', () => {
     const { events } = fakeEvents(rows);
     const { sink, sent } = recordingSink();
     const report = await replay(
-      { range: march, account: 'acme' },
+      { range: march, accounts: ['acme'] },
       { events: { ...events, rows: async () => [] }, sink },
     );
     expect(sent).toEqual([]);

@@ -80,7 +80,7 @@ describe('fromStackOutputs', () => {
 });
 
 describe('resolveTarget: local', () => {
-  it('finds the local stack through the same variables as npm start, tables by their logical names', async () => {
+  it('finds the local stack through the same variables as npm start, tables by their local names', async () => {
     const target = await resolveTarget({
       DATA_DIR: await emptyDataDir(),
       DYNAMODB_PORT: '8123',
@@ -91,7 +91,7 @@ describe('resolveTarget: local', () => {
 
     expect(target.localEndpoint).toBe('http://127.0.0.1:8123');
     expect(target.webhookUrl).toBe('http://127.0.0.1:3100/hooks');
-    expect(target.tables).toMatchObject({ calls: 'other-calls', events: 'events', users: 'users' });
+    expect(target.tables).toMatchObject({ calls: 'other-calls', events: 'events-v2', users: 'users' });
   });
 
   it('knows no token for a DATA_DIR no stack has started on: there is no well-known default', async () => {
