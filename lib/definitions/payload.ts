@@ -1,7 +1,7 @@
 // The payload codec: zlib against a preset dictionary of Aircall's shapes, and the way back from every form stored.
 
 import { deflateSync, gunzipSync, inflateSync } from 'node:zlib';
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { type ExactInteger, isJsonObject, type JsonObject, type JsonValue, parseJson } from './json.js';
 import { PAYLOAD_DICTIONARY_V1 } from './payload-dictionary.js';
 
 // DynamoDB nests at most 32 levels and holds 400 KB an item; numbers must fit its range. Only what an older
@@ -114,16 +114,18 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * A stored item with every `data_z` and `data_gz` turned back into `data`, on the item and inside call insights
- * alike, so that readers see the one shape whichever form persist chose.
+ * alike, so that readers see the one shape whichever form persist chose. Integers beyond 2^53 come back exact, as
+ * {@link ExactInteger}s.
  */
 export const decodeItem = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(decodeItem);
   if (!isPlainObject(value)) return value;
   const decoded: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    if (key === 'data_z' && inner instanceof Uint8Array) decoded.data = decodePayload({ data_z: inner });
+    if (key === 'data_z' && inner instanceof Uint8Array)
+      decoded.data = decodePayload({ data_z: inner }, parseJson);
     else if (key === 'data_gz' && inner instanceof Uint8Array)
-      decoded.data = decodePayload({ data_gz: inner });
+      decoded.data = decodePayload({ data_gz: inner }, parseJson);
     else decoded[key] = decodeItem(inner);
   }
   return decoded;

@@ -4,7 +4,7 @@ import { DEAD_LETTER_ATTRIBUTES, PERSIST } from '../../lib/definitions/pipeline.
 import { localSqsClientConfig } from '../../local/clients.js';
 import { captureOutput } from '../support/capture.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';
-import { scanTable } from '../support/tables.js';
+import { scanEvents, scanTable } from '../support/tables.js';
 
 // Short enough to watch every retry, long enough that a batch is never redelivered while still in hand.
 const VISIBILITY_TIMEOUT_SECONDS = 2;
@@ -55,6 +55,6 @@ describe('local stack dead-letter path', () => {
     expect(
       Messages.map((m) => [m.Body, m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.failureReason]?.StringValue]),
     ).toEqual([['{"not":"an aircall envelope"}', 'record body is not an Aircall envelope']]);
-    expect(await scanTable(local.documents, local.settings.tables.events)).toEqual([]);
+    expect(await scanEvents(local.documents, local.settings.tables.events)).toEqual([]);
   }, 60_000);
 });

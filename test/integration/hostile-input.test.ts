@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput } from '../support/capture.js';
 import { type SampleName, sampleBody } from '../support/fixtures.js';
 import { startTestLocalStack, type TestLocalStack, TOKEN, waitFor } from '../support/local.js';
-import { scanTable } from '../support/tables.js';
+import { scanEvents, scanTable } from '../support/tables.js';
 
 interface Probe {
   readonly name: string;
@@ -267,7 +267,7 @@ describe('hostile input over HTTP', () => {
 
   it('counts: every 200 enqueued and stored once, nothing else enqueued, nothing dead-lettered', async () => {
     const acceptedCount = probes.filter((p) => p.status === 200).length;
-    const events = await scanTable(local.documents, local.settings.tables.events);
+    const events = await scanEvents(local.documents, local.settings.tables.events);
 
     expect(countBy([...answers.values()])[200]).toBe(acceptedCount);
     expect({

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryBody, type GeneratedEvent } from '../../../simulator/envelope.js';
 import { randomCompany, type Simulator, startSimulator } from '../../../simulator/simulator.js';
 import { startTestLocalStack, type TestLocalStack, TOKEN, waitFor } from '../../support/local.js';
-import { type Item, scanTable } from '../../support/tables.js';
+import { type Item, scanEvents, scanTable } from '../../support/tables.js';
 import { type Sent, sendAll, tally } from './traffic.js';
 
 const CALLS = 50;
@@ -47,7 +47,7 @@ const drained = (local: TestLocalStack, sent: number) =>
 const stateOf = async (local: TestLocalStack) => ({
   calls: byKey(await scanTable(local.documents, local.settings.tables.calls), (item) => String(item.id)),
   users: byKey(await scanTable(local.documents, local.settings.tables.users), (item) => String(item.id)),
-  events: await scanTable(local.documents, local.settings.tables.events),
+  events: await scanEvents(local.documents, local.settings.tables.events),
 });
 
 describe('duplicates and reordering under load', () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_ATTRIBUTES, MESSAGE_ATTRIBUTES } from '../../../lib/definitions/pipeline.js';
 import { localSqsClientConfig } from '../../../local/clients.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
-import { scanTable } from '../../support/tables.js';
+import { scanEvents, scanTable } from '../../support/tables.js';
 import { callCreated, sendAll, tally } from './traffic.js';
 
 const FIRST_ID = 4_300_000_000;
@@ -85,7 +85,7 @@ describe('poison records on the events queue', () => {
       return queue === 0 && deadLetterQueue === POISON.length ? true : undefined;
     }, 30_000);
     const calls = await scanTable(local.documents, local.settings.tables.calls);
-    const events = await scanTable(local.documents, local.settings.tables.events);
+    const events = await scanEvents(local.documents, local.settings.tables.events);
     const letters = await drainDeadLetters(sqs, local.stack.queues.deadLetterQueueUrl);
 
     expect({

@@ -7,7 +7,7 @@ import { randomCompany, type Simulator, startSimulator } from '../../../simulato
 import { type FaultAnswer, type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
 import { reconcileOnLocalStack } from '../../support/reconcile.js';
-import { scanTable } from '../../support/tables.js';
+import { scanEvents, scanTable } from '../../support/tables.js';
 import { countItems, tally } from './traffic.js';
 
 const CALLS = 1000;
@@ -83,7 +83,7 @@ describe('a reconcile through a storm of 503s and 429s', () => {
     );
     await waitFor(() => (local.stack.depth().queue === 0 ? true : undefined), 60_000);
     const { seen, forwarded, injected } = proxy.counts;
-    const events = await scanTable(local.documents, local.settings.tables.events);
+    const events = await scanEvents(local.documents, local.settings.tables.events);
 
     console.log(
       'DBG',

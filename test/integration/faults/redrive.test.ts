@@ -14,7 +14,7 @@ import { localSqsClientConfig } from '../../../local/clients.js';
 import { recordingIo } from '../../cli/io.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { post, startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
-import { scanTable } from '../../support/tables.js';
+import { scanEvents, scanTable } from '../../support/tables.js';
 import { callCreated } from './traffic.js';
 
 const FIRST_ID = 4_400_000_000;
@@ -84,7 +84,7 @@ describe('a record dead-lettered by a long DynamoDB outage, redriven', () => {
       return calls.some((call) => call.id === id) && local.stack.depth().queue === 0 ? true : undefined;
     }, 30_000);
     const calls = await scanTable(local.documents, local.settings.tables.calls);
-    const events = await scanTable(local.documents, local.settings.tables.events);
+    const events = await scanEvents(local.documents, local.settings.tables.events);
 
     expect(JSON.parse(letter?.Body ?? '{}')).toMatchObject({ event: 'call.created', data: { id } });
     expect(letter?.MessageAttributes?.[MESSAGE_ATTRIBUTES.account]?.StringValue).toBe('local');
