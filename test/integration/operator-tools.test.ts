@@ -11,7 +11,7 @@ import { localSqsClientConfig } from '../../local/clients.js';
 import { recordingIo } from '../cli/io.js';
 import { type SampleName, sampleBody } from '../support/fixtures.js';
 import { post, startTestLocalStack, type TestLocalStack, waitFor, withToken } from '../support/local.js';
-import { type Item, scanTable } from '../support/tables.js';
+import { type Item, scanEvents, scanTable } from '../support/tables.js';
 
 const SAMPLES: readonly SampleName[] = [
   'captured-outbound-call.created',
@@ -107,7 +107,7 @@ describe('redrive on the local stack', () => {
 
     // Persist stores each once; none comes back to the dead-letter queue.
     const events = await waitFor(async () => {
-      const rows = await scanTable(local.documents, local.settings.tables.events);
+      const rows = await scanEvents(local.documents, local.settings.tables.events);
       return rows.length === SAMPLES.length && local.stack.depth().queue === 0 ? rows : undefined;
     }, 20_000);
     expect(events.map((row) => row.received_at).sort()).toEqual(
@@ -147,7 +147,7 @@ describe('replay on the local stack', () => {
     for (const name of SAMPLES)
       expect(await post(local.stack.webhookUrl, withToken(sampleBody(name)))).toBe(200);
     const stored = await waitFor(async () => {
-      const rows = await scanTable(local.documents, local.settings.tables.events);
+      const rows = await scanEvents(local.documents, local.settings.tables.events);
       return rows.length === SAMPLES.length && local.stack.depth().queue === 0 ? rows : undefined;
     }, 20_000);
     const before = await stateSnapshot(local);
@@ -176,7 +176,7 @@ describe('replay on the local stack', () => {
     );
     expect(local.stack.depth()).toEqual({ queue: 0, deadLetterQueue: 0 });
     expect(local.stack.activity.failed).toBe(0);
-    expect(byKey(await scanTable(local.documents, local.settings.tables.events))).toEqual(byKey(stored));
+    expect(byKey(await scanEvents(local.documents, local.settings.tables.events))).toEqual(byKey(stored));
     expect(await stateSnapshot(local)).toEqual(before);
   }, 60_000);
 
