@@ -78,7 +78,7 @@ describe('local provisioning', () => {
 
     expect(names.filter((n) => n === 'started_at')).toHaveLength(1);
     expect(new Set(names)).toEqual(
-      new Set(['id', 'user_id', 'number_id', 'started_day', 'missed_day', 'started_at']),
+      new Set(['id', 'user_id', 'number_id', 'account_day', 'account_missed_day', 'started_at']),
     );
     expect(input.BillingMode).toBe('PAY_PER_REQUEST');
   });

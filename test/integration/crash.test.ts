@@ -13,7 +13,7 @@ import { localClientTarget, localSqsClientConfig } from '../../local/clients.js'
 import { sampleBody } from '../support/fixtures.js';
 import { post, waitFor } from '../support/local.js';
 import { type StackProcess, spawnLocalStack } from '../support/stack-process.js';
-import { type Item, scanEvents, scanTable } from '../support/tables.js';
+import { type Item, resourceIdOf, scanEvents, scanTable } from '../support/tables.js';
 
 const TOKEN = 'crash-test-token';
 const FIRST_ID = 3_000_000_000;
@@ -110,7 +110,7 @@ describe('local stack killed with SIGKILL', () => {
         const rows = await scanEvents(documents, second.record.tables.events);
         const counts = new Map<string, number>();
         for (const row of rows) {
-          const key = `${row.resource_id} ${row.event}`;
+          const key = `${resourceIdOf(row)} ${row.event}`;
           counts.set(key, (counts.get(key) ?? 0) + 1);
         }
         return counts;

@@ -153,7 +153,7 @@ describe('replay on the local stack', () => {
     const before = await stateSnapshot(local);
     const persistedBefore = local.stack.activity.persisted;
     // The days the rows were received on, so that a run across midnight still covers them all.
-    const days = stored.map((row) => String(row.received_day)).sort();
+    const days = stored.map((row) => new Date(Number(row.received_at)).toISOString().slice(0, 10)).sort();
 
     const result = await cli(local, ['replay', '--from', days[0] ?? '', '--to', days.at(-1) ?? '', '--json']);
     expect(result.err).toBe('');

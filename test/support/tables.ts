@@ -35,6 +35,12 @@ export const scanTable = async (client: DynamoDBDocumentClient, tableName: strin
 export const scanEvents = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> =>
   (await scanTable(client, tableName)).filter((item) => !isReceiptKey(String(item.pk)));
 
+/** The id an event row is logged under: its partition key without the resource, e.g. `780836699`. */
+export const resourceIdOf = (row: Item): string => {
+  const pk = String(row.pk);
+  return pk.slice(pk.indexOf('#') + 1);
+};
+
 /** The receipts of the event log. */
 export const scanReceipts = async (client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> =>
   (await scanRaw(client, tableName)).filter((item) => isReceiptKey(String(item.pk)));

@@ -118,7 +118,10 @@ const insightAtTheLimit = (kind: string): QueuedEvent =>
     resource: 'conversation_intelligence',
     event: `${kind}.${'x'.repeat(MAX_EVENT_BYTES - kind.length - 1)}`,
     // Random base64 compresses to about three quarters: this much of it is just under the inline limit compressed.
-    data: { call_id: CALL_ID, content: randomBytes(INLINE_INSIGHT_BYTES).toString('base64').slice(0, 20_500) },
+    data: {
+      call_id: CALL_ID,
+      content: randomBytes(INLINE_INSIGHT_BYTES).toString('base64').slice(0, 20_500),
+    },
   });
 
 describe('the payload cap', () => {

@@ -37,7 +37,7 @@ const run = async (
     );
   }
   const log = [...events.rows.values()]
-    .map(({ received_at: _r, received_day: _d, ...rest }) => rest)
+    .map(({ received_at: _r, ...rest }) => rest)
     .sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`));
   return { state: state.tables, log, ownerLog: log.filter((row) => row.account === OWNER) };
 };

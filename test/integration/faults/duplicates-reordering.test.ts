@@ -31,7 +31,7 @@ const duplicatedAndShuffled = (events: readonly GeneratedEvent[], random: () => 
 };
 
 /** What a row says about the data, without what only the moment of arrival decides. */
-const ARRIVAL_ATTRIBUTES = ['received_at', 'received_day', 'expires_at', 'updated_at'];
+const ARRIVAL_ATTRIBUTES = ['received_at', 'expires_at', 'updated_at'];
 const withoutArrival = (item: Item): Item =>
   Object.fromEntries(Object.entries(item).filter(([name]) => !ARRIVAL_ATTRIBUTES.includes(name)));
 

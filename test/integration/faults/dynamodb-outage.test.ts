@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_QUEUE } from '../../../lib/definitions/pipeline.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { post, startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
-import { scanEvents, scanTable } from '../../support/tables.js';
+import { resourceIdOf, scanEvents, scanTable } from '../../support/tables.js';
 import { callCreated, sendAll, tally } from './traffic.js';
 
 const EVENTS = 200;
@@ -69,7 +69,7 @@ describe('DynamoDB unavailable to the handlers during steady traffic', () => {
     }, 60_000);
     const calls = await scanTable(local.documents, local.settings.tables.calls);
     const events = await scanEvents(local.documents, local.settings.tables.events);
-    const eventsPerCall = tally(events.map((row) => Number(row.resource_id)));
+    const eventsPerCall = tally(events.map((row) => Number(resourceIdOf(row))));
     const storedIds = new Set(calls.map((call) => Number(call.id)));
 
     // Persist really was refused while the queue kept being fed.

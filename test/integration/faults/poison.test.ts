@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_ATTRIBUTES, MESSAGE_ATTRIBUTES } from '../../../lib/definitions/pipeline.js';
 import { localSqsClientConfig } from '../../../local/clients.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
-import { scanEvents, scanTable } from '../../support/tables.js';
+import { resourceIdOf, scanEvents, scanTable } from '../../support/tables.js';
 import { callCreated, sendAll, tally } from './traffic.js';
 
 const FIRST_ID = 4_300_000_000;
@@ -93,7 +93,7 @@ describe('poison records on the events queue', () => {
       answered200: answers.filter((a) => a.status === 200).length,
       storedCalls: calls.length,
       storedEvents: events.length,
-      eventsStoredOnce: [...tally(events.map((row) => row.resource_id)).values()].filter((n) => n === 1)
+      eventsStoredOnce: [...tally(events.map((row) => resourceIdOf(row))).values()].filter((n) => n === 1)
         .length,
       poisonSent: POISON.length,
       deadLettered: letters.length,

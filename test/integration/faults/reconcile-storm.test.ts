@@ -7,7 +7,7 @@ import { randomCompany, type Simulator, startSimulator } from '../../../simulato
 import { type FaultAnswer, type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
 import { reconcileOnLocalStack } from '../../support/reconcile.js';
-import { scanEvents, scanTable } from '../../support/tables.js';
+import { resourceIdOf, scanEvents, scanTable } from '../../support/tables.js';
 import { countItems, tally } from './traffic.js';
 
 const CALLS = 1000;
@@ -98,7 +98,7 @@ describe('a reconcile through a storm of 503s and 429s', () => {
       pagesRead: report.counts.pages,
       calls: await countItems(local, 'calls'),
       events: events.length,
-      callsWithOneEvent: [...tally(events.map((row) => row.resource_id)).values()].filter((n) => n === 1)
+      callsWithOneEvent: [...tally(events.map((row) => resourceIdOf(row))).values()].filter((n) => n === 1)
         .length,
       deadLettered: local.stack.depth().deadLetterQueue,
     }).toEqual({

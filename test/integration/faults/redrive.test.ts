@@ -14,7 +14,7 @@ import { localSqsClientConfig } from '../../../local/clients.js';
 import { recordingIo } from '../../cli/io.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { post, startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
-import { scanEvents, scanTable } from '../../support/tables.js';
+import { resourceIdOf, scanEvents, scanTable } from '../../support/tables.js';
 import { callCreated } from './traffic.js';
 
 const FIRST_ID = 4_400_000_000;
@@ -98,7 +98,7 @@ describe('a record dead-lettered by a long DynamoDB outage, redriven', () => {
       deadLetteredInOutage: Messages.length,
       storedBeforeRedrive: callsBefore.filter((c) => c === id).length,
       storedAfterRedrive: calls.filter((c) => c.id === id).length,
-      eventRows: events.filter((row) => Number(row.resource_id) === id).length,
+      eventRows: events.filter((row) => Number(resourceIdOf(row)) === id).length,
       deadLetterQueueAfter: local.stack.depth().deadLetterQueue,
     }).toEqual({
       deadLetteredInOutage: 1,
