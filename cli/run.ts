@@ -4,6 +4,7 @@ import { type CliIo, type Command, PROGRAM, TARGET_HELP } from './command.js';
 import { backfillCommand } from './commands/backfill.js';
 import { callsCommand } from './commands/calls.js';
 import { historyCommand } from './commands/history.js';
+import { migrateCommand } from './commands/migrate.js';
 import { numbersCommand } from './commands/numbers.js';
 import { recordingCommand } from './commands/recording.js';
 import { redriveCommand } from './commands/redrive.js';
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   backfillCommand,
   replayCommand,
   redriveCommand,
+  migrateCommand,
 ];
 
 // The summaries start in one column, two spaces after the longest name.
@@ -36,9 +38,10 @@ const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
 const GLOBAL_HELP = `Usage: ${PROGRAM} <command> [options]
 
 Query an aircall-webhook-stack's tables and media archive, send it webhooks, replay its stored events,
-move its dead letters back, and manage its Aircall webhooks: the local stack of \`npm start\` by
-default, or a deployed one with --stack. replay and redrive are safe to repeat: persist stores an
-event once however often it comes.
+move its dead letters back, manage its Aircall webhooks, and copy its tables of an earlier layout into
+the new ones: the local stack of \`npm start\` by default, or a deployed one with --stack. replay,
+redrive and migrate are safe to repeat: persist stores an event once however often it comes, and
+migrate never replaces what is newer.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}
