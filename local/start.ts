@@ -4,6 +4,7 @@ import { relative, resolve } from 'node:path';
 import type { AccountReport } from '../lambdas/guardian/guardian.js';
 import { TABLE_NAMES } from '../lib/definitions/tables.js';
 import { devTokenPath } from './dev-token.js';
+import { legacyTablesAt } from './legacy-tables.js';
 import { LOCAL_DEFAULTS, type LocalSettings, readLocalExtras, readLocalSettings } from './settings.js';
 import { type Activity, type LocalStack, startLocalStack } from './stack.js';
 
@@ -135,6 +136,11 @@ const main = async (): Promise<void> => {
   const guardianSeconds = (extras.guardian?.intervalMs ?? simulatorGuardianIntervalMs) / 1000;
   const readySeconds = (Date.now() - started) / 1000;
   console.log(banner(stack, settings, readySeconds, guardianSeconds));
+  const legacy = await legacyTablesAt(stack.endpoints.dynamodb, settings);
+  if (legacy.length > 0)
+    console.log(
+      `  Tables of an earlier layout found (${legacy.map((found) => found.name).join(', ')}): copy them with ${cliPrefix(settings.dataDir)}npm run cli -- migrate\n`,
+    );
   stack.guardian?.runOnce().catch((error: unknown) => console.error(`[guardian] ${describeError(error)}`));
 
   let last = '';
