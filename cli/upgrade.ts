@@ -10,7 +10,7 @@ import {
   type JsonValue,
   parseJson,
 } from '../lib/definitions/json.js';
-import { MEDIA_KINDS } from '../lib/definitions/media.js';
+import { MEDIA_KINDS, unsignedLink } from '../lib/definitions/media.js';
 import { decodePayload, encodePayload, PAYLOAD_ATTRIBUTES } from '../lib/definitions/payload.js';
 import type { Receipt } from '../lib/definitions/receipts.js';
 import { accountDay } from '../lib/definitions/tables.js';
@@ -72,16 +72,6 @@ const compressed = (item: Item): Item => {
   const payload = legacyPayload(item);
   const rest = without(item, PAYLOAD_ATTRIBUTES);
   return payload === undefined ? rest : { ...rest, ...encodePayload(payload) };
-};
-
-/**
- * A recording's or voicemail's link without its query, as persist now stores the plain attribute: the signature
- * expired long ago, and the whole link stays in the call's data. The same rule as persist's (records.ts).
- */
-const unsignedLink = (value: unknown): unknown => {
-  if (typeof value !== 'string' || !URL.canParse(value)) return value;
-  const query = value.indexOf('?');
-  return query === -1 ? value : value.slice(0, query);
 };
 
 /**

@@ -4,6 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoReceiptLog } from '../../lambdas/persist/adapters.js';
+import { DOCUMENT_MARSHALL_OPTIONS } from '../../lib/definitions/json.js';
 import { localClientTarget } from '../../local/clients.js';
 import { legacyTables } from '../../local/legacy-tables.js';
 import {
@@ -112,7 +113,7 @@ const migrationClient = (target: Target, region: string | undefined) => {
         { ...localClientTarget(target.localEndpoint), maxAttempts: 1 },
   );
   const documents = DynamoDBDocumentClient.from(dynamo, {
-    marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+    marshallOptions: DOCUMENT_MARSHALL_OPTIONS,
     unmarshallOptions: { wrapNumbers: exactNumber },
   });
   return { dynamo, documents };

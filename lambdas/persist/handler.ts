@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DOCUMENT_MARSHALL_OPTIONS } from '../../lib/definitions/json.js';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
 import { DynamoAccountStore, ThrottledActivity } from '../shared/accounts.js';
 import type { ClientTarget } from '../shared/aws.js';
@@ -257,11 +258,7 @@ export const persistDependencies = (
   config: PersistConfig,
   clients: PersistClients,
 ): Omit<PersistHandlerDeps, 'logger' | 'metrics'> => {
-  const client = DynamoDBDocumentClient.from(clients.dynamo, {
-    // Aircall ids are 64-bit: above 2^53 JSON.parse has already rounded them, and refusing to store the
-    // rounded number would lose the whole event instead of one digit of one id.
-    marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
-  });
+  const client = DynamoDBDocumentClient.from(clients.dynamo, { marshallOptions: DOCUMENT_MARSHALL_OPTIONS });
   return {
     events: new DynamoEventLog(client, config.eventsTable),
     receipts: new DynamoReceiptLog(client, config.eventsTable),

@@ -2,7 +2,7 @@
 
 import { DAY_SECONDS, utcDay } from '../../lib/definitions/days.js';
 import { FETCHED_SOURCE, isFetchedEvent } from '../../lib/definitions/fetched.js';
-import { MEDIA_KINDS, type MediaKind } from '../../lib/definitions/media.js';
+import { MEDIA_KINDS, type MediaKind, unsignedLink } from '../../lib/definitions/media.js';
 import { encodePayload, otherPayloadAttributes } from '../../lib/definitions/payload.js';
 import { accountDay, type StateTableName } from '../../lib/definitions/tables.js';
 import {
@@ -114,16 +114,6 @@ const splitFields = (fields: Fields): { set: Record<string, StoredValue>; remove
 const isMissed = (data: JsonObject): boolean =>
   (typeof data.missed_call_reason === 'string' && data.missed_call_reason !== '') ||
   (data.direction === 'inbound' && data.status === 'done' && (data.answered_at ?? null) === null);
-
-/**
- * A recording's or voicemail's link without its query: the signature expires minutes after the event, and a signed
- * link is a third of a call item. The whole link stays in the call's data; the file itself, in the archive.
- */
-const unsignedLink = (value: JsonValue | undefined): JsonValue | undefined => {
-  if (typeof value !== 'string' || !URL.canParse(value)) return value;
-  const query = value.indexOf('?');
-  return query === -1 ? value : value.slice(0, query);
-};
 
 const callFields = (data: JsonObject, { account }: FieldContext): Fields => {
   const startedAt = typeof data.started_at === 'number' ? data.started_at : undefined;

@@ -13,6 +13,15 @@ export class ExactInteger extends NumberValue {
   }
 }
 
+/**
+ * How every writer marshals items with the document client: absent values left out, and numbers beyond 2^53 that
+ * JSON.parse has already rounded written as they are (refusing them would lose the whole event, not one digit).
+ */
+export const DOCUMENT_MARSHALL_OPTIONS = {
+  removeUndefinedValues: true,
+  allowImpreciseNumbers: true,
+} as const;
+
 export type JsonValue = string | number | boolean | null | ExactInteger | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;

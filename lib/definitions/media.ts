@@ -4,6 +4,16 @@
 export const MEDIA_KINDS = ['recording', 'voicemail'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 
+/**
+ * A recording's or voicemail's link as the call's plain attribute holds it: without its query. The signature expires
+ * minutes after the event, and a signed link is a third of a call item; the whole link stays in the call's data.
+ */
+export const unsignedLink = <T>(value: T): T | string => {
+  if (typeof value !== 'string' || !URL.canParse(value)) return value;
+  const query = value.indexOf('?');
+  return query === -1 ? value : value.slice(0, query);
+};
+
 /** The call attribute that records a file's archive, e.g. `recording_archive`. */
 export const archiveAttribute = (kind: MediaKind): `${MediaKind}_archive` => `${kind}_archive`;
 
