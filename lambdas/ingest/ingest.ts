@@ -102,7 +102,7 @@ export const ingest = async (request: WebhookRequest, deps: IngestDeps): Promise
 
   const envelope = parseEnvelope(text);
   // The same check persist classifies records by: nothing is answered 200 that it could never store.
-  const problem = storabilityProblem(envelope, { maxPayloadBytes: deps.maxPayloadBytes });
+  const problem = storabilityProblem(envelope, { maxPayloadBytes: deps.maxPayloadBytes, sourceBytes: bytes });
   if (problem?.status === 413)
     throw new PayloadTooLargeError(problem.reason, { publicMessage: problem.reason });
   if (problem !== undefined) throw new UnstorableEventError(problem.reason);

@@ -16,12 +16,13 @@ const SAMPLES = readdirSync(new URL('../fixtures/aircall/', import.meta.url))
   .filter((file) => file.endsWith('.json'))
   .map((file) => file.slice(0, -'.json'.length) as SampleName);
 
-/** An envelope parsed from JSON text, as ingest and persist parse it: `data` is given as JSON text. */
-const envelope = (fields: { resource?: string; event?: string; data?: string }) =>
-  parseEnvelope(
-    `{"resource":${JSON.stringify(fields.resource ?? 'call')},"event":${JSON.stringify(fields.event ?? 'call.ended')},` +
-      `"timestamp":1646389786,"token":"t","data":${fields.data ?? '{"id":1}'}}`,
-  );
+/** The JSON text of an envelope: `data` is given as JSON text. */
+const envelopeText = (fields: { resource?: string; event?: string; data?: string }): string =>
+  `{"resource":${JSON.stringify(fields.resource ?? 'call')},"event":${JSON.stringify(fields.event ?? 'call.ended')},` +
+  `"timestamp":1646389786,"token":"t","data":${fields.data ?? '{"id":1}'}}`;
+
+/** An envelope parsed from JSON text, as ingest and persist parse it. */
+const envelope = (fields: Parameters<typeof envelopeText>[0]) => parseEnvelope(envelopeText(fields));
 
 const problemOf = (fields: Parameters<typeof envelope>[0], maxPayloadBytes?: number) =>
   storabilityProblem(envelope(fields), maxPayloadBytes === undefined ? {} : { maxPayloadBytes });
@@ -212,6 +213,31 @@ describe('storabilityProblem', () => {
       status: 413,
       reason: `"data" is ${encodedSize(data)} bytes as DynamoDB encodes it, over the ${cap} stored`,
     });
+  });
+
+  it('measures data that grows when serialized again, even when told the length of its source', () => {
+    const cap = PAYLOAD_CAP.minBytes;
+    // `1e20` is 4 characters in the source and 21 written back: the stored JSON is five times the body.
+    const data = `{"id":1,"n":[${Array.from({ length: 1500 }, () => '1e20').join(',')}]}`;
+    const body = envelopeText({ data });
+    expect(Buffer.byteLength(body)).toBeLessThan(cap);
+    expect(Buffer.byteLength(JSON.stringify(JSON.parse(data)))).toBeGreaterThan(cap);
+
+    const problem = storabilityProblem(parseEnvelope(body), {
+      maxPayloadBytes: cap,
+      sourceBytes: Buffer.byteLength(body),
+    });
+    expect(problem?.status).toBe(413);
+  });
+
+  it('answers the same told the length of its source as not, for every sample', () => {
+    for (const name of SAMPLES) {
+      const text = JSON.stringify(sample(name));
+      const parsed = parseEnvelope(text);
+      expect(storabilityProblem(parsed, { sourceBytes: Buffer.byteLength(text) })).toEqual(
+        storabilityProblem(parsed),
+      );
+    }
   });
 
   it('names the field in its reason and never quotes the value', () => {
