@@ -16,12 +16,14 @@ import { createLogger } from '../lambdas/shared/logger.js';
 import { hashToken } from '../lambdas/shared/token.js';
 import { handlerEntry } from '../lib/constructs/function-defaults.js';
 import { ENV, EVENTS_QUEUE, PAYLOAD_CAP, PERSIST } from '../lib/definitions/pipeline.js';
-import { type StateTableName, TABLES, tableEnvName } from '../lib/definitions/tables.js';
+import { isReceiptKey } from '../lib/definitions/receipts.js';
+import { TABLES, tableEnvName } from '../lib/definitions/tables.js';
 import { LOCAL_REGION, localClientTarget } from '../local/clients.js';
 import { readLocalSettings } from '../local/settings.js';
 import { startLocalStack } from '../local/stack.js';
 import { benchSizes, parseBenchArgs } from './args.js';
 import { bundleHandler, bundleScript } from './bundle.js';
+import { type CapacityMeter, type MeterTotals, startCapacityMeter, totalUnits } from './capacity-meter.js';
 import { costPerMillionEvents } from './cost.js';
 import { createFloorHandler } from './floors/warm-floor.js';
 import type { LoadJob, LoadResult } from './load.js';
@@ -29,7 +31,7 @@ import { type Figures, renderTable, rows } from './report.js';
 import { median, percentile } from './stats.js';
 import { startStubAws } from './stub-aws.js';
 import { BENCH_ACCOUNT, deliveries, generatedEvents, httpApiEvent, queuedBody } from './traffic.js';
-import { itemWriteUnits, type StoredItem } from './wru.js';
+import type { StoredItem } from './wru.js';
 
 const TOKEN = 'bench-token';
 /** Ingest's memory, as lib/constructs/ingress.ts configures the function (persist's is in lib/definitions). */
@@ -200,34 +202,18 @@ const scanTable = async (dynamo: DynamoDBClient, table: string): Promise<StoredI
   return items;
 };
 
-const STATE_TABLE_OF: Readonly<Record<string, StateTableName>> = {
-  call: 'calls',
-  user: 'users',
-  number: 'numbers',
-  contact: 'contacts',
-};
+/** Event-log rows: the events table also holds receipts, which list events and are none themselves. */
+const isEventRow = (item: StoredItem): boolean => !isReceiptKey(item.pk?.S ?? '');
 
-/**
- * Write units per stored event: its event-log row and index entry, and the state item it updates with that item's
- * index entries, each sized as stored now (an update is billed on the larger of the item before and after).
- */
-const wruPerEvent = async (dynamo: DynamoDBClient, tables: Readonly<Record<string, string>>) => {
-  const events = await scanTable(dynamo, tables.events ?? 'events');
-  const states = new Map<string, StoredItem>();
-  for (const name of Object.values(STATE_TABLE_OF)) {
-    for (const item of await scanTable(dynamo, tables[name] ?? name))
-      states.set(`${name}#${item.id?.N}`, item);
-  }
-  let units = 0;
-  for (const item of events) {
-    units += itemWriteUnits(item, TABLES.events);
-    const [resource, id] = (item.pk?.S ?? '').split('#');
-    const table = resource === undefined ? undefined : STATE_TABLE_OF[resource];
-    const state = table === undefined ? undefined : states.get(`${table}#${id}`);
-    if (table !== undefined && state !== undefined) units += itemWriteUnits(state, TABLES[table]);
-  }
-  return { events, wru: events.length === 0 ? Number.NaN : units / events.length };
-};
+/** Write units per event by table, each table's indexes in brackets: `calls 1.02 (+by_user 0.10, ...), ...`. */
+const perEventBreakdown = (totals: MeterTotals, events: number): string =>
+  Object.entries(totals.tables)
+    .filter(([, units]) => units.base > 0)
+    .map(([table, units]) => {
+      const indexes = Object.entries(units.indexes).map(([name, n]) => `+${name} ${(n / events).toFixed(2)}`);
+      return `${table} ${(units.base / events).toFixed(2)}${indexes.length > 0 ? ` (${indexes.join(', ')})` : ''}`;
+    })
+    .join(', ');
 
 const until = async (done: () => boolean, timeoutMs: number, what: string): Promise<void> => {
   const deadline = performance.now() + timeoutMs;
@@ -255,11 +241,35 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
     LOCAL_WEBHOOK_TOKEN: TOKEN,
     LOCAL_ACCOUNT: BENCH_ACCOUNT,
   });
-  const stack = await startLocalStack({ settings, logLevel: 'ERROR', archiveMedia: false });
+  // The handlers' DynamoDB clients go through the meter; the bench's own, and the floors, straight to the emulator.
+  const meters: CapacityMeter[] = [];
+  const stack = await startLocalStack({
+    settings,
+    logLevel: 'ERROR',
+    archiveMedia: false,
+    handlerEndpoints: async ({ dynamodb }) => {
+      const meter = await startCapacityMeter({
+        upstream: dynamodb,
+        tables: Object.fromEntries(
+          Object.entries(settings.tables).map(([logical, physical]) => [physical, logical]),
+        ),
+        definitions: TABLES,
+      });
+      meters.push(meter);
+      return { dynamodb: meter.endpoint };
+    },
+  }).catch(async (error: unknown) => {
+    await Promise.all(meters.map((meter) => meter.stop()));
+    throw error;
+  });
+  const [meter] = meters;
   const dynamo = new DynamoDBClient(localClientTarget(stack.endpoints.dynamodb));
   try {
-    // The pipeline: webhooks from another process, through the gateway, ingest, SQS, persist, DynamoDB.
+    if (meter === undefined) throw new Error('the local stack started without the capacity meter');
+    // The pipeline: webhooks from another process, through the gateway, ingest, SQS, persist, DynamoDB. Its writes
+    // are the ones metered: everything persist writes for these events, the accounts' marks included, as billed.
     log(`pipeline: ${events} webhooks at concurrency ${concurrency}`);
+    meter.reset();
     const pipelineStarted = performance.now();
     const http = await runLoad(workDir, loadScript, {
       kind: 'http',
@@ -274,8 +284,12 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
       'the pipeline to store what it accepted',
     );
     const pipelineStoredMs = performance.now() - pipelineStarted;
-    const stored = await wruPerEvent(dynamo, settings.tables);
-    const persisted = stored.events.length;
+    const metered = meter.totals();
+    // The phases after this one are timed: unmetered, persist's writes cost the emulator's round trip and no more.
+    meter.pause();
+    if (metered.unmetered > 0) throw new Error(`the meter could not size ${metered.unmetered} writes`);
+    const rows = (await scanTable(dynamo, settings.tables.events)).filter(isEventRow);
+    const persisted = rows.length;
 
     // The queue floor: raw SendMessage of the same messages (another company's events) to the same queue; persist
     // drains them, and its rate is taken from the backlog left when the sends end.
@@ -304,9 +318,10 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
     const [drainCount, drainMs] =
       backlog >= events / 10 ? [backlog, drained - sendsEnded] : [events, drained - floorStarted];
 
-    // The DynamoDB floor: the event-log rows the pipeline stored, under new keys, PutItem'd raw at once.
+    // The DynamoDB floor: the event-log rows the pipeline stored (receipts left out), under new keys, PutItem'd raw
+    // at once.
     log(`DynamoDB floor: ${persisted} raw PutItem at concurrency ${concurrency}`);
-    const items = stored.events.map(
+    const items = rows.map(
       (item, i): Record<string, AttributeValue> => ({ ...item, pk: { S: `bench-floor#${i}` } }),
     );
     const db = await runLoad(workDir, loadScript, {
@@ -327,7 +342,8 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
       persisted,
       pipelineStoredMs,
       deadLetters: stack.depth().deadLetterQueue,
-      wruPerEvent: stored.wru,
+      wruPerEvent: persisted === 0 ? Number.NaN : totalUnits(metered) / persisted,
+      metered,
       queueFloorPerS: (events / sqs.durationMs) * 1000,
       persistPerS: (drainCount / drainMs) * 1000,
       // Each of persist's concurrent consumers busy throughout: the drain's time spread over its batches.
@@ -338,6 +354,7 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
   } finally {
     dynamo.destroy();
     await stack.stop();
+    await meter?.stop();
   }
 };
 
@@ -426,7 +443,10 @@ floors, each measured in this run:
   persist     raw PutItem of the stored event-log rows to the same embedded DynamoDB, concurrency ${sizes.concurrency};
               persist's rate is the queue-floor backlog (${local.backlog} messages) over the time it took to drain
 pipeline: answers ${answers}; all stored ${(local.pipelineStoredMs / 1000).toFixed(1)} s after the first send; ${local.deadLetters} dead letters
-WRU are computed by DynamoDB's sizing rules from the stored items (base table and index entries), not reported
+WRU are computed by DynamoDB's sizing rules from the before and after image of every write the handlers made in the
+              pipeline (${local.metered.writes} writes, ${local.metered.failedConditions} refused by their condition), through a metering proxy, because the
+              emulator does not report index capacity
+WRU per event ${perEventBreakdown(local.metered, local.persisted)}
 cost per million events: DynamoDB $${cost.dynamodb.toFixed(2)}, SQS $${cost.sqs.toFixed(2)}, Lambda $${cost.lambda.toFixed(2)} ` +
         `(ingest ${Math.ceil(ingestWarmMs)} ms billed at ${INGEST_MEMORY_MB} MB: the warm bundle's median against the stub, ` +
         `without SQS's own round trip; persist ${local.persistBatchMs.toFixed(0)} ms a batch at ${PERSIST.memorySize} MB), ` +

@@ -65,8 +65,9 @@ export const indexEntry = (
 };
 
 /**
- * The write units of writing an item once: the base table, and one write of each index entry it has. An update that
- * moves an index key costs that index two writes (delete and put); the bench counts one, so this is a floor.
+ * The write units of writing an item once, as if new: the base table, and one write of each index entry it has. What
+ * an update costs depends on the item before it too (an index key that moves is a delete and a put, an entry left as
+ * it was costs nothing): capacity-meter.ts bills each write from both.
  */
 export const itemWriteUnits = (item: StoredItem, table: TableDefinition): number =>
   table.indexes.reduce(
