@@ -63,17 +63,3 @@ export const indexEntry = (
   }
   return entry;
 };
-
-/**
- * The write units of writing an item once, as if new: the base table, and one write of each index entry it has. What
- * an update costs depends on the item before it too (an index key that moves is a delete and a put, an entry left as
- * it was costs nothing): capacity-meter.ts bills each write from both.
- */
-export const itemWriteUnits = (item: StoredItem, table: TableDefinition): number =>
-  table.indexes.reduce(
-    (sum, index) => {
-      const entry = indexEntry(item, table, index);
-      return entry === undefined ? sum : sum + writeUnits(itemSize(entry));
-    },
-    writeUnits(itemSize(item)),
-  );
