@@ -400,13 +400,12 @@ export interface ReceivedEntry extends EventKey {
   readonly received_at: number;
 }
 
-const isEntry = (value: unknown): value is { pk: string; sk: string; received_at: number } => {
-  if (typeof value !== 'object' || value === null) return false;
-  const entry = value as Record<string, unknown>;
-  return (
-    typeof entry.pk === 'string' && typeof entry.sk === 'string' && typeof entry.received_at === 'number'
-  );
-};
+/** A receipt's entry: `[pk, sk, received_at]`. */
+const isEntry = (value: unknown): value is [string, string, number] =>
+  Array.isArray(value) &&
+  typeof value[0] === 'string' &&
+  typeof value[1] === 'string' &&
+  typeof value[2] === 'number';
 
 /**
  * The events one account received in [fromMs, toMs] on one UTC day, in order of arrival, a receipt page at a time:
@@ -434,17 +433,13 @@ export async function* receivedOnDay(
     for (const receipt of page.Items ?? []) {
       const listed: unknown[] = Array.isArray(receipt.events) ? receipt.events : [];
       for (const entry of listed) {
-        if (!isEntry(entry) || entry.received_at < request.fromMs || entry.received_at > request.toMs)
-          continue;
-        const key = `${entry.pk}\u0000${entry.sk}`;
+        if (!isEntry(entry)) continue;
+        const [pk, sk, receivedAt] = entry;
+        if (receivedAt < request.fromMs || receivedAt > request.toMs) continue;
+        const key = `${pk}\u0000${sk}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        entries.push({
-          pk: entry.pk,
-          sk: entry.sk,
-          account: request.account,
-          received_at: entry.received_at,
-        });
+        entries.push({ pk, sk, account: request.account, received_at: receivedAt });
       }
     }
     entries.sort((a, b) => a.received_at - b.received_at);

@@ -136,8 +136,8 @@ export const receiptsOfRows = (rows: readonly CopiedRow[]): Receipt[] => {
     0,
   ).map((receipt) => {
     let latest = 0;
-    for (const event of receipt.events) {
-      const expiresAt = expiries.get(rowKey(event.pk, event.sk));
+    for (const [pk, sk] of receipt.events) {
+      const expiresAt = expiries.get(rowKey(pk, sk));
       if (expiresAt === undefined) return receipt;
       latest = Math.max(latest, expiresAt);
     }

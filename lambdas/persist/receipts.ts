@@ -24,7 +24,7 @@ export interface ReceivedEvent {
 
 const digestOf = (entries: readonly ReceiptEntry[]): string => {
   const hash = createHash('sha256');
-  for (const entry of entries) hash.update(`${entry.pk}\n${entry.sk}\n${entry.received_at}\n`);
+  for (const [pk, sk, receivedAt] of entries) hash.update(`${pk}\n${sk}\n${receivedAt}\n`);
   return hash.digest('hex').slice(0, 16);
 };
 
@@ -36,7 +36,7 @@ export const receiptsOf = (received: readonly ReceivedEvent[], retentionDays: nu
   const groups = new Map<string, { account: string; day: string; minute: number; entries: ReceiptEntry[] }>();
   const seen = new Set<string>();
   for (const { account, pk, sk, receivedAt } of received) {
-    const entry = { pk, sk, received_at: receivedAt };
+    const entry: ReceiptEntry = [pk, sk, receivedAt];
     const identity = `${account}\n${pk}\n${sk}\n${receivedAt}`;
     if (seen.has(identity)) continue;
     seen.add(identity);
@@ -49,10 +49,10 @@ export const receiptsOf = (received: readonly ReceivedEvent[], retentionDays: nu
   }
   const receipts: Receipt[] = [];
   for (const { account, day, minute, entries } of groups.values()) {
-    entries.sort((a, b) => a.received_at - b.received_at || (a.pk + a.sk < b.pk + b.sk ? -1 : 1));
+    entries.sort((a, b) => a[2] - b[2] || (a[0] + a[1] < b[0] + b[1] ? -1 : 1));
     for (let start = 0; start < entries.length; start += MAX_ENTRIES) {
       const events = entries.slice(start, start + MAX_ENTRIES);
-      const latest = events.at(-1)?.received_at ?? minute;
+      const latest = events.at(-1)?.[2] ?? minute;
       receipts.push({
         pk: receiptPartition(account, day),
         sk: receiptSortKey(minute, digestOf(events)),

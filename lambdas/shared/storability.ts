@@ -59,7 +59,7 @@ const NAME_SHOWN = 40;
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 // ASCII is well formed and a byte a character: one test answers both for nearly every string Aircall sends.
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^[^\u0080-\uffff]*$/;
 // Node.js 24 has String.prototype.isWellFormed; TypeScript's ES2023 library does not declare it.
 const isWellFormed = (text: string): boolean =>
   (text as unknown as { isWellFormed(): boolean }).isWellFormed();

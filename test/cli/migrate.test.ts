@@ -323,7 +323,7 @@ describe('migrate against the emulators', () => {
     const listed: string[] = [];
     for (const receipt of receipts) {
       expect(receipt.pk).toBe(`received#${ACCOUNT}#${DAY}`);
-      const keys = (receipt.events as { pk: string; sk: string }[]).map((entry) => `${entry.pk} ${entry.sk}`);
+      const keys = (receipt.events as [string, string, number][]).map(([pk, sk]) => `${pk} ${sk}`);
       listed.push(...keys);
       // A receipt expires with the latest row it lists.
       expect(receipt.expires_at).toBe(Math.max(...keys.map((key) => Number(expiries.get(key)))));

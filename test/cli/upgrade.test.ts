@@ -199,7 +199,7 @@ describe('receiptsOfRows', () => {
 
     const receipts = receiptsOfRows(rows);
 
-    const listed = receipts.flatMap((receipt) => receipt.events.map((entry) => entry.pk));
+    const listed = receipts.flatMap((receipt) => receipt.events.map(([pk]) => pk));
     expect(listed.sort()).toEqual(['call#1', 'call#2', 'call#3', 'call#4', 'call#90']);
     expect(receipts.map((receipt) => [receipt.pk, receipt.events.length, receipt.expires_at])).toEqual([
       ['received#acme#2022-03-04', 3, 900],

@@ -4,7 +4,7 @@ import { DEAD_LETTER_ATTRIBUTES, PERSIST } from '../../lib/definitions/pipeline.
 import { localSqsClientConfig } from '../../local/clients.js';
 import { captureOutput } from '../support/capture.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../support/local.js';
-import { scanEvents, scanTable } from '../support/tables.js';
+import { scanEvents } from '../support/tables.js';
 
 // Short enough to watch every retry, long enough that a batch is never redelivered while still in hand.
 const VISIBILITY_TIMEOUT_SECONDS = 2;

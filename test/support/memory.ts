@@ -61,7 +61,7 @@ export class MemoryReceiptLog implements ReceiptLog {
 
   /** Every event listed, as `pk|sk`, in the order listed. */
   listed(): string[] {
-    return [...this.receipts.values()].flatMap((receipt) => receipt.events.map((e) => `${e.pk}|${e.sk}`));
+    return [...this.receipts.values()].flatMap((receipt) => receipt.events.map(([pk, sk]) => `${pk}|${sk}`));
   }
 }
 

@@ -7,7 +7,7 @@ import { randomCompany, type Simulator, startSimulator } from '../../../simulato
 import { type FaultAnswer, type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { startTestLocalStack, type TestLocalStack, waitFor } from '../../support/local.js';
 import { reconcileOnLocalStack } from '../../support/reconcile.js';
-import { resourceIdOf, scanEvents, scanTable } from '../../support/tables.js';
+import { resourceIdOf, scanEvents } from '../../support/tables.js';
 import { countItems, tally } from './traffic.js';
 
 const CALLS = 1000;
