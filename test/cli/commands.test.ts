@@ -314,6 +314,35 @@ describe('cli query commands', () => {
       expect(ids(other.out)).toEqual([GLOBEX_CALL]);
     });
 
+    it("reads one account's events received in a time range with one Query of its receipts a day, no filter and no scan", async () => {
+      // Yesterday and today, so that a run across midnight still finds what beforeAll delivered.
+      const days = [Date.now() - 86_400_000, Date.now()].map((ms) => new Date(ms).toISOString().slice(0, 10));
+      const { code, out } = await cli(
+        'replay',
+        '--account',
+        'globex',
+        '--from',
+        days[0] ?? '',
+        '--to',
+        days[1] ?? '',
+        '--dry-run',
+        '--json',
+      );
+
+      expect(code).toBe(0);
+      // The forged call.tagged and globex's own call.
+      expect(JSON.parse(out)).toMatchObject({ account: 'globex', read: 2, would_send: 2, missing: 0 });
+      expect(reads.map((read) => read.command)).toEqual(['QueryCommand', 'QueryCommand']);
+      expect(
+        reads.map((read) => (read.input.ExpressionAttributeValues as Record<string, unknown>)[':pk']),
+      ).toEqual(days.map((day) => `received#globex#${day}`));
+      for (const read of reads) {
+        expect(read.input).toMatchObject({ TableName: stack.tables.events });
+        expect(read.input).not.toHaveProperty('FilterExpression');
+        expect(read.input).not.toHaveProperty('IndexName');
+      }
+    });
+
     it('says whose calls it found none of', async () => {
       const { err } = await cli(
         'calls',
