@@ -3,14 +3,9 @@
 // the deploy; the event rows copied are listed by receipts first. What is there already costs a read, not a write.
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  paginateScan,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReceiptLog } from '../lambdas/persist/ports.js';
+import { batchGetByKey } from './batch-get.js';
 import { type CallPart, callParts, partApplies, partUpdate } from './call-merge.js';
 import {
   type CopiedRow,
@@ -74,9 +69,6 @@ type Outcome = 'written' | 'kept' | 'present' | 'failed';
 
 // Writes in flight per segment: with the default four segments, a hundred at once, which an on-demand table takes.
 const WRITES_AT_ONCE = 25;
-// BatchGetItem takes 100 keys at most; what DynamoDB leaves unprocessed (throttling) is asked again, a few times.
-const BATCH_KEYS = 100;
-const UNPROCESSED_ATTEMPTS = 8;
 // DynamoDB's messages name limits and placeholders, not values; cut short all the same.
 const REASON_CHARS = 200;
 
@@ -86,9 +78,6 @@ const isConditionFailure = (error: unknown): boolean =>
 
 const reasonOf = (error: unknown): string =>
   (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, REASON_CHARS);
-
-const backOff = (attempt: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)));
 
 /**
  * Runs `each` on every page of a parallel Scan, each segment's pages in turn. The first error stops every segment
@@ -128,42 +117,6 @@ const mapInChunks = async <T, R>(items: readonly T[], each: (item: T) => Promise
   for (let start = 0; start < items.length; start += WRITES_AT_ONCE)
     results.push(...(await Promise.all(items.slice(start, start + WRITES_AT_ONCE).map(each))));
   return results;
-};
-
-/** The stored items of the given keys, by `keyOf`; absent ones are not in the map. */
-const batchGet = async (
-  client: DynamoDBDocumentClient,
-  table: string,
-  keys: readonly Item[],
-  keyOf: (item: Item) => string,
-  projection?: readonly string[],
-): Promise<Map<string, Item>> => {
-  const found = new Map<string, Item>();
-  const names =
-    projection === undefined ? undefined : Object.fromEntries(projection.map((a, i) => [`#a${i}`, a]));
-  for (let start = 0; start < keys.length; start += BATCH_KEYS) {
-    let pending: Item[] = keys.slice(start, start + BATCH_KEYS);
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt === UNPROCESSED_ATTEMPTS)
-        throw new Error(`DynamoDB left ${pending.length} keys of ${table} unprocessed ${attempt} times`);
-      if (attempt > 0) await backOff(attempt);
-      const { Responses = {}, UnprocessedKeys = {} } = await client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [table]: {
-              Keys: pending,
-              ...(names === undefined
-                ? {}
-                : { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names }),
-            },
-          },
-        }),
-      );
-      for (const item of Responses[table] ?? []) found.set(keyOf(item), item);
-      pending = UnprocessedKeys[table]?.Keys ?? [];
-    }
-  }
-  return found;
 };
 
 /** Upgrades each item, reporting those that cannot be; undefined in their place. */
@@ -260,7 +213,7 @@ export const copyCalls = async (options: CopyOptions): Promise<CallsTally> => {
     options.onScanned(tally.scanned);
     const calls = upgradeEach(items, upgradeCall, fail).filter((call) => call !== undefined);
     // Read first: a call already copied costs a read, not a refused write, and a dry run predicts from the same plan.
-    const stored = await batchGet(
+    const stored = await batchGetByKey(
       client,
       to,
       calls.map((call) => ({ id: call.id })),
@@ -326,7 +279,7 @@ export const copyEvents = async (options: EventsCopyOptions): Promise<EventsTall
     const live = items.filter((item) => !isExpired(item, options.nowSeconds));
     tally.expired += items.length - live.length;
     const rows = upgradeEach(live, upgradeEventRow, fail).filter((row) => row !== undefined);
-    const stored = await batchGet(
+    const stored = await batchGetByKey(
       client,
       to,
       rows.map(({ pk, sk }) => ({ pk, sk })),

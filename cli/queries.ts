@@ -1,7 +1,6 @@
 // Reads calls, call histories, users and numbers from the tables: plain functions over a document client, no printing.
 
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
@@ -13,6 +12,7 @@ import { archiveAttribute, type MediaKind } from '../lib/definitions/media.js';
 import { decodeItem } from '../lib/definitions/payload.js';
 import { receiptMinute, receiptPartition, receiptTime } from '../lib/definitions/receipts.js';
 import { accountDay, CALL_SUMMARY_ATTRIBUTES } from '../lib/definitions/tables.js';
+import { batchGetInOrder } from './batch-get.js';
 import { type TimeRange, utcDays } from './time.js';
 
 export type Item = Record<string, unknown>;
@@ -57,53 +57,9 @@ export const getCall = async (
 /** What a listing shows of each call: the summary, never the data (a listing reads no more than it prints). */
 const LISTED_ATTRIBUTES = ['id', ...CALL_SUMMARY_ATTRIBUTES, 'account_missed_day'] as const;
 
-// BatchGetItem takes 100 keys at most.
-const BATCH_KEYS = 100;
-
-/**
- * Items by key, in the order of the keys, keys DynamoDB left unprocessed asked again; absent items are left out.
- * `projection` names the attributes to read; all of them when absent.
- */
-const batchGet = async (
-  client: DynamoDBDocumentClient,
-  table: string,
-  keys: readonly Item[],
-  keyOf: (item: Item) => string,
-  projection?: readonly string[],
-): Promise<Item[]> => {
-  const found = new Map<string, Item>();
-  const names =
-    projection === undefined ? undefined : Object.fromEntries(projection.map((a, i) => [`#a${i}`, a]));
-  for (let start = 0; start < keys.length; start += BATCH_KEYS) {
-    let pending: Item[] = keys.slice(start, start + BATCH_KEYS);
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      // Unprocessed keys mean the table is throttling: back off before asking again.
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)));
-      const { Responses = {}, UnprocessedKeys = {} } = await client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [table]: {
-              Keys: pending,
-              ...(names === undefined
-                ? {}
-                : { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names }),
-            },
-          },
-        }),
-      );
-      for (const item of Responses[table] ?? []) found.set(keyOf(item), item);
-      pending = (UnprocessedKeys[table]?.Keys as Item[] | undefined) ?? [];
-    }
-  }
-  return keys.flatMap((key) => {
-    const item = found.get(keyOf(key));
-    return item === undefined ? [] : [item];
-  });
-};
-
 /** The summaries of the calls an index listed, in the index's order: its entries hold keys only. */
 const callSummaries = (client: DynamoDBDocumentClient, callsTable: string, entries: readonly Item[]) =>
-  batchGet(
+  batchGetInOrder(
     client,
     callsTable,
     entries.map((entry) => ({ id: entry.id })),
@@ -453,7 +409,7 @@ export const eventRows = (
   eventsTable: string,
   keys: readonly EventKey[],
 ): Promise<Item[]> =>
-  batchGet(
+  batchGetInOrder(
     client,
     eventsTable,
     keys.map(({ pk, sk }) => ({ pk, sk })),
