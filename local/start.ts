@@ -53,7 +53,7 @@ const banner = (
     '',
     `  Webhook URL  ${stack.webhookUrl}`,
     `  Dev token    ${stack.token}  (account "${settings.account}", ${tokenSource})${revoked}`,
-    `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.join(', ')}`,
+    `  DynamoDB     ${stack.endpoints.dynamodb}  tables: ${TABLE_NAMES.map((name) => settings.tables[name]).join(', ')}`,
     `  SQS          ${stack.endpoints.sqs}  queues: ${settings.queues.queue}, ${settings.queues.deadLetterQueue}, ${settings.media.queue}, ${settings.media.deadLetterQueue}`,
     `  S3           ${stack.endpoints.s3}  bucket: ${settings.media.bucket}, recordings and voicemails (same server as SQS)`,
     `  Data         ${shownPath(settings.dataDir)}${held}`,
