@@ -57,7 +57,13 @@ export interface CopyOptions {
   /** After each page of the scan, the items scanned so far. */
   readonly onScanned: (scanned: number) => void;
   readonly onFailure: (failure: FailedItem) => void;
+  /** Makes each account copied known in the accounts table, where listings of every account find it. */
+  readonly accounts?: { ensure(accounts: Iterable<string>): Promise<void> };
 }
+
+/** The accounts of the items about to be written. */
+const accountsOf = (items: readonly Item[]): string[] =>
+  items.flatMap((item) => (typeof item.account === 'string' ? [item.account] : []));
 
 export interface EventsCopyOptions extends CopyOptions {
   /** Rows whose `expires_at` is before this (epoch seconds) are skipped. */
@@ -212,6 +218,7 @@ export const copyCalls = async (options: CopyOptions): Promise<CallsTally> => {
     tally.scanned += items.length;
     options.onScanned(tally.scanned);
     const calls = upgradeEach(items, upgradeCall, fail).filter((call) => call !== undefined);
+    if (!options.dryRun) await options.accounts?.ensure(accountsOf(calls));
     // Read first: a call already copied costs a read, not a refused write, and a dry run predicts from the same plan.
     const stored = await batchGetByKey(
       client,
@@ -220,7 +227,19 @@ export const copyCalls = async (options: CopyOptions): Promise<CallsTally> => {
       callKey,
     );
     const outcomes = await mapInChunks(calls, async (call): Promise<Outcome> => {
-      const plan = callPlan(call, stored.get(callKey(call)));
+      const current = stored.get(callKey(call));
+      // Another account wrote the id since the deploy: copying is refused as persist would refuse it, and the owner
+      // must hear of it, not find the call counted as kept.
+      if (current !== undefined && current.account !== call.account) {
+        fail(
+          call,
+          new Error(
+            `the new table's item belongs to account ${String(current.account)}, not ${String(call.account)}`,
+          ),
+        );
+        return 'failed';
+      }
+      const plan = callPlan(call, current);
       if (!plan.put && plan.parts.length === 0) return 'kept';
       if (options.dryRun) return 'written';
       return writeCall(client, to, call, plan).catch((error: unknown): Outcome => {
@@ -279,6 +298,7 @@ export const copyEvents = async (options: EventsCopyOptions): Promise<EventsTall
     const live = items.filter((item) => !isExpired(item, options.nowSeconds));
     tally.expired += items.length - live.length;
     const rows = upgradeEach(live, upgradeEventRow, fail).filter((row) => row !== undefined);
+    if (!options.dryRun) await options.accounts?.ensure(accountsOf(rows));
     const stored = await batchGetByKey(
       client,
       to,

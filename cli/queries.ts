@@ -40,8 +40,9 @@ export interface CallScope {
   readonly only?: string;
 }
 
-// Day partitions queried at once: enough to hide round trips, few enough to stay far from throttling.
-const DAY_WINDOW = 8;
+// Partitions queried at once (accounts times days): enough to hide round trips, few enough to stay far from
+// throttling, however many companies a stack serves.
+const QUERIES_AT_ONCE = 16;
 
 const decoded = (item: Item): Item => decodeItem(item) as Item;
 
@@ -120,22 +121,28 @@ const queryByDay = async (
   if (base.newestFirst) days.reverse();
   const direction = base.newestFirst ? -1 : 1;
   const calls: Item[] = [];
-  for (let i = 0; i < days.length; i += DAY_WINDOW) {
+  const accountsAtOnce = Math.min(QUERIES_AT_ONCE, Math.max(1, base.accounts.length));
+  const daysAtOnce = Math.max(1, Math.floor(QUERIES_AT_ONCE / accountsAtOnce));
+  for (let i = 0; i < days.length; i += daysAtOnce) {
     const remaining = base.limit === undefined ? undefined : base.limit - calls.length;
     const window = await Promise.all(
-      days.slice(i, i + DAY_WINDOW).map(async (day) => {
-        const perAccount = await Promise.all(
-          base.accounts.map((account) =>
-            queryStartedBetween(client, {
-              ...base,
-              limit: remaining,
-              partition: { name: base.partitionName, value: accountDay(account, day) },
-            }),
-          ),
+      days.slice(i, i + daysAtOnce).map(async (day) => {
+        const perAccount: Item[] = [];
+        for (let a = 0; a < base.accounts.length; a += accountsAtOnce) {
+          const pages = await Promise.all(
+            base.accounts.slice(a, a + accountsAtOnce).map((account) =>
+              queryStartedBetween(client, {
+                ...base,
+                limit: remaining,
+                partition: { name: base.partitionName, value: accountDay(account, day) },
+              }),
+            ),
+          );
+          perAccount.push(...pages.flat());
+        }
+        return perAccount.sort(
+          (a, b) => direction * (startedAt(a) - startedAt(b) || Number(a.id) - Number(b.id)),
         );
-        return perAccount
-          .flat()
-          .sort((a, b) => direction * (startedAt(a) - startedAt(b) || Number(a.id) - Number(b.id)));
       }),
     );
     calls.push(...window.flat());

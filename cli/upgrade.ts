@@ -1,7 +1,6 @@
 // The item upgrades `migrate` applies, first table layout to second: a calls item, an events row, and the receipts
 // that list the rows copied. Pure: the command reads and writes, this only reshapes.
 
-import { type ReceivedEvent, receiptsOf } from '../lambdas/persist/receipts.js';
 import { INSIGHT_KINDS } from '../lambdas/persist/records.js';
 import {
   ExactInteger,
@@ -12,7 +11,7 @@ import {
 } from '../lib/definitions/json.js';
 import { MEDIA_KINDS, unsignedLink } from '../lib/definitions/media.js';
 import { decodePayload, encodePayload, PAYLOAD_ATTRIBUTES } from '../lib/definitions/payload.js';
-import type { Receipt } from '../lib/definitions/receipts.js';
+import { type Receipt, type ReceivedEvent, receiptsOf } from '../lib/definitions/receipts.js';
 import { accountDay } from '../lib/definitions/tables.js';
 
 export type Item = Record<string, unknown>;

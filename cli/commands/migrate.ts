@@ -4,6 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoReceiptLog } from '../../lambdas/persist/adapters.js';
+import { DynamoAccountStore, KnownAccounts } from '../../lambdas/shared/accounts.js';
 import { DOCUMENT_MARSHALL_OPTIONS } from '../../lib/definitions/json.js';
 import { localClientTarget } from '../../local/clients.js';
 import { legacyTables } from '../../local/legacy-tables.js';
@@ -258,7 +259,19 @@ export const migrateCommand: Command = {
       const scanned = { calls: 0, events: 0 };
       const draw = (force = false): void =>
         line.draw(`calls ${scanned.calls} scanned  events ${scanned.events} scanned`, force);
-      const common = { client: documents, segments, dryRun, onFailure };
+      // A stack's listings of every account read the accounts table: a company known only from the old tables joins it.
+      const accountsTable = target.tables.accounts;
+      const accounts =
+        accountsTable === undefined
+          ? undefined
+          : new KnownAccounts(new DynamoAccountStore(documents, accountsTable), () => io.now().getTime());
+      const common = {
+        client: documents,
+        segments,
+        dryRun,
+        onFailure,
+        ...(accounts === undefined ? {} : { accounts }),
+      };
       let copying: MigratedTable = 'calls';
       let calls: CallsTally;
       let events: EventsTally;

@@ -282,7 +282,7 @@ export const replayJson = (report: ReplayReport, context: ReplayContext) => ({
 
 const countsText = (counts: ReplayCounts, dryRun: boolean): string => {
   const parts = [`${counts.read} read`, dryRun ? `${counts.sent} would be sent` : `${counts.sent} sent`];
-  if (counts.missing > 0) parts.push(`${counts.missing} expired meanwhile`);
+  if (counts.missing > 0) parts.push(`${counts.missing} listed but not stored`);
   if (counts.unreadable > 0) parts.push(`${counts.unreadable} unreadable`);
   return parts.join(', ');
 };
@@ -303,7 +303,10 @@ export const formatReplaySummary = (report: ReplayReport, context: ReplayContext
     ],
   ];
   if (totals.missing > 0)
-    fields.push(['expired', `${totals.missing} (listed, then gone: their retention ran out)`]);
+    fields.push([
+      'not stored',
+      `${totals.missing} (listed, but no row: expired since, or its record went to the dead-letter queue)`,
+    ]);
   if (totals.unreadable > 0)
     fields.push(['unreadable', `${totals.unreadable} (not sent: no envelope to rebuild)`]);
   if (context.account === undefined)

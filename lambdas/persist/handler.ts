@@ -11,7 +11,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DOCUMENT_MARSHALL_OPTIONS } from '../../lib/definitions/json.js';
 import { PERSIST_METRICS } from '../../lib/definitions/metrics.js';
-import { DynamoAccountStore, ThrottledActivity } from '../shared/accounts.js';
+import { receiptsOf } from '../../lib/definitions/receipts.js';
+import { DynamoAccountStore, KnownAccounts, ThrottledActivity } from '../shared/accounts.js';
 import type { ClientTarget } from '../shared/aws.js';
 import { correlationOf } from '../shared/correlation.js';
 import { createDeadLetterClient, deadLetterRecord, SqsDeadLetterQueue } from '../shared/dead-letters.js';
@@ -25,7 +26,6 @@ import { loadPersistConfig, type PersistConfig } from './config.js';
 import { type PersistDeps, type PersistOutcome, persistEvent } from './persist.js';
 import { type DeadLetterQueue, type QueuedEvent, type ReceiptLog, RejectedWriteError } from './ports.js';
 import { parseQueuedRecord } from './queued-event.js';
-import { receiptsOf } from './receipts.js';
 import { eventKeys } from './records.js';
 
 export type PersistHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -40,6 +40,8 @@ export interface PersistHandlerDeps extends PersistDeps {
   readonly activity?: ActivityMarker;
   /** Where each batch's receipts go, before any of its rows. */
   readonly receipts: ReceiptLog;
+  /** Makes the batch's accounts known before any of their rows; absent, none is (a stack without the accounts table). */
+  readonly accounts?: { ensure(accounts: Iterable<string>): Promise<void> };
   /** Where a record that can never be stored goes at once, instead of after every retry. */
   readonly deadLetters: DeadLetterQueue;
   readonly logger: Logger;
@@ -160,6 +162,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
       return [{ account: event.account, ...keys, receivedAt: event.receivedAt }];
     });
     try {
+      await deps.accounts?.ensure(received.map((event) => event.account));
       await deps.receipts.write(receiptsOf(received, deps.retentionDays));
       return true;
     } catch (error) {
@@ -274,6 +277,7 @@ export const persistDependencies = (
             new DynamoAccountStore(client, config.accountsTable),
             ACTIVITY_MARK_EVERY_MS,
           ),
+          accounts: new KnownAccounts(new DynamoAccountStore(client, config.accountsTable), () => Date.now()),
         }),
     retentionDays: config.retentionDays,
     timestampMarginSeconds: config.timestampMarginSeconds,

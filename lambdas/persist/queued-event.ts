@@ -6,6 +6,8 @@ import { parseEnvelope } from '../shared/envelope.js';
 import { MalformedRecordError } from '../shared/errors.js';
 import type { QueuedEvent } from './ports.js';
 
+const MAX_RECEIVED_AT = 1e13;
+
 export const parseQueuedRecord = (
   record: Pick<SQSRecord, 'body' | 'messageAttributes' | 'attributes'>,
 ): QueuedEvent => {
@@ -15,7 +17,8 @@ export const parseQueuedRecord = (
   const receivedAt = Number(
     record.messageAttributes[MESSAGE_ATTRIBUTES.receivedAt]?.stringValue ?? record.attributes.SentTimestamp,
   );
-  if (!Number.isSafeInteger(receivedAt) || receivedAt <= 0) {
+  // Epoch milliseconds of 13 digits at most (up to the year 2286): what a day and a receipt's key are made from.
+  if (!Number.isSafeInteger(receivedAt) || receivedAt <= 0 || receivedAt >= MAX_RECEIVED_AT) {
     throw new MalformedRecordError('record has no usable receive time');
   }
   try {

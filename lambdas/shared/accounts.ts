@@ -35,6 +35,12 @@ export interface AccountStore {
   closeGap(account: string, atSeconds: number): Promise<void>;
 }
 
+/** Where an account is made known: its item in the accounts table, which every listing of all accounts reads. */
+export interface AccountRegister {
+  /** Creates the account's item, `first_seen_at` set, unless it has one; changes nothing of one that exists. */
+  register(account: string, atSeconds: number): Promise<void>;
+}
+
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && error.name === 'ConditionalCheckFailedException');
@@ -42,11 +48,22 @@ const isConditionFailure = (error: unknown): boolean =>
 const numberOrUndefined = (value: unknown): number | undefined =>
   typeof value === 'number' ? value : undefined;
 
-export class DynamoAccountStore implements AccountStore {
+export class DynamoAccountStore implements AccountStore, AccountRegister {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  async register(account: string, atSeconds: number): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { account },
+        UpdateExpression: 'SET first_seen_at = if_not_exists(first_seen_at, :at)',
+        ExpressionAttributeValues: { ':at': atSeconds },
+      }),
+    );
+  }
 
   async read(account: string): Promise<AccountRecord> {
     const { Item } = await this.client.send(
@@ -149,6 +166,34 @@ export class ThrottledActivity {
     const last = this.lastMarked.get(account);
     if (last !== undefined && atMs - last < this.everyMs) return;
     this.lastMarked.set(account, atMs);
-    await this.store.noteEvents(account, Math.floor(atMs / 1000));
+    try {
+      await this.store.noteEvents(account, Math.floor(atMs / 1000));
+    } catch (error) {
+      // Not marked after all: the next event tries again rather than a minute later.
+      if (last === undefined) this.lastMarked.delete(account);
+      else this.lastMarked.set(account, last);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Makes sure each account has its item, once per account and process: listings of every account (`calls`, `replay`
+ * without `--account`) find the accounts there, so an account's first events must not be stored before it is.
+ */
+export class KnownAccounts {
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly store: AccountRegister,
+    private readonly now: () => number,
+  ) {}
+
+  async ensure(accounts: Iterable<string>): Promise<void> {
+    for (const account of new Set(accounts)) {
+      if (this.known.has(account)) continue;
+      await this.store.register(account, Math.floor(this.now() / 1000));
+      this.known.add(account);
+    }
   }
 }

@@ -118,15 +118,10 @@ const problemAt = (path: readonly (string | number)[], what: string): Storabilit
   reason: `"${showPath(path)}" ${what}`,
 });
 
-/**
- * The size DynamoDB counts for a value, by its developer guide: strings and binaries by their bytes, a number
- * 1 byte plus 1 per two significant digits, null and booleans 1, a list or map 3 plus, per element, 1 and its key.
- * Given the path to the value, it also checks what DynamoDB cannot hold, and returns the first problem instead.
- * One walk does both, so ingest reads a body once.
- */
-// Serialized again, a number takes at most this many characters (`-1.2345678901234567e+308`), whatever its text
-// in the source: the most a JSON text can grow by once parsed and written back, strings never growing.
-const MAX_NUMBER_CHARS = 24;
+// Serialized again, a number takes at most this many characters (`-0.0000012345678901234567` is 25), and took at
+// least one in the source: a JSON text grows by less than this a number once parsed and written back, and its
+// strings never grow (escapes only shrink, and a lone surrogate is refused).
+const MAX_NUMBER_CHARS = 25;
 
 /** What a walk counts besides the size: the numbers it met, each of which may grow when serialized again. */
 interface Walk {
@@ -146,6 +141,12 @@ const integerDigits = (value: number): number => {
   return digits;
 };
 
+/**
+ * The size DynamoDB counts for a value, by its developer guide: strings and binaries by their bytes, a number
+ * 1 byte plus 1 per two significant digits, null and booleans 1, a list or map 3 plus, per element, 1 and its key.
+ * Given the path to the value, it also checks what DynamoDB cannot hold, and returns the first problem instead.
+ * One walk does both, so ingest reads a body once.
+ */
 const sizeOrProblem = (
   value: EncodableValue,
   depth: number,

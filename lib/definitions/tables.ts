@@ -107,7 +107,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     name: 'events',
     revision: 2,
     // pk = `<resource>#<id>` (e.g. `call#780836699`), sk = `<timestamp>#<lifecycle rank>#<event>#<digest>`.
-    // Receipts share the table under `received#<account>#<day>` (lib/definitions/receipts.ts): they list what was
+    // Receipts share the table under `#received#<account>#<day>` (lib/definitions/receipts.ts): they list what was
     // received when, where an index would have cost a write per event.
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },

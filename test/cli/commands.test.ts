@@ -335,7 +335,7 @@ describe('cli query commands', () => {
       expect(reads.map((read) => read.command)).toEqual(['QueryCommand', 'QueryCommand']);
       expect(
         reads.map((read) => (read.input.ExpressionAttributeValues as Record<string, unknown>)[':pk']),
-      ).toEqual(days.map((day) => `received#globex#${day}`));
+      ).toEqual(days.map((day) => `#received#globex#${day}`));
       for (const read of reads) {
         expect(read.input).toMatchObject({ TableName: stack.tables.events });
         expect(read.input).not.toHaveProperty('FilterExpression');

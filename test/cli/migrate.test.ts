@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../cli/run.js';
 import { localTarget, type ResolveTarget } from '../../cli/target.js';
 import { exactNumber, receivedEvent } from '../../cli/upgrade.js';
-import { type ReceivedEvent, receiptsOf } from '../../lambdas/persist/receipts.js';
 import { toEventRecord } from '../../lambdas/persist/records.js';
 import { type AircallEnvelope, parseEnvelope } from '../../lambdas/shared/envelope.js';
 import { parseJson } from '../../lib/definitions/json.js';
 import { decodeItem, decodePayload } from '../../lib/definitions/payload.js';
+import { type ReceivedEvent, receiptsOf } from '../../lib/definitions/receipts.js';
 import { TABLE_NAMES, type TableName } from '../../lib/definitions/tables.js';
 import { localClientTarget } from '../../local/clients.js';
 import { type RunningEmulator, startDynamo } from '../../local/emulators.js';
@@ -322,7 +322,7 @@ describe('migrate against the emulators', () => {
     const expiries = new Map(rows.map((row) => [`${row.pk} ${row.sk}`, row.expires_at]));
     const listed: string[] = [];
     for (const receipt of receipts) {
-      expect(receipt.pk).toBe(`received#${ACCOUNT}#${DAY}`);
+      expect(receipt.pk).toBe(`#received#${ACCOUNT}#${DAY}`);
       const keys = (receipt.events as [string, string, number][]).map(([pk, sk]) => `${pk} ${sk}`);
       listed.push(...keys);
       // A receipt expires with the latest row it lists.
@@ -403,6 +403,35 @@ describe('migrate against the emulators', () => {
     expect(err).toContain('1 item not copied');
     expect(err).toContain('calls id 42: UpgradeError: data_gz does not hold gzipped JSON');
     expect((await scanRaw(documents, tables.calls)).map((call) => call.id)).not.toContain(42);
+  });
+
+  it('makes every account it copies known in the accounts table, where listings of every account look', async () => {
+    const { tables, fromFlags, cli } = await setUp();
+
+    expect((await cli(...fromFlags)).code).toBe(0);
+
+    const accounts = (await scanRaw(documents, tables.accounts)).map((item) => item.account);
+    expect(accounts).toContain(ACCOUNT);
+  });
+
+  it('exits 1 naming a call another account wrote in the new table since the deploy, and changes it not', async () => {
+    const { from, tables, fromFlags, cli } = await setUp();
+    const [oldCall] = (await scanRaw(documents, from.calls)).sort(byId);
+    if (oldCall === undefined) throw new Error('no first-layout call');
+    const squatter = { id: oldCall.id, account: 'globex', last_event: 'call.tagged', order_key: '0#' };
+    await put(tables.calls, [squatter]);
+
+    const { code, out, err } = await cli(...fromFlags, '--json');
+
+    expect(code).toBe(1);
+    expect(JSON.parse(out).calls.failed).toBe(1);
+    expect(err).toContain(
+      `calls id ${String(oldCall.id)}: Error: the new table's item belongs to account globex`,
+    );
+    const stored = (await scanRaw(documents, tables.calls)).find(
+      (call) => String(call.id) === String(oldCall.id),
+    );
+    expect(stored).toEqual(squatter);
   });
 
   it("defaults to the local stack's first-layout tables, and finds them beside the new ones", async () => {

@@ -202,9 +202,9 @@ describe('receiptsOfRows', () => {
     const listed = receipts.flatMap((receipt) => receipt.events.map(([pk]) => pk));
     expect(listed.sort()).toEqual(['call#1', 'call#2', 'call#3', 'call#4', 'call#90']);
     expect(receipts.map((receipt) => [receipt.pk, receipt.events.length, receipt.expires_at])).toEqual([
-      ['received#acme#2022-03-04', 3, 900],
-      ['received#globex#2022-03-04', 1, 100],
-      ['received#acme#2022-03-04', 1, 800],
+      ['#received#acme#2022-03-04', 3, 900],
+      ['#received#globex#2022-03-04', 1, 100],
+      ['#received#acme#2022-03-04', 1, 800],
     ]);
   });
 

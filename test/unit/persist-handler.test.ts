@@ -41,13 +41,26 @@ const record = (messageId: string, body: string): SQSRecord => ({
 const USER = sampleBody('captured-user.connected');
 const CONTACT = sampleBody('captured-contact.created');
 
+/** Accounts made known, in order; `failWith` set, each attempt fails with it. */
+class RecordingAccounts {
+  readonly ensured: string[][] = [];
+  failWith: Error | undefined;
+
+  async ensure(accounts: Iterable<string>): Promise<void> {
+    if (this.failWith !== undefined) throw this.failWith;
+    this.ensured.push([...accounts]);
+  }
+}
+
 const setup = (state: StateStore = new MemoryStateStore()) => {
   const deadLetters = new MemoryDeadLetterQueue();
   const events = new MemoryEventLog();
   const receipts = new MemoryReceiptLog();
+  const accounts = new RecordingAccounts();
   const deps: PersistHandlerDeps = {
     events,
     receipts,
+    accounts,
     state,
     deadLetters,
     retentionDays: 0,
@@ -56,7 +69,7 @@ const setup = (state: StateStore = new MemoryStateStore()) => {
     metrics: new Metrics(PERSIST_METRICS.options),
     now: () => NOW + 5,
   };
-  return { deadLetters, events, receipts, handler: createPersistHandler(deps) };
+  return { deadLetters, events, receipts, accounts, handler: createPersistHandler(deps) };
 };
 
 const invoke = (handler: ReturnType<typeof setup>['handler'], records: readonly SQSRecord[]) =>
@@ -167,7 +180,7 @@ describe('createPersistHandler', () => {
     expect(receipts.listed().sort()).toEqual([...events.rows.keys()].sort());
     const [receipt] = receipts.receipts.values();
     expect(receipt).toMatchObject({
-      pk: `received#acme#${new Date(NOW).toISOString().slice(0, 10)}`,
+      pk: `#received#acme#${new Date(NOW).toISOString().slice(0, 10)}`,
       account: 'acme',
     });
     expect(receipt?.sk.startsWith(String(Math.floor(NOW / 60_000) * 60_000).padStart(13, '0'))).toBe(true);
@@ -208,5 +221,39 @@ describe('createPersistHandler', () => {
 
     expect(receipts.receipts.size).toBe(1);
     expect(receipts.listed()).toHaveLength(2);
+  });
+
+  it('makes the batch accounts known before writing any receipt or row, and fails the batch when it cannot', async () => {
+    const { events, receipts, accounts, handler } = setup();
+    accounts.failWith = new Error('connect ETIMEDOUT');
+
+    const failed = await invoke(handler, [record('user', USER)]);
+    expect(failed.result.batchItemFailures).toEqual([{ itemIdentifier: 'user' }]);
+    expect(receipts.receipts.size).toBe(0);
+    expect(events.rows.size).toBe(0);
+
+    accounts.failWith = undefined;
+    const stored = await invoke(handler, [record('user', USER)]);
+    expect(stored.result.batchItemFailures).toEqual([]);
+    expect(accounts.ensured).toEqual([['acme']]);
+  });
+
+  it('sends a record whose receive time no day can be found for to the dead-letter queue alone', async () => {
+    const { deadLetters, events, handler } = setup();
+    const far = record('far', USER);
+    const farAttributes = far.messageAttributes;
+    const farFuture = {
+      ...far,
+      messageAttributes: {
+        ...farAttributes,
+        received_at: { ...farAttributes.received_at, dataType: 'Number', stringValue: '9000000000000000' },
+      },
+    };
+
+    const { result } = await invoke(handler, [farFuture, record('contact', CONTACT)]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(deadLetters.letters.map((letter) => letter.reason)).toEqual(['record has no usable receive time']);
+    expect(events.rows.size).toBe(1);
   });
 });
