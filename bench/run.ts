@@ -266,10 +266,11 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
   const dynamo = new DynamoDBClient(localClientTarget(stack.endpoints.dynamodb));
   try {
     if (meter === undefined) throw new Error('the local stack started without the capacity meter');
-    // The pipeline: webhooks from another process, through the gateway, ingest, SQS, persist, DynamoDB. Its writes
-    // are the ones metered: everything persist writes for these events, the accounts' marks included, as billed.
+    // The timed phases run unmetered: persist's writes cost the emulator's round trip and no more. The write units
+    // are metered in a phase of their own, last.
+    meter.pause();
+    // The pipeline: webhooks from another process, through the gateway, ingest, SQS, persist, DynamoDB.
     log(`pipeline: ${events} webhooks at concurrency ${concurrency}`);
-    meter.reset();
     const pipelineStarted = performance.now();
     const http = await runLoad(workDir, loadScript, {
       kind: 'http',
@@ -284,10 +285,6 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
       'the pipeline to store what it accepted',
     );
     const pipelineStoredMs = performance.now() - pipelineStarted;
-    const metered = meter.totals();
-    // The phases after this one are timed: unmetered, persist's writes cost the emulator's round trip and no more.
-    meter.pause();
-    if (metered.unmetered > 0) throw new Error(`the meter could not size ${metered.unmetered} writes`);
     const rows = (await scanTable(dynamo, settings.tables.events)).filter(isEventRow);
     const persisted = rows.length;
 
@@ -336,14 +333,43 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
     if ((sqs.statuses['200'] ?? 0) !== events)
       throw new Error(`raw SendMessage failed: ${JSON.stringify(sqs.statuses)}`);
 
+    // The write units: a third company's events, queued as ingest queues them and stored by persist through the
+    // meter, untimed. Everything persist writes for them is counted, the accounts' marks included, as billed.
+    log(`write units: ${events} events through persist and the capacity meter`);
+    const beforeMetered = stack.activity.persisted;
+    meter.reset();
+    meter.resume();
+    const metering = await runLoad(workDir, loadScript, {
+      kind: 'sqs',
+      endpoint: stack.endpoints.sqs,
+      queueUrl: stack.queues.queueUrl,
+      concurrency,
+      messages: generatedEvents(events, 2).map((event) => ({
+        body: queuedBody(event),
+        account: BENCH_ACCOUNT,
+      })),
+    });
+    if ((metering.statuses['200'] ?? 0) !== events)
+      throw new Error(`raw SendMessage failed: ${JSON.stringify(metering.statuses)}`);
+    await until(
+      () => stack.activity.persisted - beforeMetered >= events && stack.depth().queue === 0,
+      180_000,
+      'persist to store the metered events',
+    );
+    const metered = meter.totals();
+    meter.pause();
+    if (metered.unmetered > 0) throw new Error(`the meter could not size ${metered.unmetered} writes`);
+    const meteredEvents = stack.activity.persisted - beforeMetered;
+
     return {
       http,
       accepted,
       persisted,
       pipelineStoredMs,
       deadLetters: stack.depth().deadLetterQueue,
-      wruPerEvent: persisted === 0 ? Number.NaN : totalUnits(metered) / persisted,
+      wruPerEvent: meteredEvents === 0 ? Number.NaN : totalUnits(metered) / meteredEvents,
       metered,
+      meteredEvents,
       queueFloorPerS: (events / sqs.durationMs) * 1000,
       persistPerS: (drainCount / drainMs) * 1000,
       // Each of persist's concurrent consumers busy throughout: the drain's time spread over its batches.
@@ -443,10 +469,11 @@ floors, each measured in this run:
   persist     raw PutItem of the stored event-log rows to the same embedded DynamoDB, concurrency ${sizes.concurrency};
               persist's rate is the queue-floor backlog (${local.backlog} messages) over the time it took to drain
 pipeline: answers ${answers}; all stored ${(local.pipelineStoredMs / 1000).toFixed(1)} s after the first send; ${local.deadLetters} dead letters
-WRU are computed by DynamoDB's sizing rules from the before and after image of every write the handlers made in the
-              pipeline (${local.metered.writes} writes, ${local.metered.failedConditions} refused by their condition), through a metering proxy, because the
-              emulator does not report index capacity
-WRU per event ${perEventBreakdown(local.metered, local.persisted)}
+WRU are computed by DynamoDB's sizing rules from the before and after image of every write persist made for
+              ${local.meteredEvents} more events of the same mix, queued after the timed phases (${local.metered.writes} writes,
+              ${local.metered.failedConditions} refused by their condition), through a metering proxy, because the emulator does not
+              report index capacity
+WRU per event ${perEventBreakdown(local.metered, local.meteredEvents)}
 cost per million events: DynamoDB $${cost.dynamodb.toFixed(2)}, SQS $${cost.sqs.toFixed(2)}, Lambda $${cost.lambda.toFixed(2)} ` +
         `(ingest ${Math.ceil(ingestWarmMs)} ms billed at ${INGEST_MEMORY_MB} MB: the warm bundle's median against the stub, ` +
         `without SQS's own round trip; persist ${local.persistBatchMs.toFixed(0)} ms a batch at ${PERSIST.memorySize} MB), ` +
