@@ -79,7 +79,8 @@ export const accountDay = (account: string, day: string): string => `${account}#
 /**
  * A calls index ordered by `started_at`. Keys only: an entry is written when the call enters the index or its keys
  * move, never when its status or duration changes, where projecting the summary would rewrite every index of the
- * call at every event. A listing reads the summaries from the table by key (BatchGetItem, a quarter of a write's price).
+ * call at every event. A listing reads the summaries from the table by key (BatchGetItem: half a read unit a call,
+ * a tenth of a write's price).
  */
 const byStartedAt = (indexName: string, partitionKey: KeyAttribute): IndexDefinition => ({
   indexName,
