@@ -3,6 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { CALL_STATE_ATTRIBUTES, callParts, partApplies, partUpdate } from '../../cli/call-merge.js';
+import { toStateWrites } from '../../lambdas/persist/records.js';
+import { eventDigest } from '../../lambdas/shared/digest.js';
+import { sample } from '../support/fixtures.js';
 
 const ACCOUNT = 'acme';
 const ARCHIVE = {
@@ -113,5 +116,20 @@ describe('partUpdate', () => {
       '(attribute_not_exists(#id) OR #account = :account) AND attribute_not_exists(#g0)',
     );
     expect(archive.UpdateExpression).toBe('SET #s0 = :s0');
+  });
+});
+
+describe('CALL_STATE_ATTRIBUTES', () => {
+  it.each([
+    'captured-outbound-call.ended',
+    'captured-inbound-voicemail-call.ended',
+    'captured-outbound-call.created',
+  ] as const)('names every attribute persist writes or removes for %s', (name) => {
+    const envelope = sample(name);
+    const event = { envelope, account: 'acme', receivedAt: ((envelope.timestamp ?? 0) + 1) * 1000 };
+    const [write] = toStateWrites(event, eventDigest(envelope, 'acme'), 300);
+
+    const written = [...Object.keys(write?.set ?? {}), ...(write?.remove ?? [])];
+    expect(written.filter((attribute) => !CALL_STATE_ATTRIBUTES.includes(attribute))).toEqual([]);
   });
 });
