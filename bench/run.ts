@@ -266,6 +266,18 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
   const dynamo = new DynamoDBClient(localClientTarget(stack.endpoints.dynamodb));
   try {
     if (meter === undefined) throw new Error('the local stack started without the capacity meter');
+    /** One company's events, queued raw as ingest queues them, from another process at the concurrency. */
+    const sendRaw = (company: number) =>
+      runLoad(workDir, loadScript, {
+        kind: 'sqs',
+        endpoint: stack.endpoints.sqs,
+        queueUrl: stack.queues.queueUrl,
+        concurrency,
+        messages: generatedEvents(events, company).map((event) => ({
+          body: queuedBody(event),
+          account: BENCH_ACCOUNT,
+        })),
+      });
     // The timed phases run unmetered: persist's writes cost the emulator's round trip and no more. The write units
     // are metered in a phase of their own, last.
     meter.pause();
@@ -293,16 +305,7 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
     log(`queue floor: ${events} raw SendMessage at concurrency ${concurrency}, then persist drains them`);
     const before = stack.activity.persisted;
     const floorStarted = performance.now();
-    const sqs = await runLoad(workDir, loadScript, {
-      kind: 'sqs',
-      endpoint: stack.endpoints.sqs,
-      queueUrl: stack.queues.queueUrl,
-      concurrency,
-      messages: generatedEvents(events, 1).map((event) => ({
-        body: queuedBody(event),
-        account: BENCH_ACCOUNT,
-      })),
-    });
+    const sqs = await sendRaw(1);
     const sendsEnded = performance.now();
     const backlog = events - (stack.activity.persisted - before);
     await until(
@@ -339,16 +342,7 @@ const pipelineAndPersist = async (workDir: string, events: number, concurrency: 
     const beforeMetered = stack.activity.persisted;
     meter.reset();
     meter.resume();
-    const metering = await runLoad(workDir, loadScript, {
-      kind: 'sqs',
-      endpoint: stack.endpoints.sqs,
-      queueUrl: stack.queues.queueUrl,
-      concurrency,
-      messages: generatedEvents(events, 2).map((event) => ({
-        body: queuedBody(event),
-        account: BENCH_ACCOUNT,
-      })),
-    });
+    const metering = await sendRaw(2);
     if ((metering.statuses['200'] ?? 0) !== events)
       throw new Error(`raw SendMessage failed: ${JSON.stringify(metering.statuses)}`);
     await until(
