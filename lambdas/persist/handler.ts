@@ -99,7 +99,7 @@ const permanentReason = (error: unknown): string | undefined =>
   error instanceof MalformedRecordError || error instanceof RejectedWriteError ? error.message : undefined;
 
 /** A record as its body reads: the event, or why it can never be stored. */
-type ParsedRecord = { readonly event: QueuedEvent } | { readonly error: unknown };
+type ParsedRecord = { readonly event: QueuedEvent; readonly digest: string } | { readonly error: unknown };
 
 const parseStorable = (record: SQSRecord): ParsedRecord => {
   try {
@@ -109,7 +109,7 @@ const parseStorable = (record: SQSRecord): ParsedRecord => {
     const problem = storabilityProblem(event.envelope);
     if (problem !== undefined)
       return { error: new MalformedRecordError(`the event cannot be stored: ${problem.reason}`) };
-    return { event };
+    return { event, digest: eventDigest(event.envelope, event.account) };
   } catch (error) {
     return { error };
   }
@@ -157,8 +157,8 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
   const writeReceipts = async (parsed: ReadonlyMap<string, ParsedRecord>): Promise<boolean> => {
     const received = [...parsed.values()].flatMap((record) => {
       if (!('event' in record)) return [];
-      const { event } = record;
-      const keys = eventKeys(event, eventDigest(event.envelope, event.account));
+      const { event, digest } = record;
+      const keys = eventKeys(event, digest);
       return [{ account: event.account, ...keys, receivedAt: event.receivedAt }];
     });
     try {
@@ -175,7 +175,7 @@ export const createPersistHandler = (deps: PersistHandlerDeps): PersistHandler =
     const event = 'event' in parsed ? parsed.event : undefined;
     try {
       if (event === undefined) throw 'error' in parsed ? parsed.error : new Error('unparsed record');
-      const outcome = await persistEvent(event, deps);
+      const outcome = await persistEvent(event, deps, 'digest' in parsed ? parsed.digest : undefined);
       addToTally(tally, event.account, event.receivedAt, outcome);
       for (const target of outcome.refused) {
         logger.warn('foreign write refused', {

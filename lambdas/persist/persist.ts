@@ -42,8 +42,12 @@ const addUnits = (total: number | undefined, units: number | undefined): number 
  * logged under the account it came from even when its state writes are refused: the log records what
  * was received.
  */
-export const persistEvent = async (event: QueuedEvent, deps: PersistDeps): Promise<PersistOutcome> => {
-  const digest = eventDigest(event.envelope, event.account);
+export const persistEvent = async (
+  event: QueuedEvent,
+  deps: PersistDeps,
+  // A caller that has hashed the event already (the handler, for the batch's receipts) passes the digest on.
+  digest: string = eventDigest(event.envelope, event.account),
+): Promise<PersistOutcome> => {
   const appended = await deps.events.append(toEventRecord(event, digest, deps.retentionDays));
   let writeUnits = appended.writeUnits;
   let applied = 0;
