@@ -29,6 +29,8 @@ export interface LocalArchiveOptions {
   readonly sqs: SQSClient;
   readonly targets: { readonly dynamo: ClientTarget; readonly sqs: ClientTarget };
   readonly queues: ProvisionedQueues;
+  /** The media queue's visibility timeout, for which a batch in hand is kept invisible. */
+  readonly visibilityTimeoutSeconds: number;
   /** Origins allowed besides `MEDIA_ALLOWED_ORIGINS` (or Aircall's hosts): the simulator's, when one runs. */
   readonly extraOrigins: readonly string[];
   /** Accounts whose expired links can be refreshed, and the API that refreshes them. */
@@ -88,6 +90,7 @@ export const startLocalArchive = (options: LocalArchiveOptions): LocalArchive =>
     batchSize: ARCHIVE.batchSize,
     maxBatchingWindowMs: 0,
     maxConcurrency: ARCHIVE.maxConcurrency,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });

@@ -220,10 +220,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? EVENTS_QUEUE.visibilityTimeoutSeconds,
     };
     const queues = await createQueues(sqs, settings.queues, queueSettings);
-    const mediaQueues = await createQueues(sqs, settings.media, {
+    const mediaQueueSettings = {
       ...MEDIA_QUEUE,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? MEDIA_QUEUE.visibilityTimeoutSeconds,
-    });
+    };
+    const mediaQueues = await createQueues(sqs, settings.media, mediaQueueSettings);
     const s3 = resources.adopt(
       new S3Client({ ...localClientTarget(sqsEmulator.endpoint), forcePathStyle: true }),
       destroy,
@@ -277,6 +278,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       batchSize: PERSIST.batchSize,
       maxBatchingWindowMs: PERSIST.maxBatchingWindowSeconds * 1000,
       maxConcurrency: PERSIST.maxConcurrency,
+      visibilityTimeoutSeconds: queueSettings.visibilityTimeoutSeconds,
       onBatch: (handled, failed) => {
         activity.persisted += handled - failed;
         activity.failed += failed;
@@ -361,6 +363,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
           sqs,
           targets: { dynamo: dynamoTarget, sqs: sqsTarget },
           queues: mediaQueues,
+          visibilityTimeoutSeconds: mediaQueueSettings.visibilityTimeoutSeconds,
           extraOrigins: simulator === undefined ? [] : [simulator.simulator.url],
           credentials,
           apiUrl: guardianSettings?.apiUrl,
